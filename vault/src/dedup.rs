@@ -1,0 +1,129 @@
+//! Dedup keys (CONTRACT.md, "Deduplication").
+//!
+//! - with `raw_ref`: `sha256(source_type ‖ 0x00 ‖ plugin_id ‖ 0x00 ‖ raw_ref)`;
+//! - without: `sha256(source_type ‖ 0x00 ‖ plugin_id ‖ 0x00 ‖ "t:" ‖ timestamp ‖ 0x00 ‖
+//!   canonical JSON of data)`, where `timestamp` is written as JSON writes an `f64`
+//!   (`1708258800.0`) and canonical JSON has object keys sorted by their UTF-8 bytes, no
+//!   whitespace, and strings and numbers as `serde_json` writes them.
+//!
+//! Keys are computed from the event as received, before sanitization, so that changing a
+//! tenant's redaction settings never turns a resend into a new entry.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::batch::Event;
+use crate::source::SourceType;
+
+/// A 32-byte SHA-256 dedup key; shown as 64 lowercase hex digits in entry markers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DedupKey(pub [u8; 32]);
+
+impl DedupKey {
+    /// The key of `event` of a batch of `source_type` from `plugin_id`.
+    pub fn of(source_type: SourceType, plugin_id: &str, event: &Event) -> Self {
+        let mut h = Sha256::new();
+        h.update(source_type.as_str().as_bytes());
+        h.update([0]);
+        h.update(plugin_id.as_bytes());
+        h.update([0]);
+        match &event.raw_ref {
+            Some(r) => h.update(r.as_bytes()),
+            None => {
+                h.update(b"t:");
+                h.update(Value::from(event.timestamp).to_string().as_bytes());
+                h.update([0]);
+                let mut json = Vec::with_capacity(128);
+                canonical_map(&event.data, &mut json);
+                h.update(&json);
+            }
+        }
+        Self(h.finalize().into())
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s, &mut out).ok()?;
+        Some(Self(out))
+    }
+
+    /// 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DedupKey({})", self.to_hex())
+    }
+}
+
+fn canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    out.push(b'{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(&Value::String(k.clone()), out);
+        out.push(b':');
+        canonical(v, out);
+    }
+    out.push(b'}');
+}
+
+fn canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => canonical_map(map, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => write_json(scalar, out),
+    }
+}
+
+fn write_json(v: &Value, out: &mut Vec<u8>) {
+    out.extend_from_slice(v.to_string().as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(data: Value, raw_ref: Option<&str>) -> Event {
+        let Value::Object(data) = data else { panic!("object") };
+        Event { timestamp: 1708258800.0, data, raw_ref: raw_ref.map(str::to_owned) }
+    }
+
+    #[test]
+    fn raw_ref_key_is_the_contract_hash() {
+        let key = DedupKey::of(SourceType::Braindump, "my-plugin", &event(json!({"text": "x"}), Some("e1")));
+        let expected: [u8; 32] = Sha256::digest(b"braindump\0my-plugin\0e1").into();
+        assert_eq!(key.0, expected);
+    }
+
+    #[test]
+    fn key_without_raw_ref_ignores_key_order_but_not_values() {
+        let a = DedupKey::of(SourceType::Music, "p", &event(json!({"a": 1, "b": [1, {"y": 2, "x": 1}]}), None));
+        let b = DedupKey::of(SourceType::Music, "p", &event(json!({"b": [1, {"x": 1, "y": 2}], "a": 1}), None));
+        let c = DedupKey::of(SourceType::Music, "p", &event(json!({"a": 2, "b": [1, {"x": 1, "y": 2}]}), None));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let expected: [u8; 32] =
+            Sha256::digest("music\0p\0t:1708258800.0\0{\"a\":1,\"b\":[1,{\"x\":1,\"y\":2}]}".as_bytes()).into();
+        assert_eq!(a.0, expected);
+    }
+}

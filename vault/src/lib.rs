@@ -1,0 +1,25 @@
+//! The one ingest pipeline of OpenClone: what both `POST /api/v1/ingest` and a WebAssembly
+//! plugin's `emit` go through (DESIGN.md). No HTTP and no WebAssembly in here.
+//!
+//! validate ([`validate`]) → keys, sanitize, render ([`prepare`]) → dedup, append, fsync
+//! ([`store::Vault`]) → `<vault>/<Folder>/<YYYY-MM-DD>.md`.
+
+pub mod batch;
+pub mod dedup;
+pub mod escape;
+pub mod index;
+pub mod prepare;
+pub mod recover;
+pub mod redact;
+pub mod render;
+pub mod sanitize;
+pub mod source;
+pub mod store;
+pub mod validate;
+
+pub use batch::{Batch, Event, FieldError, Receipt};
+pub use dedup::DedupKey;
+pub use sanitize::Policy;
+pub use source::{Platform, Sensitivity, SourceType};
+pub use store::{StoreError, Vault, VaultConfig};
+pub use validate::{Rules, validate_body, validate_value};

@@ -1,0 +1,296 @@
+//! Markdown rendering of daily files and entries (CONTRACT.md, "The vault").
+//!
+//! A daily file is YAML front matter, a `#` title, then entries. An entry is
+//!
+//! ```text
+//!
+//! ## 14:30:00 · my-plugin
+//!
+//! <readable body for the source type>
+//!
+//! <!-- openclone:entry v=1 key=<64 hex> source=<type> plugin=<id>@<version> device=<id> -->
+//! ```
+//!
+//! All captured text passes through [`crate::escape`], so the only headings, fences and
+//! HTML in a file are the ones written here.
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
+
+use crate::dedup::DedupKey;
+use crate::escape::{escape_inline, escape_line};
+use crate::source::SourceType;
+
+/// The prefix of every entry marker line; the index is rebuilt from these.
+pub const MARKER_PREFIX: &str = "<!-- openclone:entry ";
+
+/// Converts Unix seconds to the civil date and time in `tz`.
+///
+/// Out-of-range values (already refused by validation) clamp to the Unix epoch.
+pub fn local_datetime(ts: f64, tz: &TimeZone) -> DateTime {
+    let secs = ts.floor();
+    let nanos = ((ts - secs) * 1e9) as i32;
+    let t = Timestamp::new(secs as i64, nanos).unwrap_or(Timestamp::UNIX_EPOCH);
+    tz.to_datetime(t)
+}
+
+/// The vault-relative path of a daily file: `<Folder>/<YYYY-MM-DD>.md`.
+pub fn daily_path(source_type: SourceType, date: Date) -> String {
+    format!("{}/{}.md", source_type.folder(), date)
+}
+
+/// Appends the front matter and title of a new daily file.
+pub fn render_header(out: &mut String, source_type: SourceType, date: Date) {
+    let folder = source_type.folder();
+    let _ = write!(
+        out,
+        "---\ncreated_by: openclone\nfolder: {folder}\ndate: {date}\ntags:\n  - openclone\n  - {}\n---\n\n# {folder} — {date}\n",
+        folder.to_lowercase()
+    );
+}
+
+/// The identity of an entry, written in its heading and marker.
+pub struct EntryHead<'a> {
+    /// The event's dedup key.
+    pub key: DedupKey,
+    /// The batch's source type.
+    pub source_type: SourceType,
+    /// Plugin id (validated kebab-case).
+    pub plugin_id: &'a str,
+    /// Plugin version (validated semver).
+    pub plugin_version: &'a str,
+    /// Device id (validated `[A-Za-z0-9._:-]`).
+    pub device_id: &'a str,
+    /// The event's local date and time in the tenant's zone.
+    pub local: DateTime,
+}
+
+/// Appends one entry: heading, the readable body for its source type, and the marker.
+///
+/// `data` must already be sanitized ([`crate::sanitize`]); `tz` formats time-valued fields
+/// such as a calendar event's `start` and `end` given as Unix seconds.
+pub fn render_entry(out: &mut String, head: &EntryHead<'_>, data: &Map<String, Value>, tz: &TimeZone) {
+    let t = head.local.time();
+    let _ = write!(
+        out,
+        "\n## {:02}:{:02}:{:02} · {}\n\n",
+        t.hour(),
+        t.minute(),
+        t.second(),
+        head.plugin_id
+    );
+    let before = out.len();
+    Body { out, data, tz, used: Vec::new() }.render(head.source_type);
+    if out.len() == before {
+        out.push_str("*(no fields)*\n");
+    }
+    let _ = writeln!(
+        out,
+        "\n{MARKER_PREFIX}v=1 key={} source={} plugin={}@{} device={} -->",
+        head.key.to_hex(),
+        head.source_type,
+        head.plugin_id,
+        head.plugin_version,
+        head.device_id
+    );
+}
+
+struct Body<'a> {
+    out: &'a mut String,
+    data: &'a Map<String, Value>,
+    tz: &'a TimeZone,
+    used: Vec<&'static str>,
+}
+
+impl Body<'_> {
+    fn render(mut self, st: SourceType) {
+        use SourceType::*;
+        match st {
+            Notes | Calendar | WebBrowsing | Email => {
+                let key = match st {
+                    WebBrowsing | Calendar | Notes => "title",
+                    _ => "subject",
+                };
+                if let Some(title) = self.text(key) {
+                    let _ = writeln!(self.out, "**{}**\n", escape_inline(&title));
+                }
+            }
+            Music => self.music_line(),
+            _ => {}
+        }
+        match st {
+            Messaging => self.paragraph("preview"),
+            Music | Gps | Health | Photos | Email | WebBrowsing | Calendar => {}
+            _ => self.paragraph("text"),
+        }
+        match st {
+            Calendar => self.calendar_fields(),
+            Gps => self.gps_fields(),
+            Notes => self.tags(),
+            _ => {}
+        }
+        let rest: Vec<(&String, &Value)> = self
+            .data
+            .iter()
+            .filter(|(k, v)| !self.used.contains(&k.as_str()) && !v.is_null())
+            .collect();
+        for (k, v) in rest {
+            let value = match k.as_str() {
+                "duration" | "reading_time" => v.as_f64().map(duration).unwrap_or_else(|| display(v)),
+                _ => display(v),
+            };
+            field(self.out, &label(k), &value);
+        }
+    }
+
+    fn text(&mut self, key: &'static str) -> Option<String> {
+        let v = self.data.get(key)?;
+        self.used.push(key);
+        Some(display(v)).filter(|s| !s.trim().is_empty())
+    }
+
+    fn paragraph(&mut self, key: &'static str) {
+        let Some(text) = self.text(key) else { return };
+        let mut blank = false;
+        for line in text.split('\n') {
+            if line.trim().is_empty() {
+                blank = true;
+                continue;
+            }
+            if blank {
+                self.out.push('\n');
+                blank = false;
+            }
+            self.out.push_str(&escape_line(line));
+            self.out.push('\n');
+        }
+        self.out.push('\n');
+    }
+
+    fn music_line(&mut self) {
+        let (artist, track, album) = (self.text("artist"), self.text("track"), self.text("album"));
+        let mut line = match (artist, track) {
+            (Some(a), Some(t)) => format!("{a} — {t}"),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => return,
+        };
+        if let Some(album) = album {
+            let _ = write!(line, " ({album})");
+        }
+        let _ = writeln!(self.out, "{}\n", escape_inline(&line));
+    }
+
+    fn calendar_fields(&mut self) {
+        let start = self.data.get("start").map(|v| self.when(v));
+        let end = self.data.get("end").map(|v| self.when(v));
+        self.used.extend(["start", "end"]);
+        let when = match (start, end) {
+            (Some(s), Some(e)) => {
+                let same_day = s.len() == 16 && e.len() == 16 && s[..10] == e[..10];
+                Some(if same_day { format!("{s} – {}", &e[11..]) } else { format!("{s} – {e}") })
+            }
+            (Some(s), None) => Some(s),
+            (None, Some(e)) => Some(format!("until {e}")),
+            (None, None) => None,
+        };
+        if let Some(when) = when {
+            field(self.out, "When", &when);
+        }
+        if let Some(place) = self.text("location") {
+            field(self.out, "Where", &place);
+        }
+        if let Some(with) = self.text("attendees") {
+            field(self.out, "With", &with);
+        }
+    }
+
+    /// A time-valued field: Unix seconds shown as local `YYYY-MM-DD HH:MM`, text as given.
+    fn when(&self, v: &Value) -> String {
+        match v.as_f64() {
+            Some(ts) => {
+                let dt = local_datetime(ts, self.tz);
+                format!("{} {:02}:{:02}", dt.date(), dt.hour(), dt.minute())
+            }
+            None => display(v),
+        }
+    }
+
+    fn gps_fields(&mut self) {
+        let (lat, lon) = (self.data.get("lat").and_then(Value::as_f64), self.data.get("lon").and_then(Value::as_f64));
+        if let (Some(lat), Some(lon)) = (lat, lon) {
+            self.used.extend(["lat", "lon"]);
+            let mut pos = format!("{lat:.5}, {lon:.5}");
+            if let Some(acc) = self.data.get("accuracy").and_then(Value::as_f64) {
+                self.used.push("accuracy");
+                let _ = write!(pos, " (±{acc} m)");
+            }
+            field(self.out, "Position", &pos);
+        }
+        if let Some(place) = self.text("place_name") {
+            field(self.out, "Place", &place);
+        }
+    }
+
+    fn tags(&mut self) {
+        let Some(tags) = self.data.get("tags") else { return };
+        let list: Vec<String> = match tags {
+            Value::Array(items) => items.iter().map(display).collect(),
+            Value::String(s) => s.split([',', ' ']).map(str::to_owned).collect(),
+            _ => return,
+        };
+        self.used.push("tags");
+        let tags: Vec<String> = list
+            .iter()
+            .map(|t| t.trim().trim_start_matches('#').chars().filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/')).collect::<String>())
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("#{t}"))
+            .collect();
+        if !tags.is_empty() {
+            field(self.out, "Tags", &tags.join(" "));
+        }
+    }
+}
+
+/// A field as a list item `- Label: value`; later lines of a multi-line value are indented
+/// under it and escaped.
+fn field(out: &mut String, label: &str, value: &str) {
+    let mut lines = value.split('\n');
+    let first = lines.next().unwrap_or_default();
+    let _ = writeln!(out, "- {}: {}", escape_inline(label), escape_line(first));
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(out, "  {}", escape_line(line));
+    }
+}
+
+/// `app_name` → `App name`.
+fn label(key: &str) -> String {
+    let spaced = key.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => "(empty)".to_owned(),
+    }
+}
+
+/// Seconds as `m:ss` or `h:mm:ss`.
+fn duration(s: f64) -> String {
+    let total = s.max(0.0).round() as u64;
+    let (h, m, sec) = (total / 3600, total / 60 % 60, total % 60);
+    if h > 0 { format!("{h}:{m:02}:{sec:02}") } else { format!("{m}:{sec:02}") }
+}
+
+/// A JSON value as text: strings as they are, arrays of scalars joined by `, `, anything
+/// else as compact JSON.
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => {
+            items.iter().map(display).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,110 @@
+//! Sanitization of captured text before anything is written (CONTRACT.md, "Sanitization").
+//!
+//! Structure escaping (headings, fences, markers, HTML) depends on where text lands in the
+//! Markdown, so it happens in [`crate::render`]; this module makes the text itself safe.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+use crate::batch::Batch;
+use crate::redact::redact;
+use crate::source::SourceType;
+
+/// CONTRACT.md **Decided**: a single string field is capped at 64 KiB (bytes of UTF-8).
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// `data` keys that hold a mail body; CONTRACT.md: `email` events never store a body.
+pub const EMAIL_BODY_FIELDS: &[&str] = &["body", "body_text", "body_html", "text_body", "html_body"];
+
+/// Per-tenant sanitization switches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Also redact e-mail addresses, phone and card numbers (CONTRACT.md: off by default).
+    pub redact_pii: bool,
+}
+
+/// What sanitizing a batch changed, for the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// E-mail body fields dropped.
+    pub bodies_dropped: u32,
+    /// String values that were changed (control characters, redaction, truncation, NFC).
+    pub strings_changed: u32,
+}
+
+static ANSI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+        .expect("ANSI pattern compiles")
+});
+
+/// Sanitizes every string (values and keys) of every event's `data` in place.
+pub fn sanitize_batch(batch: &mut Batch, policy: Policy) -> Report {
+    let mut report = Report::default();
+    for event in &mut batch.events {
+        if batch.source_type == SourceType::Email {
+            for field in EMAIL_BODY_FIELDS {
+                if event.data.remove(*field).is_some() {
+                    report.bodies_dropped += 1;
+                }
+            }
+        }
+        sanitize_map(&mut event.data, policy, &mut report);
+    }
+    report
+}
+
+fn sanitize_map(map: &mut Map<String, Value>, policy: Policy, report: &mut Report) {
+    let needs_key_fix = map.keys().any(|k| matches!(sanitize_text(k, policy), Cow::Owned(_)));
+    if needs_key_fix {
+        let old = std::mem::take(map);
+        for (k, v) in old {
+            map.insert(sanitize_text(&k, policy).replace('\n', " "), v);
+        }
+    }
+    for v in map.values_mut() {
+        sanitize_value(v, policy, report);
+    }
+}
+
+fn sanitize_value(v: &mut Value, policy: Policy, report: &mut Report) {
+    match v {
+        Value::String(s) => {
+            if let Cow::Owned(clean) = sanitize_text(s, policy) {
+                *s = clean;
+                report.strings_changed += 1;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| sanitize_value(i, policy, report)),
+        Value::Object(map) => sanitize_map(map, policy, report),
+        _ => {}
+    }
+}
+
+/// Sanitizes one string: ANSI escapes and control characters other than `\n`/`\t` removed,
+/// `\r\n` → `\n`, NFC, secrets (and PII if asked) redacted, capped at [`MAX_FIELD_BYTES`]
+/// with a `… [truncated N bytes]` marker. Borrows when nothing changes.
+pub fn sanitize_text(s: &str, policy: Policy) -> Cow<'_, str> {
+    let mut text: Cow<'_, str> = Cow::Borrowed(s);
+    if text.contains('\x1b') {
+        text = Cow::Owned(ANSI.replace_all(&text, "").into_owned());
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        text = Cow::Owned(text.replace("\r\n", "\n").chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect());
+    }
+    if !text.is_ascii() && is_nfc_quick(text.chars()) != IsNormalized::Yes {
+        text = Cow::Owned(text.nfc().collect());
+    }
+    text = redact(text, policy.redact_pii);
+    if text.len() > MAX_FIELD_BYTES {
+        let mut cut = MAX_FIELD_BYTES;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text = Cow::Owned(format!("{}… [truncated {} bytes]", &text[..cut], text.len() - cut));
+    }
+    text
+}

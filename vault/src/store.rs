@@ -1,0 +1,365 @@
+//! A tenant's vault: one writer thread per tenant that appends entries with group commit.
+//!
+//! Callers prepare batches on their own threads ([`crate::prepare`]) and submit them; the
+//! writer drains every batch waiting, dedups them in arrival order, appends each daily
+//! file's new entries in one `write`, fsyncs each touched file once for the whole group,
+//! records the keys in the index and only then answers. So concurrent batches never
+//! interleave inside a file, and one fsync serves many batches.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions};
+use jiff::tz::TimeZone;
+
+use crate::batch::{Batch, Receipt};
+use crate::dedup::DedupKey;
+use crate::index::{Index, IndexError};
+use crate::prepare::{Prepared, prepare};
+use crate::recover::{RecoveryReport, reconcile};
+use crate::render::render_header;
+use crate::sanitize::Policy;
+use crate::source::SourceType;
+
+/// Most batches one group commit takes from the queue.
+const MAX_GROUP: usize = 512;
+
+/// Why a batch was not stored. CONTRACT.md: → 500 `storage_failed`; nothing reported
+/// stored is not durably stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A vault file or folder could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// Vault-relative path.
+        path: String,
+        /// The operating system's error.
+        message: String,
+    },
+    /// The dedup index could not be opened.
+    #[error(transparent)]
+    IndexOpen(#[from] IndexError),
+    /// The dedup index failed a query.
+    #[error("dedup index: {0}")]
+    Index(#[from] rusqlite::Error),
+    /// The writer thread is gone (the host is shutting down).
+    #[error("the vault writer has stopped")]
+    Closed,
+}
+
+impl StoreError {
+    /// An I/O error at vault-relative `path`.
+    pub fn io(path: &str, e: std::io::Error) -> Self {
+        Self::Io { path: path.to_owned(), message: e.to_string() }
+    }
+}
+
+/// Where a tenant's vault and index live, and how its text is treated.
+#[derive(Debug, Clone)]
+pub struct VaultConfig {
+    /// The vault root: an Obsidian-compatible folder; created if missing.
+    pub root: PathBuf,
+    /// The dedup index file (SQLite); created if missing, rebuilt from the vault if lost.
+    pub index_path: PathBuf,
+    /// The zone that decides daily files and shown times (CONTRACT.md: default UTC).
+    pub tz: TimeZone,
+    /// Sanitization switches.
+    pub policy: Policy,
+}
+
+/// What the caller is told when its batch is done.
+pub type Done = Box<dyn FnOnce(Result<Receipt, StoreError>) + Send>;
+
+enum Job {
+    Batch(Prepared, Done),
+    Reindex(Box<dyn FnOnce(Result<RecoveryReport, StoreError>) + Send>),
+}
+
+/// A tenant's open vault. Dropping it finishes the queued batches and stops the writer.
+pub struct Vault {
+    tz: TimeZone,
+    policy: Policy,
+    tx: Mutex<Option<Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    /// What reconciling with the vault at open did.
+    pub recovered: RecoveryReport,
+}
+
+impl Vault {
+    /// Opens the vault root as a capability (`cap_std::fs::Dir`), opens the index, brings
+    /// it in line with the vault (removing a torn tail a crash left) and starts the writer.
+    ///
+    /// Errors: the root or index cannot be created or opened, or a vault file cannot be read.
+    pub fn open(cfg: VaultConfig) -> Result<Self, StoreError> {
+        let root_name = cfg.root.display().to_string();
+        std::fs::create_dir_all(&cfg.root).map_err(|e| StoreError::io(&root_name, e))?;
+        if let Some(parent) = cfg.index_path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::io(&parent.display().to_string(), e))?;
+        }
+        let dir = Dir::open_ambient_dir(&cfg.root, ambient_authority()).map_err(|e| StoreError::io(&root_name, e))?;
+        let mut index = Index::open(&cfg.index_path)?;
+        let recovered = reconcile(&dir, &mut index, false)?;
+        let (tx, rx) = channel();
+        let writer = Writer { dir, index, lens: HashMap::new(), unindexed: HashSet::new() };
+        let handle = std::thread::Builder::new()
+            .name("vault-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::io(&root_name, e))?;
+        Ok(Self {
+            tz: cfg.tz,
+            policy: cfg.policy,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            recovered,
+        })
+    }
+
+    /// Keys, sanitization and rendering for this tenant; call on any thread.
+    pub fn prepare(&self, batch: Batch) -> Prepared {
+        prepare(batch, &self.tz, self.policy)
+    }
+
+    /// Queues a prepared batch; `done` runs on the writer thread once the batch is durably
+    /// stored (fsync) or has failed.
+    pub fn submit(&self, prepared: Prepared, done: Done) {
+        self.send(Job::Batch(prepared, done), |job| {
+            if let Job::Batch(_, done) = job {
+                done(Err(StoreError::Closed));
+            }
+        });
+    }
+
+    /// Prepares, submits and waits: the direct pipeline for callers without a runtime.
+    pub fn ingest(&self, batch: Batch) -> Result<Receipt, StoreError> {
+        let (tx, rx) = channel();
+        self.submit(self.prepare(batch), Box::new(move |r| drop(tx.send(r))));
+        rx.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Rebuilds the index from the vault's markers, in line with queued writes; blocks.
+    pub fn reindex(&self) -> Result<RecoveryReport, StoreError> {
+        let (tx, rx) = channel();
+        self.send(Job::Reindex(Box::new(move |r| drop(tx.send(r)))), |_| {});
+        rx.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    fn send(&self, job: Job, on_closed: impl FnOnce(Job)) {
+        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(tx) => {
+                if let Err(e) = tx.send(job) {
+                    on_closed(e.0);
+                }
+            }
+            None => on_closed(job),
+        }
+    }
+
+    /// Stops taking batches, lets the writer finish every queued one and waits for it.
+    pub fn close(&self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Writer {
+    dir: Dir,
+    index: Index,
+    /// File lengths as this writer last left them: a file still that long ends in `\n`.
+    lens: HashMap<String, u64>,
+    /// Keys durably in the vault whose index commit failed; retried with the next group.
+    unindexed: HashSet<DedupKey>,
+}
+
+/// The new entries of one daily file in a group.
+struct FileWrite {
+    path: String,
+    source_type: SourceType,
+    date: jiff::civil::Date,
+    text: String,
+    keys: Vec<DedupKey>,
+    result: Result<u64, String>,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut batches = Vec::new();
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                match job {
+                    Job::Batch(p, done) => batches.push((p, done)),
+                    Job::Reindex(done) => {
+                        self.commit_group(std::mem::take(&mut batches));
+                        self.lens.clear();
+                        done(reconcile(&self.dir, &mut self.index, true));
+                    }
+                }
+                if batches.len() < MAX_GROUP {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.commit_group(batches);
+        }
+    }
+
+    fn commit_group(&mut self, batches: Vec<(Prepared, Done)>) {
+        if batches.is_empty() {
+            return;
+        }
+        let mut files: Vec<FileWrite> = Vec::new();
+        let mut group: HashMap<DedupKey, usize> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for (prepared, _) in &batches {
+            match self.place(prepared, &mut files, &mut group) {
+                Ok(outcome) => outcomes.push(Ok(outcome)),
+                Err(e) => outcomes.push(Err(e)),
+            }
+        }
+        for fw in &mut files {
+            fw.result = self.append(fw);
+        }
+        self.record(&files);
+        for ((prepared, done), outcome) in batches.into_iter().zip(outcomes) {
+            let result = outcome.and_then(|(stored, skipped, deps)| {
+                if let Some(failed) = deps.iter().find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e))) {
+                    return Err(StoreError::Io { path: files[failed.0].path.clone(), message: failed.1.clone() });
+                }
+                let last = prepared.entries.last().map_or(0, |e| e.file);
+                Ok(Receipt {
+                    stored,
+                    skipped,
+                    file: prepared.files.get(last).cloned().unwrap_or_default(),
+                    files: prepared.files,
+                })
+            });
+            done(result);
+        }
+    }
+
+    /// Dedups a batch's entries against the index and the group so far and places the new
+    /// ones in their files. Returns (stored, skipped, indices of the files it depends on).
+    fn place(
+        &self,
+        p: &Prepared,
+        files: &mut Vec<FileWrite>,
+        group: &mut HashMap<DedupKey, usize>,
+    ) -> Result<(u32, u32, Vec<usize>), StoreError> {
+        let (mut stored, mut skipped, mut deps) = (0, 0, Vec::new());
+        for e in &p.entries {
+            if let Some(&fi) = group.get(&e.key) {
+                skipped += 1;
+                deps.push(fi);
+                continue;
+            }
+            if self.unindexed.contains(&e.key) || self.index.contains(&e.key)? {
+                skipped += 1;
+                continue;
+            }
+            let path = &p.files[e.file];
+            let fi = match files.iter().position(|f| f.path == *path) {
+                Some(i) => i,
+                None => {
+                    files.push(FileWrite {
+                        path: path.clone(),
+                        source_type: p.source_type,
+                        date: e.date,
+                        text: String::new(),
+                        keys: Vec::new(),
+                        result: Ok(0),
+                    });
+                    files.len() - 1
+                }
+            };
+            files[fi].text.push_str(&e.text);
+            files[fi].keys.push(e.key);
+            group.insert(e.key, fi);
+            stored += 1;
+            deps.push(fi);
+        }
+        Ok((stored, skipped, deps))
+    }
+
+    /// Appends a file's new entries (after the front matter if the file is new) and fsyncs.
+    /// On failure the file is cut back to its old length. Returns the new length.
+    fn append(&mut self, fw: &FileWrite) -> Result<u64, String> {
+        let path = fw.path.as_str();
+        let opts = OpenOptions::new().read(true).append(true).create(true).clone();
+        let (file, created_folder) = match self.dir.open_with(path, &opts) {
+            Ok(f) => (f, false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.dir.create_dir_all(fw.source_type.folder()).map_err(|e| e.to_string())?;
+                (self.dir.open_with(path, &opts).map_err(|e| e.to_string())?, true)
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut file = file.into_std();
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut data = String::with_capacity(fw.text.len() + 256);
+        if len == 0 {
+            render_header(&mut data, fw.source_type, fw.date);
+        } else if self.lens.get(path) != Some(&len) {
+            let mut last = [0u8];
+            file.read_exact_at(&mut last, len - 1).map_err(|e| e.to_string())?;
+            if last[0] != b'\n' {
+                data.push('\n');
+            }
+        }
+        data.push_str(&fw.text);
+        let written = file.write_all(data.as_bytes()).and_then(|()| file.sync_data());
+        if let Err(e) = written {
+            let _ = file.set_len(len).and_then(|()| file.sync_data());
+            self.lens.remove(path);
+            tracing::error!(file = %path, error = %e, "vault write failed; the file was cut back to its previous length");
+            return Err(e.to_string());
+        }
+        if len == 0 {
+            self.sync_dir(fw.source_type.folder(), created_folder).map_err(|e| e.to_string())?;
+        }
+        let new_len = len + data.len() as u64;
+        self.lens.insert(path.to_owned(), new_len);
+        Ok(new_len)
+    }
+
+    /// Makes a new file's directory entry durable (and the folder's, if it is new).
+    fn sync_dir(&self, folder: &str, also_root: bool) -> std::io::Result<()> {
+        self.dir.open_dir(folder)?.into_std_file().sync_all()?;
+        if also_root {
+            self.dir.try_clone()?.into_std_file().sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Records the keys and lengths of the files written, retrying earlier failures.
+    fn record(&mut self, files: &[FileWrite]) {
+        let mut keys: Vec<DedupKey> = self.unindexed.iter().copied().collect();
+        let mut lens = Vec::new();
+        for fw in files {
+            if let Ok(len) = fw.result {
+                keys.extend_from_slice(&fw.keys);
+                lens.push((fw.path.clone(), len));
+            }
+        }
+        match self.index.commit(&keys, &lens) {
+            Ok(()) => self.unindexed.clear(),
+            Err(e) => {
+                tracing::error!(error = %e, "dedup index commit failed; the keys are kept in memory and retried");
+                self.unindexed.extend(keys);
+            }
+        }
+    }
+}

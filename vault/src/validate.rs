@@ -1,0 +1,241 @@
+//! All-or-nothing validation of an ingest body (CONTRACT.md, "Field rules").
+//!
+//! Every violation is collected with its JSON path, so one 422 lists all of them.
+
+use serde_json::{Map, Value};
+
+use crate::batch::{Batch, Event, FieldError};
+use crate::source::{Platform, SourceType};
+
+/// CONTRACT.md: timestamps before 2020-01-01T00:00:00Z → 422.
+pub const MIN_TIMESTAMP: f64 = 1_577_836_800.0;
+/// CONTRACT.md: timestamps more than 24 h after the host's clock → 422.
+pub const MAX_FUTURE_S: f64 = 86_400.0;
+/// CONTRACT.md: 1 to 500 events per batch.
+pub const MAX_EVENTS: usize = 500;
+/// CONTRACT.md: `raw_ref` is 1 to 256 chars when present.
+pub const MAX_RAW_REF_CHARS: usize = 256;
+/// CONTRACT.md: `device_id` is at most 128 chars.
+pub const MAX_DEVICE_ID_CHARS: usize = 128;
+/// CONTRACT.md: `plugin_id` is at most 64 chars.
+pub const MAX_PLUGIN_ID_CHARS: usize = 64;
+
+/// What validation needs to know beyond the body itself.
+pub struct Rules<'a> {
+    /// The host's clock, Unix seconds (the upper timestamp bound is `now + 86400`).
+    pub now: f64,
+    /// The source types a registered plugin declares in its manifest, or `None` when the
+    /// plugin id is not registered (CONTRACT.md: then `source_type` must be one of them).
+    pub declared: &'a dyn Fn(&str) -> Option<Vec<SourceType>>,
+    /// The tenant's `require_registered_plugins`: unregistered plugin ids → 422.
+    pub require_registered: bool,
+}
+
+/// Parses and validates a request body.
+///
+/// Errors: every violation, each naming its field; a body that is not JSON or not an object
+/// gives one error at `body` (CONTRACT.md **Decided**: 422, not 400).
+pub fn validate_body(body: &[u8], rules: &Rules<'_>) -> Result<Batch, Vec<FieldError>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => validate_value(value, rules),
+        Err(e) => Err(vec![FieldError::new("body", format!("not valid JSON: {e}"))]),
+    }
+}
+
+/// Validates an already parsed body; see [`validate_body`].
+pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<FieldError>> {
+    let Value::Object(mut obj) = value else {
+        return Err(vec![FieldError::new("body", "must be a JSON object")]);
+    };
+    let mut errs = Vec::new();
+    let source_type = required_str(&obj, "source_type", &mut errs).and_then(|s| {
+        s.parse::<SourceType>()
+            .map_err(|()| errs.push(FieldError::new("source_type", "must be one of the 15 source types (audio_system, audio_mic, screen_ocr, journal, web_browsing, music, health, calendar, notes, gps, photos, email, messaging, activity, braindump)")))
+            .ok()
+    });
+    let platform = required_str(&obj, "platform", &mut errs).and_then(|s| {
+        s.parse::<Platform>()
+            .map_err(|()| {
+                errs.push(FieldError::new(
+                    "platform",
+                    "must be one of macos, windows, linux, ios, android, web",
+                ))
+            })
+            .ok()
+    });
+    let device_id = required_str(&obj, "device_id", &mut errs).and_then(|s| {
+        check(device_id_ok(s), "device_id", "must be 1 to 128 chars of [A-Za-z0-9._:-] (a UUID v4 is recommended)", &mut errs)
+            .then(|| s.to_owned())
+    });
+    let plugin_id = required_str(&obj, "plugin_id", &mut errs).and_then(|s| {
+        check(plugin_id_ok(s), "plugin_id", "must be kebab-case, at most 64 chars", &mut errs)
+            .then(|| s.to_owned())
+    });
+    let plugin_version = required_str(&obj, "plugin_version", &mut errs).and_then(|s| {
+        check(
+            semver::Version::parse(s).is_ok(),
+            "plugin_version",
+            "must be a semantic version such as 1.0.0",
+            &mut errs,
+        )
+        .then(|| s.to_owned())
+    });
+    let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules.now, &mut errs);
+    if let (Some(st), Some(pid)) = (source_type, plugin_id.as_deref()) {
+        match (rules.declared)(pid) {
+            Some(declared) if !declared.contains(&st) => errs.push(FieldError::new(
+                "source_type",
+                format!("plugin {pid} does not declare {st} in its plugin.json source_types"),
+            )),
+            None if rules.require_registered => errs.push(FieldError::new(
+                "plugin_id",
+                format!("plugin {pid} is not registered on this host and the tenant requires registered plugins"),
+            )),
+            _ => {}
+        }
+    }
+    let events = events(obj.remove("events"), rules.now, &mut errs);
+    match (source_type, platform, device_id, plugin_id, plugin_version, timestamp, events) {
+        (Some(source_type), Some(platform), Some(device_id), Some(plugin_id), Some(plugin_version), Some(timestamp), Some(events))
+            if errs.is_empty() =>
+        {
+            Ok(Batch { source_type, platform, device_id, plugin_id, plugin_version, timestamp, events })
+        }
+        _ => Err(errs),
+    }
+}
+
+fn check(ok: bool, field: &str, message: &str, errs: &mut Vec<FieldError>) -> bool {
+    if !ok {
+        errs.push(FieldError::new(field, message));
+    }
+    ok
+}
+
+fn required_str<'v>(obj: &'v Map<String, Value>, field: &str, errs: &mut Vec<FieldError>) -> Option<&'v str> {
+    match obj.get(field) {
+        Some(Value::String(s)) => Some(s),
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new(field, "required"));
+            None
+        }
+        Some(other) => {
+            errs.push(FieldError::new(field, format!("must be a string, got {}", kind(other))));
+            None
+        }
+    }
+}
+
+/// The JSON type name of a value, for messages.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// CONTRACT.md device_id rule (**Decided**: any such id, not only UUID v4).
+pub fn device_id_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_DEVICE_ID_CHARS
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// CONTRACT.md plugin_id rule: `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 64 chars.
+pub fn plugin_id_ok(s: &str) -> bool {
+    s.len() <= MAX_PLUGIN_ID_CHARS
+        && !s.is_empty()
+        && s.split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError>) -> Option<f64> {
+    let t = match v {
+        Some(Value::Number(n)) => n.as_f64(),
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new(field, "required"));
+            return None;
+        }
+        Some(other) => {
+            errs.push(FieldError::new(field, format!("must be a number of Unix seconds, got {}", kind(other))));
+            return None;
+        }
+    };
+    match t {
+        Some(t) if t.is_finite() && t < MIN_TIMESTAMP => {
+            errs.push(FieldError::new(field, "before 2020-01-01T00:00:00Z"));
+            None
+        }
+        Some(t) if t.is_finite() && t > now + MAX_FUTURE_S => {
+            errs.push(FieldError::new(field, "more than 24 h in the future"));
+            None
+        }
+        Some(t) if t.is_finite() => Some(t),
+        _ => {
+            errs.push(FieldError::new(field, "must be a finite number of Unix seconds"));
+            None
+        }
+    }
+}
+
+fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<Event>> {
+    let items = match v {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new("events", "required"));
+            return None;
+        }
+        Some(other) => {
+            errs.push(FieldError::new("events", format!("must be an array of events, got {}", kind(&other))));
+            return None;
+        }
+    };
+    if items.is_empty() || items.len() > MAX_EVENTS {
+        errs.push(FieldError::new(
+            "events",
+            format!("must hold 1 to {MAX_EVENTS} events, got {}", items.len()),
+        ));
+        return None;
+    }
+    let before = errs.len();
+    let out: Vec<Event> = items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| event(i, item, now, errs))
+        .collect();
+    (errs.len() == before).then_some(out)
+}
+
+fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<Event> {
+    let Value::Object(mut obj) = item else {
+        errs.push(FieldError::new(format!("events[{i}]"), format!("must be an object, got {}", kind(&item))));
+        return None;
+    };
+    let ts = timestamp(obj.get("timestamp"), &format!("events[{i}].timestamp"), now, errs);
+    let data = match obj.remove("data") {
+        Some(Value::Object(map)) => Some(map),
+        None => {
+            errs.push(FieldError::new(format!("events[{i}].data"), "required"));
+            None
+        }
+        Some(other) => {
+            errs.push(FieldError::new(
+                format!("events[{i}].data"),
+                format!("must be a JSON object, got {}", kind(&other)),
+            ));
+            None
+        }
+    };
+    let raw_ref = match obj.remove("raw_ref") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if (1..=MAX_RAW_REF_CHARS).contains(&s.chars().count()) => Ok(Some(s)),
+        Some(Value::String(_)) => Err("must be 1 to 256 chars".to_owned()),
+        Some(other) => Err(format!("must be a string, got {}", kind(&other))),
+    };
+    let raw_ref = raw_ref.map_err(|m| errs.push(FieldError::new(format!("events[{i}].raw_ref"), m)));
+    Some(Event { timestamp: ts?, data: data?, raw_ref: raw_ref.ok()? })
+}
