@@ -1,1 +1,10 @@
-//! x
+//! The OpenClone host: configuration, the HTTP ingest server and the plugin registry around
+//! the [`openclone_vault`] pipeline (DESIGN.md).
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod plugins;
+pub mod ratelimit;

@@ -88,6 +88,9 @@ pub fn render_entry(out: &mut String, head: &EntryHead<'_>, data: &Map<String, V
     if out.len() == before {
         out.push_str("*(no fields)*\n");
     }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
     let _ = writeln!(
         out,
         "\n{MARKER_PREFIX}v=1 key={} source={} plugin={}@{} device={} -->",

@@ -311,6 +311,7 @@ impl Writer {
         let len = file.metadata().map_err(|e| e.to_string())?.len();
         let mut data = String::with_capacity(fw.text.len() + 256);
         if len == 0 {
+            self.sync_dir(fw.source_type.folder(), created_folder).map_err(|e| e.to_string())?;
             render_header(&mut data, fw.source_type, fw.date);
         } else if self.lens.get(path) != Some(&len) {
             let mut last = [0u8];
@@ -327,19 +328,17 @@ impl Writer {
             tracing::error!(file = %path, error = %e, "vault write failed; the file was cut back to its previous length");
             return Err(e.to_string());
         }
-        if len == 0 {
-            self.sync_dir(fw.source_type.folder(), created_folder).map_err(|e| e.to_string())?;
-        }
         let new_len = len + data.len() as u64;
         self.lens.insert(path.to_owned(), new_len);
         Ok(new_len)
     }
 
-    /// Makes a new file's directory entry durable (and the folder's, if it is new).
+    /// Makes a new file's directory entry durable (and the folder's, if it is new), before
+    /// anything is written into the file.
     fn sync_dir(&self, folder: &str, also_root: bool) -> std::io::Result<()> {
-        self.dir.open_dir(folder)?.into_std_file().sync_all()?;
+        self.dir.open(folder)?.sync_all()?;
         if also_root {
-            self.dir.try_clone()?.into_std_file().sync_all()?;
+            self.dir.open(".")?.sync_all()?;
         }
         Ok(())
     }

@@ -24,11 +24,20 @@ pub const MAX_PLUGIN_ID_CHARS: usize = 64;
 pub struct Rules<'a> {
     /// The host's clock, Unix seconds (the upper timestamp bound is `now + 86400`).
     pub now: f64,
-    /// The source types a registered plugin declares in its manifest, or `None` when the
-    /// plugin id is not registered (CONTRACT.md: then `source_type` must be one of them).
-    pub declared: &'a dyn Fn(&str) -> Option<Vec<SourceType>>,
+    /// What the host knows of a plugin id, or `None` when it is not registered.
+    pub registration: &'a (dyn Fn(&str) -> Option<Registered> + Sync),
     /// The tenant's `require_registered_plugins`: unregistered plugin ids → 422.
     pub require_registered: bool,
+}
+
+/// A plugin registered on the host (it has a `plugin.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// Its manifest's `source_types` (CONTRACT.md: the batch's `source_type` must be one).
+    pub source_types: Vec<SourceType>,
+    /// Whether the user has it enabled; a disabled plugin's batches are refused (HIGH and
+    /// CRITICAL plugins start disabled).
+    pub enabled: bool,
 }
 
 /// Parses and validates a request body.
@@ -82,10 +91,14 @@ pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<Fiel
     });
     let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules.now, &mut errs);
     if let (Some(st), Some(pid)) = (source_type, plugin_id.as_deref()) {
-        match (rules.declared)(pid) {
-            Some(declared) if !declared.contains(&st) => errs.push(FieldError::new(
+        match (rules.registration)(pid) {
+            Some(reg) if !reg.source_types.contains(&st) => errs.push(FieldError::new(
                 "source_type",
                 format!("plugin {pid} does not declare {st} in its plugin.json source_types"),
+            )),
+            Some(reg) if !reg.enabled => errs.push(FieldError::new(
+                "plugin_id",
+                format!("plugin {pid} is disabled on this host; set enabled = true under [plugins.{pid}] in openclone.toml"),
             )),
             None if rules.require_registered => errs.push(FieldError::new(
                 "plugin_id",

@@ -1,0 +1,237 @@
+//! `openclone.toml` (DESIGN.md, "Configuration"), with the zero-config defaults.
+//!
+//! Relative paths are resolved against the config file's folder (the working directory
+//! when there is no file); a leading `~/` means the home folder.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration file. Unknown top-level keys are refused, so a typo is an error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address for `serve`; default `127.0.0.1:8000` (the OpenClone page's curl target).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// State and caches; vaults default to `<data_dir>/vaults/<tenant>`. Default `./data`,
+    /// or `$OPENCLONE_DATA`.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Where plugin folders (`<id>/plugin.json`) are found. Default `./plugins`.
+    #[serde(default = "default_plugins_dir")]
+    pub plugins_dir: PathBuf,
+    /// Ingest limits.
+    #[serde(default)]
+    pub ingest: IngestLimits,
+    /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+    /// Per-plugin entries: host keys (`enabled`, `tenant`, …) then the plugin's own config.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, toml::Table>,
+    /// The folder relative paths are resolved against (the config file's folder).
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+/// CONTRACT.md rate limit: a token bucket per API key.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestLimits {
+    /// Requests a key may send at once; default 60.
+    #[serde(default = "default_burst")]
+    pub rate_burst: u32,
+    /// Tokens added per second; default 1 (60 a minute).
+    #[serde(default = "default_refill")]
+    pub rate_per_s: f64,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self { rate_burst: default_burst(), rate_per_s: default_refill() }
+    }
+}
+
+/// One tenant: its keys, its vault and how its text is treated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Tenant id: `[a-z0-9-]`, used for its state folder.
+    pub id: String,
+    /// SHA-256 (hex) of each accepted API key; keys themselves are never stored.
+    #[serde(default)]
+    pub api_key_sha256: Vec<String>,
+    /// Name of an environment variable holding one more key (e.g. `API_KEY`).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// IANA zone for daily files and shown times; default `UTC`.
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// The vault root; default `<data_dir>/vaults/<id>`.
+    #[serde(default)]
+    pub vault: Option<PathBuf>,
+    /// Redact e-mail addresses, phone and card numbers too; default false.
+    #[serde(default)]
+    pub redact_pii: bool,
+    /// Refuse batches from plugin ids with no `plugin.json` on the host; default false.
+    #[serde(default)]
+    pub require_registered_plugins: bool,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8000))
+}
+fn default_plugins_dir() -> PathBuf {
+    PathBuf::from("plugins")
+}
+fn default_burst() -> u32 {
+    60
+}
+fn default_refill() -> f64 {
+    1.0
+}
+fn default_tz() -> String {
+    "UTC".to_owned()
+}
+
+/// A configuration problem, naming the file and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The config file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a wrong key or type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The config file.
+        path: String,
+        /// The parser's message, with line and key.
+        message: String,
+    },
+    /// A value breaks a rule.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The config file.
+        path: String,
+        /// The offending key, e.g. `tenants[1].timezone`.
+        field: String,
+        /// The rule.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `path`, or the zero-config defaults when `path` is `None` and no
+    /// `openclone.toml` is in the working directory.
+    ///
+    /// Errors: unreadable file, bad TOML, unknown keys, bad values (see [`ConfigError`]).
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let implicit = Path::new("openclone.toml");
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None if implicit.exists() => Some(implicit.to_path_buf()),
+            None => None,
+        };
+        let Some(path) = path else {
+            return Ok(Self::parse("", Path::new("."), "(defaults)").expect("empty config is valid"));
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: name.clone(), source })?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Self::parse(&text, base, &name)
+    }
+
+    /// Parses config text; relative paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path, name: &str) -> Result<Self, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: name.to_owned(), message: e.to_string() })?;
+        cfg.base = base.to_path_buf();
+        let invalid = |field: String, message: &str| ConfigError::Invalid { path: name.to_owned(), field, message: message.to_owned() };
+        if cfg.ingest.rate_burst == 0 || cfg.ingest.rate_per_s.is_nan() || cfg.ingest.rate_per_s <= 0.0 {
+            return Err(invalid("ingest".into(), "rate_burst and rate_per_s must be positive"));
+        }
+        let mut ids = Vec::new();
+        for (i, t) in cfg.tenants.iter().enumerate() {
+            if t.id.is_empty() || !t.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return Err(invalid(format!("tenants[{i}].id"), "must be non-empty [a-z0-9-]"));
+            }
+            if ids.contains(&&t.id) {
+                return Err(invalid(format!("tenants[{i}].id"), "is used by another tenant"));
+            }
+            ids.push(&t.id);
+            if jiff::tz::TimeZone::get(&t.timezone).is_err() {
+                return Err(invalid(format!("tenants[{i}].timezone"), "must be an IANA time zone name such as Europe/Berlin"));
+            }
+            for (j, h) in t.api_key_sha256.iter().enumerate() {
+                if h.len() != 64 || hex::decode(h).is_err() {
+                    return Err(invalid(format!("tenants[{i}].api_key_sha256[{j}]"), "must be 64 hex digits (sha256 of the key)"));
+                }
+            }
+        }
+        if cfg.tenants.is_empty() {
+            cfg.tenants.push(TenantConfig {
+                id: "default".into(),
+                api_key_sha256: Vec::new(),
+                api_key_env: Some("API_KEY".into()),
+                timezone: default_tz(),
+                vault: None,
+                redact_pii: false,
+                require_registered_plugins: false,
+            });
+        }
+        Ok(cfg)
+    }
+
+    /// Resolves a configured path: `~/` → home, relative → against the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if let Ok(rest) = p.strip_prefix("~")
+            && let Some(home) = std::env::var_os("HOME")
+        {
+            return PathBuf::from(home).join(rest);
+        }
+        if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) }
+    }
+
+    /// The data folder: `data_dir`, else `$OPENCLONE_DATA`, else `./data`.
+    pub fn data_dir(&self) -> PathBuf {
+        match (&self.data_dir, std::env::var_os("OPENCLONE_DATA")) {
+            (Some(d), _) => self.resolve(d),
+            (None, Some(env)) => PathBuf::from(env),
+            (None, None) => self.resolve(Path::new("data")),
+        }
+    }
+
+    /// The plugins folder, resolved.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.resolve(&self.plugins_dir)
+    }
+
+    /// A tenant's vault root, resolved.
+    pub fn vault_root(&self, t: &TenantConfig) -> PathBuf {
+        match &t.vault {
+            Some(v) => self.resolve(v),
+            None => self.data_dir().join("vaults").join(&t.id),
+        }
+    }
+
+    /// The tenant a plugin belongs to: `[plugins.<id>] tenant`, else the first tenant.
+    pub fn plugin_tenant(&self, plugin_id: &str) -> &str {
+        self.plugins
+            .get(plugin_id)
+            .and_then(|t| t.get("tenant"))
+            .and_then(|v| v.as_str())
+            .unwrap_or(&self.tenants[0].id)
+    }
+
+    /// `[plugins.<id>] enabled`, if set.
+    pub fn plugin_enabled(&self, plugin_id: &str) -> Option<bool> {
+        self.plugins.get(plugin_id).and_then(|t| t.get("enabled")).and_then(|v| v.as_bool())
+    }
+}

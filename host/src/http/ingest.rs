@@ -1,0 +1,68 @@
+//! `POST /api/v1/ingest` (CONTRACT.md): size limit, validation, the vault pipeline.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode, header};
+use openclone_vault::{Rules, validate_body};
+
+use super::reply::{self, Body};
+use crate::app::App;
+
+/// CONTRACT.md: the whole body is at most 1 MiB; more → 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Unix seconds now.
+pub fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Reads, validates and stores one batch for tenant number `tenant`.
+pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Response<Body> {
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
+        return reply::too_large(MAX_BODY_BYTES);
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return reply::too_large(MAX_BODY_BYTES),
+        Err(e) => {
+            tracing::debug!(error = %e, "request body could not be read");
+            return reply::invalid(&[openclone_vault::FieldError::new("body", "could not be read completely")]);
+        }
+    };
+    let t = &app.tenants[tenant];
+    let now = unix_now();
+    let registration = |pid: &str| app.registry.registration(&t.id, pid);
+    let rules = Rules { now, registration: &registration, require_registered: t.require_registered };
+    let batch = match validate_body(&body, &rules) {
+        Ok(b) => b,
+        Err(details) => {
+            tracing::info!(tenant = %t.id, violations = details.len(), first = %details[0].field, "batch refused (422)");
+            return reply::invalid(&details);
+        }
+    };
+    let plugin_id = batch.plugin_id.clone();
+    let prepared = t.vault.prepare(batch);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    t.vault.submit(prepared, Box::new(move |r| drop(tx.send(r))));
+    match rx.await {
+        Ok(Ok(receipt)) => {
+            if let Some((_, entry)) = app.registry.get(&t.id, &plugin_id) {
+                entry.counters.record(receipt.stored, receipt.skipped, now);
+            }
+            tracing::debug!(tenant = %t.id, plugin = %plugin_id, stored = receipt.stored, skipped = receipt.skipped, "batch stored");
+            reply::json(StatusCode::OK, &receipt)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(tenant = %t.id, plugin = %plugin_id, error = %e, "batch not stored (500)");
+            reply::storage_failed(&e.to_string())
+        }
+        Err(_) => reply::storage_failed("the vault writer stopped before answering"),
+    }
+}

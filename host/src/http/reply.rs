@@ -1,0 +1,60 @@
+//! JSON responses with CONTRACT.md's error shapes.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode, header};
+use serde_json::{Value, json};
+
+/// The response body type of every route.
+pub type Body = Full<Bytes>;
+
+/// A JSON response with `status`.
+pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Full::new(Bytes::from(bytes)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// `{"error": code}` with `status`.
+pub fn error(status: StatusCode, code: &str) -> Response<Body> {
+    json(status, &json!({ "error": code }))
+}
+
+/// 401 `{"error":"unauthorized"}`.
+pub fn unauthorized() -> Response<Body> {
+    error(StatusCode::UNAUTHORIZED, "unauthorized")
+}
+
+/// 429 `{"error":"rate_limited","retry_after_s":N}` with `Retry-After: N`.
+pub fn rate_limited(retry_after_s: u64) -> Response<Body> {
+    let mut resp = json(StatusCode::TOO_MANY_REQUESTS, &json!({ "error": "rate_limited", "retry_after_s": retry_after_s }));
+    resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_s));
+    resp
+}
+
+/// 413 `{"error":"payload_too_large","limit_bytes":1048576}`.
+pub fn too_large(limit: usize) -> Response<Body> {
+    json(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "error": "payload_too_large", "limit_bytes": limit }))
+}
+
+/// 422 `{"error":"validation_failed","details":[…]}`.
+pub fn invalid(details: &[openclone_vault::FieldError]) -> Response<Body> {
+    #[derive(serde::Serialize)]
+    struct Invalid<'a> {
+        error: &'static str,
+        details: &'a [openclone_vault::FieldError],
+    }
+    json(StatusCode::UNPROCESSABLE_ENTITY, &Invalid { error: "validation_failed", details })
+}
+
+/// 500 `{"error":"storage_failed","message":…}`.
+pub fn storage_failed(message: &str) -> Response<Body> {
+    json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "storage_failed", "message": message }))
+}
+
+/// A value with `status` (for listings).
+pub fn value(status: StatusCode, v: Value) -> Response<Body> {
+    json(status, &v)
+}
