@@ -1,1 +1,7 @@
-//! e2e
+//! End-to-end tests: the real `openclone` binary, real HTTP on 127.0.0.1, real files.
+
+mod contract;
+mod durability;
+mod hostile;
+mod support;
+mod tenants;

@@ -1,0 +1,254 @@
+//! Test harness: the real `openclone` binary on 127.0.0.1, driven over real HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// The key the zero-config host is started with (the OpenClone page's quick start key).
+pub const KEY: &str = "your-api-key";
+
+/// A config that lifts the rate limit, for tests that send many requests.
+pub const UNLIMITED: &str = "[ingest]\nrate_burst = 1000000\nrate_per_s = 1000000.0\n";
+
+/// A running host in its own temporary folder.
+pub struct Host {
+    /// The folder the host runs in (its `./data` lives here).
+    pub dir: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    child: Child,
+    config: Option<PathBuf>,
+    agent: ureq::Agent,
+}
+
+/// An HTTP answer.
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub json: Value,
+}
+
+impl Host {
+    /// Zero config, `API_KEY=your-api-key`, in a new folder.
+    pub fn start() -> Self {
+        Self::start_in(tempfile::tempdir().expect("tempdir"), None)
+    }
+
+    /// With `openclone.toml` holding `config`.
+    pub fn with_config(config: &str) -> Self {
+        Self::with_files(config, &[])
+    }
+
+    /// With `openclone.toml` holding `config` and each `(relative path, content)` written
+    /// into the host's folder first.
+    pub fn with_files(config: &str, files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (rel, content) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, content).expect("write file");
+        }
+        let path = dir.path().join("openclone.toml");
+        std::fs::write(&path, config).expect("write config");
+        Self::start_in(dir, Some(path))
+    }
+
+    fn start_in(dir: tempfile::TempDir, config: Option<PathBuf>) -> Self {
+        let (child, base) = spawn(dir.path(), config.as_deref());
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Self { dir, base, child, config, agent }
+    }
+
+    /// The vault root of the zero-config tenant `default` (or of `tenant`).
+    pub fn vault(&self, tenant: &str) -> PathBuf {
+        self.dir.path().join("data/vaults").join(tenant)
+    }
+
+    /// Reads a vault file of `tenant`.
+    pub fn read(&self, tenant: &str, rel: &str) -> String {
+        std::fs::read_to_string(self.vault(tenant).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// POSTs raw bytes to the ingest endpoint with `key`.
+    pub fn post_raw(&self, key: Option<&str>, body: &[u8]) -> Reply {
+        let mut req = self.agent.post(format!("{}/api/v1/ingest", self.base)).header("Content-Type", "application/json");
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        reply(req.send(body).expect("request sent"))
+    }
+
+    /// POSTs a JSON batch with the quick-start key.
+    pub fn post(&self, body: &Value) -> Reply {
+        self.post_raw(Some(KEY), body.to_string().as_bytes())
+    }
+
+    /// GETs `path` with `key`.
+    pub fn get(&self, path: &str, key: Option<&str>) -> Reply {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        reply(req.call().expect("request sent"))
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit; returns whether it exited with success.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Starts the host again on the same folder (after [`Host::kill9`] or [`Host::stop`]).
+    pub fn restart(&mut self) {
+        let (child, base) = spawn(self.dir.path(), self.config.as_deref());
+        self.child = child;
+        self.base = base;
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openclone"));
+    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .env("API_KEY", KEY)
+        .env_remove("OPENCLONE_DATA")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("openclone starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("host printed its address").expect("utf-8 line");
+        if let Some(url) = line.strip_prefix("openclone: listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+fn reply(mut resp: http::Response<ureq::Body>) -> Reply {
+    let status = resp.status().as_u16();
+    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, retry_after, json }
+}
+
+/// Unix seconds now.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64()
+}
+
+/// The OpenClone page's quick-start batch.
+pub fn quick_start() -> Value {
+    json!({
+        "source_type": "braindump", "platform": "macos",
+        "device_id": "test-001", "plugin_id": "my-plugin",
+        "plugin_version": "1.0.0", "timestamp": 1708258800.0,
+        "events": [{"timestamp":1708258800.0,"data":{"text":"Hello!"},"raw_ref":"e1"}]
+    })
+}
+
+/// A valid batch of `source_type` with `events`.
+pub fn batch(source_type: &str, events: Vec<Value>) -> Value {
+    json!({
+        "source_type": source_type, "platform": "linux",
+        "device_id": "550e8400-e29b-41d4-a716-446655440000", "plugin_id": "test-plugin",
+        "plugin_version": "1.0.0", "timestamp": 1708258800.0,
+        "events": events,
+    })
+}
+
+/// Every `.md` file under `root`, with its vault-relative path.
+pub fn vault_files(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(folders) = std::fs::read_dir(root) else { return out };
+    for folder in folders.flatten() {
+        let Ok(files) = std::fs::read_dir(folder.path()) else { continue };
+        for f in files.flatten() {
+            if f.path().extension().is_some_and(|e| e == "md") {
+                let rel = format!("{}/{}", folder.file_name().to_string_lossy(), f.file_name().to_string_lossy());
+                out.push((rel, std::fs::read_to_string(f.path()).expect("read vault file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The structure of a Markdown file as pulldown-cmark sees it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Structure {
+    pub front_matter: usize,
+    pub h1: usize,
+    pub h2: usize,
+    pub other_headings: usize,
+    pub html_blocks: Vec<String>,
+    pub inline_html: usize,
+    pub code_blocks: usize,
+    pub math_or_rules: usize,
+}
+
+/// Parses `text` with pulldown-cmark (YAML front matter on) and counts its structure.
+pub fn structure(text: &str) -> Structure {
+    use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag};
+    let mut s = Structure::default();
+    let mut in_html = false;
+    let mut html = String::new();
+    for ev in Parser::new_ext(text, Options::ENABLE_YAML_STYLE_METADATA_BLOCKS) {
+        match ev {
+            Event::Start(Tag::MetadataBlock(_)) => s.front_matter += 1,
+            Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => s.h1 += 1,
+            Event::Start(Tag::Heading { level: HeadingLevel::H2, .. }) => s.h2 += 1,
+            Event::Start(Tag::Heading { .. }) => s.other_headings += 1,
+            Event::Start(Tag::HtmlBlock) => {
+                in_html = true;
+                html.clear();
+            }
+            Event::Html(h) if in_html => html.push_str(&h),
+            Event::End(pulldown_cmark::TagEnd::HtmlBlock) => {
+                in_html = false;
+                s.html_blocks.push(html.trim().to_owned());
+            }
+            Event::Html(_) | Event::InlineHtml(_) => s.inline_html += 1,
+            Event::Start(Tag::CodeBlock(_)) => s.code_blocks += 1,
+            Event::Rule => s.math_or_rules += 1,
+            _ => {}
+        }
+    }
+    s
+}
+
+/// The dedup keys in a file's entry markers, in order.
+pub fn marker_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("<!-- openclone:entry "))
+        .filter_map(|l| l.split_whitespace().find_map(|t| t.strip_prefix("key=")).map(str::to_owned))
+        .collect()
+}
