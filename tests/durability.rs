@@ -14,20 +14,30 @@ use crate::support::{Host, KEY, UNLIMITED, marker_keys, quick_start, structure, 
 fn dedup_survives_restart_and_a_deleted_index() {
     let mut host = Host::start();
     let mut no_ref = quick_start();
-    no_ref["events"][0].as_object_mut().map(|o| o.remove("raw_ref"));
+    no_ref["events"][0]
+        .as_object_mut()
+        .map(|o| o.remove("raw_ref"));
     no_ref["events"][0]["data"]["text"] = json!("no raw_ref: keyed by time and content");
     assert_eq!(host.post(&quick_start()).json["stored"], 1);
     assert_eq!(host.post(&no_ref).json["stored"], 1);
 
     assert!(host.stop(), "SIGTERM exits cleanly");
     host.restart();
-    assert_eq!(host.post(&quick_start()).json["skipped"], 1, "skipped after a restart");
+    assert_eq!(
+        host.post(&quick_start()).json["skipped"],
+        1,
+        "skipped after a restart"
+    );
     assert_eq!(host.post(&no_ref).json["skipped"], 1);
 
     assert!(host.stop());
     std::fs::remove_dir_all(host.dir.path().join("data/state")).expect("delete the dedup index");
     host.restart();
-    assert_eq!(host.post(&quick_start()).json["skipped"], 1, "index rebuilt from the vault's markers");
+    assert_eq!(
+        host.post(&quick_start()).json["skipped"],
+        1,
+        "index rebuilt from the vault's markers"
+    );
     assert_eq!(host.post(&no_ref).json["skipped"], 1);
     let text = host.read("default", "Braindump/2024-02-18.md");
     assert_eq!(marker_keys(&text).len(), 2);
@@ -48,14 +58,16 @@ fn load_batch(client: usize, n: usize) -> Value {
         })
         .collect();
     json!({
-        "source_type": if n % 2 == 0 { "braindump" } else { "journal" },
+        "source_type": if n.is_multiple_of(2) { "braindump" } else { "journal" },
         "platform": "linux", "device_id": format!("load-{client}"), "plugin_id": "load-test",
         "plugin_version": "1.0.0", "timestamp": 1_708_258_800.0, "events": events,
     })
 }
 
 fn key(source_type: &str, raw_ref: &str) -> String {
-    hex::encode(Sha256::digest(format!("{source_type}\0load-test\0{raw_ref}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("{source_type}\0load-test\0{raw_ref}").as_bytes(),
+    ))
 }
 
 #[test]
@@ -79,7 +91,11 @@ fn sigkill_under_concurrent_load_loses_nothing_acknowledged() {
                     }
                     attempted = n + 1;
                     let body = load_batch(c, n).to_string();
-                    match agent.post(format!("{base}/api/v1/ingest")).header("X-API-Key", KEY).send(body.as_bytes()) {
+                    match agent
+                        .post(format!("{base}/api/v1/ingest"))
+                        .header("X-API-Key", KEY)
+                        .send(body.as_bytes())
+                    {
                         Ok(r) if r.status() == 200 => acked.push(n),
                         Ok(r) => panic!("unexpected status {}", r.status()),
                         Err(_) => break,
@@ -95,7 +111,10 @@ fn sigkill_under_concurrent_load_loses_nothing_acknowledged() {
     }
     host.kill9();
     stop.store(true, Ordering::Relaxed);
-    let results: Vec<(usize, Vec<usize>)> = workers.into_iter().map(|w| w.join().expect("client thread")).collect();
+    let results: Vec<(usize, Vec<usize>)> = workers
+        .into_iter()
+        .map(|w| w.join().expect("client thread"))
+        .collect();
     let acked_events: usize = results.iter().map(|(_, a)| a.len() * EVENTS).sum();
     assert!(acked_events > 0, "the load ran before the kill");
 
@@ -105,7 +124,11 @@ fn sigkill_under_concurrent_load_loses_nothing_acknowledged() {
             let s = structure(&text);
             let keys = marker_keys(&text);
             assert_eq!(s.front_matter, 1, "{path}");
-            assert_eq!(s.h2, keys.len(), "{path}: every entry heading has its marker (no torn entry)");
+            assert_eq!(
+                s.h2,
+                keys.len(),
+                "{path}: every entry heading has its marker (no torn entry)"
+            );
             assert_eq!(s.html_blocks.len(), keys.len(), "{path}");
             for k in keys {
                 *counts.entry(k).or_insert(0) += 1;
@@ -118,10 +141,18 @@ fn sigkill_under_concurrent_load_loses_nothing_acknowledged() {
     let after_crash = markers(&host);
     for (c, (_, acked)) in results.iter().enumerate() {
         for &n in acked {
-            let st = if n % 2 == 0 { "braindump" } else { "journal" };
+            let st = if n.is_multiple_of(2) {
+                "braindump"
+            } else {
+                "journal"
+            };
             for i in 0..EVENTS {
                 let k = key(st, &format!("c{c}-b{n}-e{i}"));
-                assert_eq!(after_crash.get(&k), Some(&1), "acknowledged event c{c}-b{n}-e{i} is in the vault exactly once");
+                assert_eq!(
+                    after_crash.get(&k),
+                    Some(&1),
+                    "acknowledged event c{c}-b{n}-e{i} is in the vault exactly once"
+                );
             }
         }
     }
@@ -134,6 +165,13 @@ fn sigkill_under_concurrent_load_loses_nothing_acknowledged() {
     }
     let after_resend = markers(&host);
     let sent: usize = results.iter().map(|(a, _)| a * EVENTS).sum();
-    assert_eq!(after_resend.len(), sent, "every sent event is in the vault after the resend");
-    assert!(after_resend.values().all(|&n| n == 1), "no event is in the vault twice");
+    assert_eq!(
+        after_resend.len(),
+        sent,
+        "every sent event is in the vault after the resend"
+    );
+    assert!(
+        after_resend.values().all(|&n| n == 1),
+        "no event is in the vault twice"
+    );
 }

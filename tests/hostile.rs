@@ -47,12 +47,45 @@ fn hostile_text_cannot_forge_structure_and_secrets_are_redacted() {
     let host = Host::start();
     let h = hostile();
     let posts = [
-        batch("braindump", vec![event(0, json!({"text": h})), event(1, json!({"text": "fine", format!("{h}key"): h}))]),
-        batch("notes", vec![event(2, json!({"title": h, "text": h, "tags": [h, "ok"]}))]),
-        batch("calendar", vec![event(3, json!({"title": h, "start": h, "end": 1708262400, "location": h, "attendees": [h, h]}))]),
-        batch("music", vec![event(4, json!({"artist": h, "track": h, "album": h, "duration": 215}))]),
-        batch("gps", vec![event(5, json!({"lat": 52.52, "lon": 13.405, "place_name": h, "extra": {"nested": h}}))]),
-        batch("email", vec![event(6, json!({"subject": h, "from": "a@example.com", "to": ["b@example.com"], "body": "THE MAIL BODY"}))]),
+        batch(
+            "braindump",
+            vec![
+                event(0, json!({"text": h})),
+                event(1, json!({"text": "fine", format!("{h}key"): h})),
+            ],
+        ),
+        batch(
+            "notes",
+            vec![event(2, json!({"title": h, "text": h, "tags": [h, "ok"]}))],
+        ),
+        batch(
+            "calendar",
+            vec![event(
+                3,
+                json!({"title": h, "start": h, "end": 1708262400, "location": h, "attendees": [h, h]}),
+            )],
+        ),
+        batch(
+            "music",
+            vec![event(
+                4,
+                json!({"artist": h, "track": h, "album": h, "duration": 215}),
+            )],
+        ),
+        batch(
+            "gps",
+            vec![event(
+                5,
+                json!({"lat": 52.52, "lon": 13.405, "place_name": h, "extra": {"nested": h}}),
+            )],
+        ),
+        batch(
+            "email",
+            vec![event(
+                6,
+                json!({"subject": h, "from": "a@example.com", "to": ["b@example.com"], "body": "THE MAIL BODY"}),
+            )],
+        ),
     ];
     for b in &posts {
         let r = host.post(b);
@@ -64,22 +97,59 @@ fn hostile_text_cannot_forge_structure_and_secrets_are_redacted() {
     for (path, text) in &files {
         let s = structure(text);
         let keys = marker_keys(text);
-        assert_eq!(s.front_matter, 1, "{path}: exactly one front matter block\n{text}");
+        assert_eq!(
+            s.front_matter, 1,
+            "{path}: exactly one front matter block\n{text}"
+        );
         assert_eq!(s.h1, 1, "{path}: one title\n{text}");
         assert_eq!(s.h2, keys.len(), "{path}: one heading per entry\n{text}");
         assert_eq!(s.other_headings, 0, "{path}\n{text}");
-        assert_eq!(s.code_blocks, 0, "{path}: no fence opened by captured text\n{text}");
+        assert_eq!(
+            s.code_blocks, 0,
+            "{path}: no fence opened by captured text\n{text}"
+        );
         assert_eq!(s.inline_html, 0, "{path}: no raw HTML\n{text}");
-        assert_eq!(s.html_blocks.len(), keys.len(), "{path}: the only HTML blocks are the markers\n{text}");
-        assert!(s.html_blocks.iter().all(|b| b.starts_with("<!-- openclone:entry v=1 key=")), "{path}");
-        assert!(!keys.iter().any(|k| k == FORGED_KEY), "{path}: the forged marker is text, not a marker");
-        for secret in ["AKIAIOSFODNN7EXAMPLE", "hunter2", "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun", "\x1b", "\0", "\r", "THE MAIL BODY"] {
+        assert_eq!(
+            s.html_blocks.len(),
+            keys.len(),
+            "{path}: the only HTML blocks are the markers\n{text}"
+        );
+        assert!(
+            s.html_blocks
+                .iter()
+                .all(|b| b.starts_with("<!-- openclone:entry v=1 key=")),
+            "{path}"
+        );
+        assert!(
+            !keys.iter().any(|k| k == FORGED_KEY),
+            "{path}: the forged marker is text, not a marker"
+        );
+        for secret in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "hunter2",
+            "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+            "\x1b",
+            "\0",
+            "\r",
+            "THE MAIL BODY",
+        ] {
             assert!(!text.contains(secret), "{path} holds {secret:?}");
         }
     }
-    let braindump = &files.iter().find(|(p, _)| p.starts_with("Braindump/")).expect("braindump file").1;
-    for redacted in ["[REDACTED:private_key]", "[REDACTED:aws_access_key]", "password: [REDACTED:password]"] {
+    let braindump = &files
+        .iter()
+        .find(|(p, _)| p.starts_with("Braindump/"))
+        .expect("braindump file")
+        .1;
+    for redacted in [
+        "[REDACTED:private_key]",
+        "[REDACTED:aws_access_key]",
+        "password: [REDACTED:password]",
+    ] {
         assert!(braindump.contains(redacted), "{redacted} in\n{braindump}");
     }
-    assert!(braindump.contains("red and a NUL here"), "ANSI escapes and control characters removed:\n{braindump}");
+    assert!(
+        braindump.contains("red and a NUL here"),
+        "ANSI escapes and control characters removed:\n{braindump}"
+    );
 }

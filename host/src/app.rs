@@ -61,18 +61,26 @@ impl App {
                 keys.add(stored_or_new_key(&data, t)?, i);
             }
             let root = cfg.vault_root(t);
-            let tz = jiff::tz::TimeZone::get(&t.timezone).with_context(|| format!("tenant {}: timezone {}", t.id, t.timezone))?;
+            let tz = jiff::tz::TimeZone::get(&t.timezone)
+                .with_context(|| format!("tenant {}: timezone {}", t.id, t.timezone))?;
             let vault = Vault::open(VaultConfig {
                 root: root.clone(),
                 index_path: data.join("state").join(&t.id).join("index.sqlite"),
                 tz,
-                policy: Policy { redact_pii: t.redact_pii },
+                policy: Policy {
+                    redact_pii: t.redact_pii,
+                },
             })
             .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
             if vault.recovered.files_scanned > 0 {
                 tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
             }
-            tenants.push(Tenant { id: t.id.clone(), root, vault, require_registered: t.require_registered_plugins });
+            tenants.push(Tenant {
+                id: t.id.clone(),
+                root,
+                vault,
+                require_registered: t.require_registered_plugins,
+            });
         }
         Ok(Self {
             tenants,
@@ -96,15 +104,25 @@ fn stored_or_new_key(data: &Path, t: &TenantConfig) -> anyhow::Result<[u8; 32]> 
     let file = data.join("keys").join(format!("{}.sha256", t.id));
     if let Ok(text) = std::fs::read_to_string(&file) {
         let mut hash = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut hash).with_context(|| format!("{} must hold 64 hex digits", file.display()))?;
+        hex::decode_to_slice(text.trim(), &mut hash)
+            .with_context(|| format!("{} must hold 64 hex digits", file.display()))?;
         return Ok(hash);
     }
     let key = generate_key();
     let hash = hash_key(&key);
     std::fs::create_dir_all(file.parent().unwrap_or(data))?;
-    std::fs::write(&file, hex::encode(hash)).with_context(|| format!("writing {}", file.display()))?;
+    std::fs::write(&file, hex::encode(hash))
+        .with_context(|| format!("writing {}", file.display()))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "openclone: generated an API key for tenant {}: {key}", t.id)?;
-    writeln!(out, "openclone: it is shown only this once (its hash is in {}); send it as X-API-Key", file.display())?;
+    writeln!(
+        out,
+        "openclone: generated an API key for tenant {}: {key}",
+        t.id
+    )?;
+    writeln!(
+        out,
+        "openclone: it is shown only this once (its hash is in {}); send it as X-API-Key",
+        file.display()
+    )?;
     Ok(hash)
 }

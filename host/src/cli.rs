@@ -46,9 +46,13 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
     let cfg = Config::load(config.as_deref())?;
     let addr = listen.unwrap_or(cfg.listen);
     let app = Arc::new(App::open(&cfg)?);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
         let local = listener.local_addr()?;
         for t in &app.tenants {
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");

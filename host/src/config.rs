@@ -51,7 +51,10 @@ pub struct IngestLimits {
 
 impl Default for IngestLimits {
     fn default() -> Self {
-        Self { rate_burst: default_burst(), rate_per_s: default_refill() }
+        Self {
+            rate_burst: default_burst(),
+            rate_per_s: default_refill(),
+        }
     }
 }
 
@@ -141,37 +144,75 @@ impl Config {
             None => None,
         };
         let Some(path) = path else {
-            return Ok(Self::parse("", Path::new("."), "(defaults)").expect("empty config is valid"));
+            return Ok(
+                Self::parse("", Path::new("."), "(defaults)").expect("empty config is valid")
+            );
         };
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: name.clone(), source })?;
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Self::parse(&text, base, &name)
     }
 
     /// Parses config text; relative paths resolve against `base`.
     pub fn parse(text: &str, base: &Path, name: &str) -> Result<Self, ConfigError> {
-        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse { path: name.to_owned(), message: e.to_string() })?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: name.to_owned(),
+            message: e.to_string(),
+        })?;
         cfg.base = base.to_path_buf();
-        let invalid = |field: String, message: &str| ConfigError::Invalid { path: name.to_owned(), field, message: message.to_owned() };
-        if cfg.ingest.rate_burst == 0 || cfg.ingest.rate_per_s.is_nan() || cfg.ingest.rate_per_s <= 0.0 {
-            return Err(invalid("ingest".into(), "rate_burst and rate_per_s must be positive"));
+        let invalid = |field: String, message: &str| ConfigError::Invalid {
+            path: name.to_owned(),
+            field,
+            message: message.to_owned(),
+        };
+        if cfg.ingest.rate_burst == 0
+            || cfg.ingest.rate_per_s.is_nan()
+            || cfg.ingest.rate_per_s <= 0.0
+        {
+            return Err(invalid(
+                "ingest".into(),
+                "rate_burst and rate_per_s must be positive",
+            ));
         }
         let mut ids = Vec::new();
         for (i, t) in cfg.tenants.iter().enumerate() {
-            if t.id.is_empty() || !t.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                return Err(invalid(format!("tenants[{i}].id"), "must be non-empty [a-z0-9-]"));
+            if t.id.is_empty()
+                || !t
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(invalid(
+                    format!("tenants[{i}].id"),
+                    "must be non-empty [a-z0-9-]",
+                ));
             }
             if ids.contains(&&t.id) {
-                return Err(invalid(format!("tenants[{i}].id"), "is used by another tenant"));
+                return Err(invalid(
+                    format!("tenants[{i}].id"),
+                    "is used by another tenant",
+                ));
             }
             ids.push(&t.id);
             if jiff::tz::TimeZone::get(&t.timezone).is_err() {
-                return Err(invalid(format!("tenants[{i}].timezone"), "must be an IANA time zone name such as Europe/Berlin"));
+                return Err(invalid(
+                    format!("tenants[{i}].timezone"),
+                    "must be an IANA time zone name such as Europe/Berlin",
+                ));
             }
             for (j, h) in t.api_key_sha256.iter().enumerate() {
                 if h.len() != 64 || hex::decode(h).is_err() {
-                    return Err(invalid(format!("tenants[{i}].api_key_sha256[{j}]"), "must be 64 hex digits (sha256 of the key)"));
+                    return Err(invalid(
+                        format!("tenants[{i}].api_key_sha256[{j}]"),
+                        "must be 64 hex digits (sha256 of the key)",
+                    ));
                 }
             }
         }
@@ -196,7 +237,11 @@ impl Config {
         {
             return PathBuf::from(home).join(rest);
         }
-        if p.is_absolute() { p.to_path_buf() } else { self.base.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
     }
 
     /// The data folder: `data_dir`, else `$OPENCLONE_DATA`, else `./data`.
@@ -232,6 +277,9 @@ impl Config {
 
     /// `[plugins.<id>] enabled`, if set.
     pub fn plugin_enabled(&self, plugin_id: &str) -> Option<bool> {
-        self.plugins.get(plugin_id).and_then(|t| t.get("enabled")).and_then(|v| v.as_bool())
+        self.plugins
+            .get(plugin_id)
+            .and_then(|t| t.get("enabled"))
+            .and_then(|v| v.as_bool())
     }
 }

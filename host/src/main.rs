@@ -6,7 +6,9 @@ use tracing_subscriber::EnvFilter;
 fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match openclone_host::cli::run(openclone_host::cli::Cli::parse()) {

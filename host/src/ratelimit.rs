@@ -22,15 +22,23 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `burst` requests at once and `per_s` more each second.
     pub fn new(burst: u32, per_s: f64) -> Self {
-        Self { burst: f64::from(burst), per_s, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            burst: f64::from(burst),
+            per_s,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes a token for `key`. Errors: the whole seconds until one is available (≥ 1).
     pub fn take(&self, key: &KeyHash) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = buckets.entry(*key).or_insert(Bucket { tokens: self.burst, last: now });
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_s).min(self.burst);
+        let b = buckets.entry(*key).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        b.tokens =
+            (b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_s).min(self.burst);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;

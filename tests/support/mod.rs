@@ -63,7 +63,13 @@ impl Host {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        Self { dir, base, child, config, agent }
+        Self {
+            dir,
+            base,
+            child,
+            config,
+            agent,
+        }
     }
 
     /// The vault root of the zero-config tenant `default` (or of `tenant`).
@@ -73,12 +79,16 @@ impl Host {
 
     /// Reads a vault file of `tenant`.
     pub fn read(&self, tenant: &str, rel: &str) -> String {
-        std::fs::read_to_string(self.vault(tenant).join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+        std::fs::read_to_string(self.vault(tenant).join(rel))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     /// POSTs raw bytes to the ingest endpoint with `key`.
     pub fn post_raw(&self, key: Option<&str>, body: &[u8]) -> Reply {
-        let mut req = self.agent.post(format!("{}/api/v1/ingest", self.base)).header("Content-Type", "application/json");
+        let mut req = self
+            .agent
+            .post(format!("{}/api/v1/ingest", self.base))
+            .header("Content-Type", "application/json");
         if let Some(k) = key {
             req = req.header("X-API-Key", k);
         }
@@ -107,7 +117,10 @@ impl Host {
 
     /// SIGTERM and wait for a clean exit; returns whether it exited with success.
     pub fn stop(&mut self) -> bool {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 
@@ -143,7 +156,10 @@ fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("host printed its address").expect("utf-8 line");
+        let line = lines
+            .next()
+            .expect("host printed its address")
+            .expect("utf-8 line");
         if let Some(url) = line.strip_prefix("openclone: listening on ") {
             break url.to_owned();
         }
@@ -154,15 +170,26 @@ fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
 
 fn reply(mut resp: http::Response<ureq::Body>) -> Reply {
     let status = resp.status().as_u16();
-    let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply { status, retry_after, json }
+    Reply {
+        status,
+        retry_after,
+        json,
+    }
 }
 
 /// Unix seconds now.
 pub fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
 }
 
 /// The OpenClone page's quick-start batch.
@@ -188,13 +215,24 @@ pub fn batch(source_type: &str, events: Vec<Value>) -> Value {
 /// Every `.md` file under `root`, with its vault-relative path.
 pub fn vault_files(root: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let Ok(folders) = std::fs::read_dir(root) else { return out };
+    let Ok(folders) = std::fs::read_dir(root) else {
+        return out;
+    };
     for folder in folders.flatten() {
-        let Ok(files) = std::fs::read_dir(folder.path()) else { continue };
+        let Ok(files) = std::fs::read_dir(folder.path()) else {
+            continue;
+        };
         for f in files.flatten() {
             if f.path().extension().is_some_and(|e| e == "md") {
-                let rel = format!("{}/{}", folder.file_name().to_string_lossy(), f.file_name().to_string_lossy());
-                out.push((rel, std::fs::read_to_string(f.path()).expect("read vault file")));
+                let rel = format!(
+                    "{}/{}",
+                    folder.file_name().to_string_lossy(),
+                    f.file_name().to_string_lossy()
+                );
+                out.push((
+                    rel,
+                    std::fs::read_to_string(f.path()).expect("read vault file"),
+                ));
             }
         }
     }
@@ -224,8 +262,14 @@ pub fn structure(text: &str) -> Structure {
     for ev in Parser::new_ext(text, Options::ENABLE_YAML_STYLE_METADATA_BLOCKS) {
         match ev {
             Event::Start(Tag::MetadataBlock(_)) => s.front_matter += 1,
-            Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) => s.h1 += 1,
-            Event::Start(Tag::Heading { level: HeadingLevel::H2, .. }) => s.h2 += 1,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H1,
+                ..
+            }) => s.h1 += 1,
+            Event::Start(Tag::Heading {
+                level: HeadingLevel::H2,
+                ..
+            }) => s.h2 += 1,
             Event::Start(Tag::Heading { .. }) => s.other_headings += 1,
             Event::Start(Tag::HtmlBlock) => {
                 in_html = true;
@@ -249,6 +293,10 @@ pub fn structure(text: &str) -> Structure {
 pub fn marker_keys(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| l.strip_prefix("<!-- openclone:entry "))
-        .filter_map(|l| l.split_whitespace().find_map(|t| t.strip_prefix("key=")).map(str::to_owned))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|t| t.strip_prefix("key="))
+                .map(str::to_owned)
+        })
         .collect()
 }

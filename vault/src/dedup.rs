@@ -104,26 +104,50 @@ mod tests {
     use serde_json::json;
 
     fn event(data: Value, raw_ref: Option<&str>) -> Event {
-        let Value::Object(data) = data else { panic!("object") };
-        Event { timestamp: 1708258800.0, data, raw_ref: raw_ref.map(str::to_owned) }
+        let Value::Object(data) = data else {
+            panic!("object")
+        };
+        Event {
+            timestamp: 1708258800.0,
+            data,
+            raw_ref: raw_ref.map(str::to_owned),
+        }
     }
 
     #[test]
     fn raw_ref_key_is_the_contract_hash() {
-        let key = DedupKey::of(SourceType::Braindump, "my-plugin", &event(json!({"text": "x"}), Some("e1")));
+        let key = DedupKey::of(
+            SourceType::Braindump,
+            "my-plugin",
+            &event(json!({"text": "x"}), Some("e1")),
+        );
         let expected: [u8; 32] = Sha256::digest(b"braindump\0my-plugin\0e1").into();
         assert_eq!(key.0, expected);
     }
 
     #[test]
     fn key_without_raw_ref_ignores_key_order_but_not_values() {
-        let a = DedupKey::of(SourceType::Music, "p", &event(json!({"a": 1, "b": [1, {"y": 2, "x": 1}]}), None));
-        let b = DedupKey::of(SourceType::Music, "p", &event(json!({"b": [1, {"x": 1, "y": 2}], "a": 1}), None));
-        let c = DedupKey::of(SourceType::Music, "p", &event(json!({"a": 2, "b": [1, {"x": 1, "y": 2}]}), None));
+        let a = DedupKey::of(
+            SourceType::Music,
+            "p",
+            &event(json!({"a": 1, "b": [1, {"y": 2, "x": 1}]}), None),
+        );
+        let b = DedupKey::of(
+            SourceType::Music,
+            "p",
+            &event(json!({"b": [1, {"x": 1, "y": 2}], "a": 1}), None),
+        );
+        let c = DedupKey::of(
+            SourceType::Music,
+            "p",
+            &event(json!({"a": 2, "b": [1, {"x": 1, "y": 2}]}), None),
+        );
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let expected: [u8; 32] =
-            Sha256::digest("music\0p\0t:1708258800.0\0{\"a\":1,\"b\":[1,{\"x\":1,\"y\":2}]}".as_bytes()).into();
+        let expected: [u8; 32] = Sha256::digest(
+            "music\0p\0t:1708258800.0\0{\"a\":1,\"b\":[1,{\"x\":1,\"y\":2}]}".as_bytes(),
+        )
+        .into();
         assert_eq!(a.0, expected);
     }
 }

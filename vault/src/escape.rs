@@ -27,8 +27,16 @@ pub fn escape_line(line: &str) -> Cow<'_, str> {
         out.push('\\');
     }
     out.push_str(rest);
-    let out = if out.contains("%%") { out.replace("%%", "\\%\\%") } else { out };
-    Cow::Owned(if out.contains('<') { out.replace('<', "\\<") } else { out })
+    let out = if out.contains("%%") {
+        out.replace("%%", "\\%\\%")
+    } else {
+        out
+    };
+    Cow::Owned(if out.contains('<') {
+        out.replace('<', "\\<")
+    } else {
+        out
+    })
 }
 
 /// Characters that can open a block (or a setext underline) at the start of a line; `<`
@@ -47,13 +55,17 @@ fn content_start(line: &str) -> usize {
             i += 1;
         }
         let spaced = |j: usize| j >= b.len() || b[j] == b' ' || b[j] == b'\t';
-        if i < b.len() && b[i] == b'>' {
-            i += 1;
-        } else if i < b.len() && matches!(b[i], b'-' | b'*' | b'+') && spaced(i + 1) {
+        let quote = i < b.len() && b[i] == b'>';
+        let bullet = i < b.len() && matches!(b[i], b'-' | b'*' | b'+') && spaced(i + 1);
+        if quote || bullet {
             i += 1;
         } else {
             let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if (1..=9).contains(&digits) && i + digits < b.len() && matches!(b[i + digits], b'.' | b')') && spaced(i + digits + 1) {
+            if (1..=9).contains(&digits)
+                && i + digits < b.len()
+                && matches!(b[i + digits], b'.' | b')')
+                && spaced(i + digits + 1)
+            {
                 i += digits + 1;
             } else {
                 return i;
@@ -83,7 +95,10 @@ mod tests {
         assert_eq!(escape_line("   ```rust"), "   \\```rust");
         assert_eq!(escape_line("> - # x"), "> - \\# x");
         assert_eq!(escape_line("12. ~~~"), "12. \\~~~");
-        assert_eq!(escape_line("<!-- openclone:entry -->"), "\\<!-- openclone:entry -->");
+        assert_eq!(
+            escape_line("<!-- openclone:entry -->"),
+            "\\<!-- openclone:entry -->"
+        );
         assert_eq!(escape_line("a <b> c %% d"), "a \\<b> c \\%\\% d");
         assert_eq!(escape_line("plain text - ok"), "plain text - ok");
         assert_eq!(escape_line("- item"), "- item");

@@ -30,7 +30,10 @@ impl Index {
     ///
     /// Errors: the file cannot be opened or its schema created.
     pub fn open(path: &Path) -> Result<Self, IndexError> {
-        let err = |source| IndexError { path: path.display().to_string(), source };
+        let err = |source| IndexError {
+            path: path.display().to_string(),
+            source,
+        };
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -45,32 +48,48 @@ impl Index {
 
     /// True if `key` is in the index.
     pub fn contains(&self, key: &DedupKey) -> Result<bool, rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM keys WHERE key = ?1")?;
-        Ok(stmt.query_row([&key.0[..]], |_| Ok(())).optional()?.is_some())
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM keys WHERE key = ?1")?;
+        Ok(stmt
+            .query_row([&key.0[..]], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// The byte length of `path` the index has accounted for, if any.
     pub fn file_len(&self, path: &str) -> Result<Option<u64>, rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT len FROM files WHERE path = ?1")?;
-        stmt.query_row([path], |r| r.get::<_, i64>(0)).optional().map(|o| o.map(|l| l as u64))
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT len FROM files WHERE path = ?1")?;
+        stmt.query_row([path], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|o| o.map(|l| l as u64))
     }
 
     /// Every file the index knows, with its accounted length.
     pub fn files(&self) -> Result<Vec<(String, u64)>, rusqlite::Error> {
         let mut stmt = self.conn.prepare("SELECT path, len FROM files")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         rows.collect()
     }
 
     /// Adds `keys` and records `files` lengths in one transaction.
-    pub fn commit(&mut self, keys: &[DedupKey], files: &[(String, u64)]) -> Result<(), rusqlite::Error> {
+    pub fn commit(
+        &mut self,
+        keys: &[DedupKey],
+        files: &[(String, u64)],
+    ) -> Result<(), rusqlite::Error> {
         let tx = self.conn.transaction()?;
         {
             let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO keys (key) VALUES (?1)")?;
             for k in keys {
                 ins.execute([&k.0[..]])?;
             }
-            let mut len = tx.prepare_cached("INSERT OR REPLACE INTO files (path, len) VALUES (?1, ?2)")?;
+            let mut len =
+                tx.prepare_cached("INSERT OR REPLACE INTO files (path, len) VALUES (?1, ?2)")?;
             for (path, l) in files {
                 len.execute(params![path, *l as i64])?;
             }
@@ -81,16 +100,21 @@ impl Index {
     /// Forgets a file (it was removed from the vault); its keys stay, so a resend of what
     /// it held is still skipped.
     pub fn forget_file(&self, path: &str) -> Result<(), rusqlite::Error> {
-        self.conn.execute("DELETE FROM files WHERE path = ?1", [path]).map(|_| ())
+        self.conn
+            .execute("DELETE FROM files WHERE path = ?1", [path])
+            .map(|_| ())
     }
 
     /// Empties the index (keys and files), for a full rebuild from the vault.
     pub fn clear(&self) -> Result<(), rusqlite::Error> {
-        self.conn.execute_batch("DELETE FROM keys; DELETE FROM files;")
+        self.conn
+            .execute_batch("DELETE FROM keys; DELETE FROM files;")
     }
 
     /// Number of keys held.
     pub fn key_count(&self) -> Result<u64, rusqlite::Error> {
-        self.conn.query_row("SELECT count(*) FROM keys", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+        self.conn
+            .query_row("SELECT count(*) FROM keys", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
     }
 }

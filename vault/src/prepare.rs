@@ -73,8 +73,19 @@ pub fn prepare(mut batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
             };
             let mut text = String::with_capacity(256);
             render_entry(&mut text, &head, &event.data, tz);
-            PreparedEntry { key, file, date: local.date(), text }
+            PreparedEntry {
+                key,
+                file,
+                date: local.date(),
+                text,
+            }
         })
         .collect();
-    Prepared { source_type: batch.source_type, plugin_id: batch.plugin_id, entries, files, sanitized }
+    Prepared {
+        source_type: batch.source_type,
+        plugin_id: batch.plugin_id,
+        entries,
+        files,
+        sanitized,
+    }
 }

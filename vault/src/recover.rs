@@ -44,9 +44,14 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(folder, e))?;
             let name = entry.file_name();
-            let Some(name) = name.to_str().filter(|n| n.ends_with(".md")) else { continue };
+            let Some(name) = name.to_str().filter(|n| n.ends_with(".md")) else {
+                continue;
+            };
             let path = format!("{folder}/{name}");
-            let len = entry.metadata().map_err(|e| StoreError::io(&path, e))?.len();
+            let len = entry
+                .metadata()
+                .map_err(|e| StoreError::io(&path, e))?
+                .len();
             let accounted = index.file_len(&path)?;
             seen.push(path.clone());
             if accounted == Some(len) {
@@ -60,7 +65,9 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
             if let Some(cut) = scan.torn_at {
                 truncate(dir, &path, cut as u64)?;
                 tracing::warn!(file = %path, removed_bytes = bytes.len() - cut, "removed a torn entry left by an interrupted write");
-                report.torn_tails.push((path.clone(), (bytes.len() - cut) as u64));
+                report
+                    .torn_tails
+                    .push((path.clone(), (bytes.len() - cut) as u64));
                 final_len = cut as u64;
             }
             index.commit(&scan.keys, &[(path, final_len)])?;
@@ -116,16 +123,25 @@ pub fn scan(bytes: &[u8], floor: usize) -> Scan {
     let mut torn_at = None;
     let mut pos = tail_start;
     while pos < bytes.len() {
-        let end = bytes[pos..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| pos + n);
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |n| pos + n);
         let line = &bytes[pos..end];
         if is_entry_heading(line) || (end == bytes.len() && is_heading_prefix(line)) {
-            let blank_before = pos > tail_start && bytes[pos - 1] == b'\n' && (pos - 1 == tail_start || bytes[pos - 2] == b'\n');
+            let blank_before = pos > tail_start
+                && bytes[pos - 1] == b'\n'
+                && (pos - 1 == tail_start || bytes[pos - 2] == b'\n');
             torn_at = Some(if blank_before { pos - 1 } else { pos });
             break;
         }
         pos = end + 1;
     }
-    if torn_at.is_none() && !header_done && floor == 0 && bytes.starts_with(b"---\ncreated_by: openclone\n") {
+    if torn_at.is_none()
+        && !header_done
+        && floor == 0
+        && bytes.starts_with(b"---\ncreated_by: openclone\n")
+    {
         torn_at = Some(0);
     }
     Scan { keys, torn_at }
@@ -142,16 +158,21 @@ fn is_entry_heading(line: &[u8]) -> bool {
 /// A non-empty start of an entry heading, such as `## 1` or `## 10:00:0`.
 fn is_heading_prefix(line: &[u8]) -> bool {
     !line.is_empty()
-        && line
-            .iter()
-            .zip(HEADING)
-            .all(|(b, p)| if *p == b'd' { b.is_ascii_digit() } else { b == p })
+        && line.iter().zip(HEADING).all(|(b, p)| {
+            if *p == b'd' {
+                b.is_ascii_digit()
+            } else {
+                b == p
+            }
+        })
 }
 
 fn marker_key(line: &[u8]) -> Option<DedupKey> {
     let line = std::str::from_utf8(line).ok()?;
     let rest = line.strip_prefix(MARKER_PREFIX)?.strip_suffix("-->")?;
-    let key = rest.split_whitespace().find_map(|tok| tok.strip_prefix("key="))?;
+    let key = rest
+        .split_whitespace()
+        .find_map(|tok| tok.strip_prefix("key="))?;
     DedupKey::from_hex(key)
 }
 
@@ -164,7 +185,9 @@ mod tests {
     fn file(entries: usize, torn: &str) -> String {
         let mut s = String::from("---\ncreated_by: openclone\nfolder: Notes\n---\n\n# Notes\n");
         for _ in 0..entries {
-            s.push_str(&format!("\n## 10:00:00 · p\n\ntext\n\n{MARKER_PREFIX}v=1 key={KEY} -->\n"));
+            s.push_str(&format!(
+                "\n## 10:00:00 · p\n\ntext\n\n{MARKER_PREFIX}v=1 key={KEY} -->\n"
+            ));
         }
         s + torn
     }
@@ -172,13 +195,23 @@ mod tests {
     #[test]
     fn complete_file_has_no_torn_tail() {
         let f = file(2, "");
-        assert_eq!(scan(f.as_bytes(), 0), Scan { keys: vec![DedupKey::from_hex(KEY).unwrap(); 2], torn_at: None });
+        assert_eq!(
+            scan(f.as_bytes(), 0),
+            Scan {
+                keys: vec![DedupKey::from_hex(KEY).expect("hex key"); 2],
+                torn_at: None
+            }
+        );
     }
 
     #[test]
     fn torn_entry_is_cut_back_to_the_last_marker() {
         let good = file(1, "");
-        for torn in ["\n## 10:00:01 · p\n\nhal", "\n## 10:0", &format!("\n## 10:00:01 · p\n\nx\n\n{MARKER_PREFIX}v=1 key=0011")] {
+        for torn in [
+            "\n## 10:00:01 · p\n\nhal",
+            "\n## 10:0",
+            &format!("\n## 10:00:01 · p\n\nx\n\n{MARKER_PREFIX}v=1 key=0011"),
+        ] {
             let f = file(1, torn);
             let s = scan(f.as_bytes(), 0);
             assert_eq!(s.torn_at, Some(good.len()), "{torn:?}");

@@ -22,10 +22,14 @@ struct PatternSet {
 
 impl PatternSet {
     fn new(defs: &[(&'static str, &'static str)]) -> Self {
-        let set = RegexSet::new(defs.iter().map(|(_, re)| *re)).expect("redaction patterns compile");
+        let set =
+            RegexSet::new(defs.iter().map(|(_, re)| *re)).expect("redaction patterns compile");
         let patterns = defs
             .iter()
-            .map(|(kind, re)| Pattern { kind, regex: Regex::new(re).expect("redaction pattern compiles") })
+            .map(|(kind, re)| Pattern {
+                kind,
+                regex: Regex::new(re).expect("redaction pattern compiles"),
+            })
             .collect();
         Self { set, patterns }
     }
@@ -38,7 +42,9 @@ impl PatternSet {
         let mut out = text.into_owned();
         for i in hits.iter() {
             let p = &self.patterns[i];
-            let replaced = p.regex.replace_all(&out, |c: &Captures<'_>| replace(p.kind, c));
+            let replaced = p
+                .regex
+                .replace_all(&out, |c: &Captures<'_>| replace(p.kind, c));
             if let Cow::Owned(s) = replaced {
                 out = s;
             }
@@ -68,9 +74,15 @@ fn luhn_ok(s: &str) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
         .sum();
-    digits.len() >= 13 && sum % 10 == 0
+    digits.len() >= 13 && sum.is_multiple_of(10)
 }
 
 static SECRETS: LazyLock<PatternSet> = LazyLock::new(|| {
@@ -79,18 +91,30 @@ static SECRETS: LazyLock<PatternSet> = LazyLock::new(|| {
             "private_key",
             r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
         ),
-        ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}\b"),
+        (
+            "aws_access_key",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}\b",
+        ),
         (
             "aws_secret_key",
             r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?(?P<s>[A-Za-z0-9/+=]{40})"#,
         ),
-        ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        (
+            "github_token",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        ),
         ("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
         ("stripe_key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"),
         ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
         ("api_key", r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}"),
-        ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
-        ("bearer_token", r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,}=*)"),
+        (
+            "jwt",
+            r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        ),
+        (
+            "bearer_token",
+            r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,}=*)",
+        ),
         (
             "password",
             r#"(?i)\b(?:password|passwd|pwd|passphrase|secret|api[_-]?key|access[_-]?token|auth[_-]?token)\b["']?\s*[:=]\s*(?P<s>"[^"\n]*"|'[^'\n]*'|[^\s,;"']+)"#,
@@ -100,7 +124,10 @@ static SECRETS: LazyLock<PatternSet> = LazyLock::new(|| {
 
 static PII: LazyLock<PatternSet> = LazyLock::new(|| {
     PatternSet::new(&[
-        ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
+        (
+            "email",
+            r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
+        ),
         ("card_number", r"\b(?:\d[ -]?){12,18}\d\b"),
         (
             "phone",

@@ -73,7 +73,12 @@ pub struct EntryHead<'a> {
 ///
 /// `data` must already be sanitized ([`crate::sanitize`]); `tz` formats time-valued fields
 /// such as a calendar event's `start` and `end` given as Unix seconds.
-pub fn render_entry(out: &mut String, head: &EntryHead<'_>, data: &Map<String, Value>, tz: &TimeZone) {
+pub fn render_entry(
+    out: &mut String,
+    head: &EntryHead<'_>,
+    data: &Map<String, Value>,
+    tz: &TimeZone,
+) {
     let t = head.local.time();
     let _ = write!(
         out,
@@ -84,7 +89,13 @@ pub fn render_entry(out: &mut String, head: &EntryHead<'_>, data: &Map<String, V
         head.plugin_id
     );
     let before = out.len();
-    Body { out, data, tz, used: Vec::new() }.render(head.source_type);
+    Body {
+        out,
+        data,
+        tz,
+        used: Vec::new(),
+    }
+    .render(head.source_type);
     if out.len() == before {
         out.push_str("*(no fields)*\n");
     }
@@ -143,7 +154,9 @@ impl Body<'_> {
             .collect();
         for (k, v) in rest {
             let value = match k.as_str() {
-                "duration" | "reading_time" => v.as_f64().map(duration).unwrap_or_else(|| display(v)),
+                "duration" | "reading_time" => {
+                    v.as_f64().map(duration).unwrap_or_else(|| display(v))
+                }
                 _ => display(v),
             };
             field(self.out, &label(k), &value);
@@ -194,7 +207,11 @@ impl Body<'_> {
         let when = match (start, end) {
             (Some(s), Some(e)) => {
                 let same_day = s.len() == 16 && e.len() == 16 && s[..10] == e[..10];
-                Some(if same_day { format!("{s} – {}", &e[11..]) } else { format!("{s} – {e}") })
+                Some(if same_day {
+                    format!("{s} – {}", &e[11..])
+                } else {
+                    format!("{s} – {e}")
+                })
             }
             (Some(s), None) => Some(s),
             (None, Some(e)) => Some(format!("until {e}")),
@@ -223,7 +240,10 @@ impl Body<'_> {
     }
 
     fn gps_fields(&mut self) {
-        let (lat, lon) = (self.data.get("lat").and_then(Value::as_f64), self.data.get("lon").and_then(Value::as_f64));
+        let (lat, lon) = (
+            self.data.get("lat").and_then(Value::as_f64),
+            self.data.get("lon").and_then(Value::as_f64),
+        );
         if let (Some(lat), Some(lon)) = (lat, lon) {
             self.used.extend(["lat", "lon"]);
             let mut pos = format!("{lat:.5}, {lon:.5}");
@@ -239,7 +259,9 @@ impl Body<'_> {
     }
 
     fn tags(&mut self) {
-        let Some(tags) = self.data.get("tags") else { return };
+        let Some(tags) = self.data.get("tags") else {
+            return;
+        };
         let list: Vec<String> = match tags {
             Value::Array(items) => items.iter().map(display).collect(),
             Value::String(s) => s.split([',', ' ']).map(str::to_owned).collect(),
@@ -248,7 +270,13 @@ impl Body<'_> {
         self.used.push("tags");
         let tags: Vec<String> = list
             .iter()
-            .map(|t| t.trim().trim_start_matches('#').chars().filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/')).collect::<String>())
+            .map(|t| {
+                t.trim()
+                    .trim_start_matches('#')
+                    .chars()
+                    .filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/'))
+                    .collect::<String>()
+            })
             .filter(|t| !t.is_empty())
             .map(|t| format!("#{t}"))
             .collect();
@@ -283,7 +311,11 @@ fn label(key: &str) -> String {
 fn duration(s: f64) -> String {
     let total = s.max(0.0).round() as u64;
     let (h, m, sec) = (total / 3600, total / 60 % 60, total % 60);
-    if h > 0 { format!("{h}:{m:02}:{sec:02}") } else { format!("{m}:{sec:02}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{sec:02}")
+    } else {
+        format!("{m}:{sec:02}")
+    }
 }
 
 /// A JSON value as text: strings as they are, arrays of scalars joined by `, `, anything

@@ -18,7 +18,8 @@ use crate::source::SourceType;
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
 
 /// `data` keys that hold a mail body; CONTRACT.md: `email` events never store a body.
-pub const EMAIL_BODY_FIELDS: &[&str] = &["body", "body_text", "body_html", "text_body", "html_body"];
+pub const EMAIL_BODY_FIELDS: &[&str] =
+    &["body", "body_text", "body_html", "text_body", "html_body"];
 
 /// Per-tenant sanitization switches.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,7 +59,9 @@ pub fn sanitize_batch(batch: &mut Batch, policy: Policy) -> Report {
 }
 
 fn sanitize_map(map: &mut Map<String, Value>, policy: Policy, report: &mut Report) {
-    let needs_key_fix = map.keys().any(|k| matches!(sanitize_text(k, policy), Cow::Owned(_)));
+    let needs_key_fix = map
+        .keys()
+        .any(|k| matches!(sanitize_text(k, policy), Cow::Owned(_)));
     if needs_key_fix {
         let old = std::mem::take(map);
         for (k, v) in old {
@@ -78,7 +81,9 @@ fn sanitize_value(v: &mut Value, policy: Policy, report: &mut Report) {
                 report.strings_changed += 1;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| sanitize_value(i, policy, report)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| sanitize_value(i, policy, report)),
         Value::Object(map) => sanitize_map(map, policy, report),
         _ => {}
     }
@@ -92,8 +97,16 @@ pub fn sanitize_text(s: &str, policy: Policy) -> Cow<'_, str> {
     if text.contains('\x1b') {
         text = Cow::Owned(ANSI.replace_all(&text, "").into_owned());
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        text = Cow::Owned(text.replace("\r\n", "\n").chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect());
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        text = Cow::Owned(
+            text.replace("\r\n", "\n")
+                .chars()
+                .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
+                .collect(),
+        );
     }
     if !text.is_ascii() && is_nfc_quick(text.chars()) != IsNormalized::Yes {
         text = Cow::Owned(text.nfc().collect());
@@ -104,7 +117,11 @@ pub fn sanitize_text(s: &str, policy: Policy) -> Cow<'_, str> {
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        text = Cow::Owned(format!("{}… [truncated {} bytes]", &text[..cut], text.len() - cut));
+        text = Cow::Owned(format!(
+            "{}… [truncated {} bytes]",
+            &text[..cut],
+            text.len() - cut
+        ));
     }
     text
 }

@@ -7,7 +7,9 @@ use std::str::FromStr;
 ///
 /// CONTRACT.md: a plugin whose sensitivity is HIGH or CRITICAL is disabled until the user
 /// enables it explicitly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Sensitivity {
     /// Little harm if seen by others (music, notes, calendar).

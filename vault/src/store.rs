@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use cap_std::ambient_authority;
@@ -56,7 +56,10 @@ pub enum StoreError {
 impl StoreError {
     /// An I/O error at vault-relative `path`.
     pub fn io(path: &str, e: std::io::Error) -> Self {
-        Self::Io { path: path.to_owned(), message: e.to_string() }
+        Self::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -100,13 +103,20 @@ impl Vault {
         let root_name = cfg.root.display().to_string();
         std::fs::create_dir_all(&cfg.root).map_err(|e| StoreError::io(&root_name, e))?;
         if let Some(parent) = cfg.index_path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::io(&parent.display().to_string(), e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::io(&parent.display().to_string(), e))?;
         }
-        let dir = Dir::open_ambient_dir(&cfg.root, ambient_authority()).map_err(|e| StoreError::io(&root_name, e))?;
+        let dir = Dir::open_ambient_dir(&cfg.root, ambient_authority())
+            .map_err(|e| StoreError::io(&root_name, e))?;
         let mut index = Index::open(&cfg.index_path)?;
         let recovered = reconcile(&dir, &mut index, false)?;
         let (tx, rx) = channel();
-        let writer = Writer { dir, index, lens: HashMap::new(), unindexed: HashSet::new() };
+        let writer = Writer {
+            dir,
+            index,
+            lens: HashMap::new(),
+            unindexed: HashSet::new(),
+        };
         let handle = std::thread::Builder::new()
             .name("vault-writer".into())
             .spawn(move || writer.run(rx))
@@ -236,8 +246,14 @@ impl Writer {
         self.record(&files);
         for ((prepared, done), outcome) in batches.into_iter().zip(outcomes) {
             let result = outcome.and_then(|(stored, skipped, deps)| {
-                if let Some(failed) = deps.iter().find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e))) {
-                    return Err(StoreError::Io { path: files[failed.0].path.clone(), message: failed.1.clone() });
+                if let Some(failed) = deps
+                    .iter()
+                    .find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e)))
+                {
+                    return Err(StoreError::Io {
+                        path: files[failed.0].path.clone(),
+                        message: failed.1.clone(),
+                    });
                 }
                 let last = prepared.entries.last().map_or(0, |e| e.file);
                 Ok(Receipt {
@@ -298,12 +314,21 @@ impl Writer {
     /// On failure the file is cut back to its old length. Returns the new length.
     fn append(&mut self, fw: &FileWrite) -> Result<u64, String> {
         let path = fw.path.as_str();
-        let opts = OpenOptions::new().read(true).append(true).create(true).clone();
+        let opts = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .clone();
         let (file, created_folder) = match self.dir.open_with(path, &opts) {
             Ok(f) => (f, false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                self.dir.create_dir_all(fw.source_type.folder()).map_err(|e| e.to_string())?;
-                (self.dir.open_with(path, &opts).map_err(|e| e.to_string())?, true)
+                self.dir
+                    .create_dir_all(fw.source_type.folder())
+                    .map_err(|e| e.to_string())?;
+                (
+                    self.dir.open_with(path, &opts).map_err(|e| e.to_string())?,
+                    true,
+                )
             }
             Err(e) => return Err(e.to_string()),
         };
@@ -311,17 +336,21 @@ impl Writer {
         let len = file.metadata().map_err(|e| e.to_string())?.len();
         let mut data = String::with_capacity(fw.text.len() + 256);
         if len == 0 {
-            self.sync_dir(fw.source_type.folder(), created_folder).map_err(|e| e.to_string())?;
+            self.sync_dir(fw.source_type.folder(), created_folder)
+                .map_err(|e| e.to_string())?;
             render_header(&mut data, fw.source_type, fw.date);
         } else if self.lens.get(path) != Some(&len) {
             let mut last = [0u8];
-            file.read_exact_at(&mut last, len - 1).map_err(|e| e.to_string())?;
+            file.read_exact_at(&mut last, len - 1)
+                .map_err(|e| e.to_string())?;
             if last[0] != b'\n' {
                 data.push('\n');
             }
         }
         data.push_str(&fw.text);
-        let written = file.write_all(data.as_bytes()).and_then(|()| file.sync_data());
+        let written = file
+            .write_all(data.as_bytes())
+            .and_then(|()| file.sync_data());
         if let Err(e) = written {
             let _ = file.set_len(len).and_then(|()| file.sync_data());
             self.lens.remove(path);

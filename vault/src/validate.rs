@@ -47,7 +47,10 @@ pub struct Registered {
 pub fn validate_body(body: &[u8], rules: &Rules<'_>) -> Result<Batch, Vec<FieldError>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(value) => validate_value(value, rules),
-        Err(e) => Err(vec![FieldError::new("body", format!("not valid JSON: {e}"))]),
+        Err(e) => Err(vec![FieldError::new(
+            "body",
+            format!("not valid JSON: {e}"),
+        )]),
     }
 }
 
@@ -73,12 +76,22 @@ pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<Fiel
             .ok()
     });
     let device_id = required_str(&obj, "device_id", &mut errs).and_then(|s| {
-        check(device_id_ok(s), "device_id", "must be 1 to 128 chars of [A-Za-z0-9._:-] (a UUID v4 is recommended)", &mut errs)
-            .then(|| s.to_owned())
+        check(
+            device_id_ok(s),
+            "device_id",
+            "must be 1 to 128 chars of [A-Za-z0-9._:-] (a UUID v4 is recommended)",
+            &mut errs,
+        )
+        .then(|| s.to_owned())
     });
     let plugin_id = required_str(&obj, "plugin_id", &mut errs).and_then(|s| {
-        check(plugin_id_ok(s), "plugin_id", "must be kebab-case, at most 64 chars", &mut errs)
-            .then(|| s.to_owned())
+        check(
+            plugin_id_ok(s),
+            "plugin_id",
+            "must be kebab-case, at most 64 chars",
+            &mut errs,
+        )
+        .then(|| s.to_owned())
     });
     let plugin_version = required_str(&obj, "plugin_version", &mut errs).and_then(|s| {
         check(
@@ -108,12 +121,32 @@ pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<Fiel
         }
     }
     let events = events(obj.remove("events"), rules.now, &mut errs);
-    match (source_type, platform, device_id, plugin_id, plugin_version, timestamp, events) {
-        (Some(source_type), Some(platform), Some(device_id), Some(plugin_id), Some(plugin_version), Some(timestamp), Some(events))
-            if errs.is_empty() =>
-        {
-            Ok(Batch { source_type, platform, device_id, plugin_id, plugin_version, timestamp, events })
-        }
+    match (
+        source_type,
+        platform,
+        device_id,
+        plugin_id,
+        plugin_version,
+        timestamp,
+        events,
+    ) {
+        (
+            Some(source_type),
+            Some(platform),
+            Some(device_id),
+            Some(plugin_id),
+            Some(plugin_version),
+            Some(timestamp),
+            Some(events),
+        ) if errs.is_empty() => Ok(Batch {
+            source_type,
+            platform,
+            device_id,
+            plugin_id,
+            plugin_version,
+            timestamp,
+            events,
+        }),
         _ => Err(errs),
     }
 }
@@ -125,7 +158,11 @@ fn check(ok: bool, field: &str, message: &str, errs: &mut Vec<FieldError>) -> bo
     ok
 }
 
-fn required_str<'v>(obj: &'v Map<String, Value>, field: &str, errs: &mut Vec<FieldError>) -> Option<&'v str> {
+fn required_str<'v>(
+    obj: &'v Map<String, Value>,
+    field: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<&'v str> {
     match obj.get(field) {
         Some(Value::String(s)) => Some(s),
         None | Some(Value::Null) => {
@@ -133,7 +170,10 @@ fn required_str<'v>(obj: &'v Map<String, Value>, field: &str, errs: &mut Vec<Fie
             None
         }
         Some(other) => {
-            errs.push(FieldError::new(field, format!("must be a string, got {}", kind(other))));
+            errs.push(FieldError::new(
+                field,
+                format!("must be a string, got {}", kind(other)),
+            ));
             None
         }
     }
@@ -155,15 +195,20 @@ fn kind(v: &Value) -> &'static str {
 pub fn device_id_ok(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_DEVICE_ID_CHARS
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// CONTRACT.md plugin_id rule: `^[a-z0-9]+(-[a-z0-9]+)*$`, at most 64 chars.
 pub fn plugin_id_ok(s: &str) -> bool {
     s.len() <= MAX_PLUGIN_ID_CHARS
         && !s.is_empty()
-        && s.split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && s.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError>) -> Option<f64> {
@@ -174,7 +219,10 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
             return None;
         }
         Some(other) => {
-            errs.push(FieldError::new(field, format!("must be a number of Unix seconds, got {}", kind(other))));
+            errs.push(FieldError::new(
+                field,
+                format!("must be a number of Unix seconds, got {}", kind(other)),
+            ));
             return None;
         }
     };
@@ -189,7 +237,10 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
         }
         Some(t) if t.is_finite() => Some(t),
         _ => {
-            errs.push(FieldError::new(field, "must be a finite number of Unix seconds"));
+            errs.push(FieldError::new(
+                field,
+                "must be a finite number of Unix seconds",
+            ));
             None
         }
     }
@@ -203,7 +254,10 @@ fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<
             return None;
         }
         Some(other) => {
-            errs.push(FieldError::new("events", format!("must be an array of events, got {}", kind(&other))));
+            errs.push(FieldError::new(
+                "events",
+                format!("must be an array of events, got {}", kind(&other)),
+            ));
             return None;
         }
     };
@@ -225,10 +279,18 @@ fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<
 
 fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<Event> {
     let Value::Object(mut obj) = item else {
-        errs.push(FieldError::new(format!("events[{i}]"), format!("must be an object, got {}", kind(&item))));
+        errs.push(FieldError::new(
+            format!("events[{i}]"),
+            format!("must be an object, got {}", kind(&item)),
+        ));
         return None;
     };
-    let ts = timestamp(obj.get("timestamp"), &format!("events[{i}].timestamp"), now, errs);
+    let ts = timestamp(
+        obj.get("timestamp"),
+        &format!("events[{i}].timestamp"),
+        now,
+        errs,
+    );
     let data = match obj.remove("data") {
         Some(Value::Object(map)) => Some(map),
         None => {
@@ -245,10 +307,17 @@ fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<
     };
     let raw_ref = match obj.remove("raw_ref") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if (1..=MAX_RAW_REF_CHARS).contains(&s.chars().count()) => Ok(Some(s)),
+        Some(Value::String(s)) if (1..=MAX_RAW_REF_CHARS).contains(&s.chars().count()) => {
+            Ok(Some(s))
+        }
         Some(Value::String(_)) => Err("must be 1 to 256 chars".to_owned()),
         Some(other) => Err(format!("must be a string, got {}", kind(&other))),
     };
-    let raw_ref = raw_ref.map_err(|m| errs.push(FieldError::new(format!("events[{i}].raw_ref"), m)));
-    Some(Event { timestamp: ts?, data: data?, raw_ref: raw_ref.ok()? })
+    let raw_ref =
+        raw_ref.map_err(|m| errs.push(FieldError::new(format!("events[{i}].raw_ref"), m)));
+    Some(Event {
+        timestamp: ts?,
+        data: data?,
+        raw_ref: raw_ref.ok()?,
+    })
 }

@@ -15,7 +15,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Unix seconds now.
 pub fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Reads, validates and stores one batch for tenant number `tenant`.
@@ -28,18 +30,30 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
     if declared_len.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
         return reply::too_large(MAX_BODY_BYTES);
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return reply::too_large(MAX_BODY_BYTES),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return reply::too_large(MAX_BODY_BYTES);
+        }
         Err(e) => {
             tracing::debug!(error = %e, "request body could not be read");
-            return reply::invalid(&[openclone_vault::FieldError::new("body", "could not be read completely")]);
+            return reply::invalid(&[openclone_vault::FieldError::new(
+                "body",
+                "could not be read completely",
+            )]);
         }
     };
     let t = &app.tenants[tenant];
     let now = unix_now();
     let registration = |pid: &str| app.registry.registration(&t.id, pid);
-    let rules = Rules { now, registration: &registration, require_registered: t.require_registered };
+    let rules = Rules {
+        now,
+        registration: &registration,
+        require_registered: t.require_registered,
+    };
     let batch = match validate_body(&body, &rules) {
         Ok(b) => b,
         Err(details) => {
@@ -50,7 +64,8 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
     let plugin_id = batch.plugin_id.clone();
     let prepared = t.vault.prepare(batch);
     let (tx, rx) = tokio::sync::oneshot::channel();
-    t.vault.submit(prepared, Box::new(move |r| drop(tx.send(r))));
+    t.vault
+        .submit(prepared, Box::new(move |r| drop(tx.send(r))));
     match rx.await {
         Ok(Ok(receipt)) => {
             if let Some((_, entry)) = app.registry.get(&t.id, &plugin_id) {

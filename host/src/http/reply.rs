@@ -13,7 +13,10 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> 
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -29,14 +32,23 @@ pub fn unauthorized() -> Response<Body> {
 
 /// 429 `{"error":"rate_limited","retry_after_s":N}` with `Retry-After: N`.
 pub fn rate_limited(retry_after_s: u64) -> Response<Body> {
-    let mut resp = json(StatusCode::TOO_MANY_REQUESTS, &json!({ "error": "rate_limited", "retry_after_s": retry_after_s }));
-    resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_s));
+    let mut resp = json(
+        StatusCode::TOO_MANY_REQUESTS,
+        &json!({ "error": "rate_limited", "retry_after_s": retry_after_s }),
+    );
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(retry_after_s),
+    );
     resp
 }
 
 /// 413 `{"error":"payload_too_large","limit_bytes":1048576}`.
 pub fn too_large(limit: usize) -> Response<Body> {
-    json(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "error": "payload_too_large", "limit_bytes": limit }))
+    json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &json!({ "error": "payload_too_large", "limit_bytes": limit }),
+    )
 }
 
 /// 422 `{"error":"validation_failed","details":[…]}`.
@@ -46,12 +58,21 @@ pub fn invalid(details: &[openclone_vault::FieldError]) -> Response<Body> {
         error: &'static str,
         details: &'a [openclone_vault::FieldError],
     }
-    json(StatusCode::UNPROCESSABLE_ENTITY, &Invalid { error: "validation_failed", details })
+    json(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &Invalid {
+            error: "validation_failed",
+            details,
+        },
+    )
 }
 
 /// 500 `{"error":"storage_failed","message":…}`.
 pub fn storage_failed(message: &str) -> Response<Body> {
-    json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "storage_failed", "message": message }))
+    json(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &json!({ "error": "storage_failed", "message": message }),
+    )
 }
 
 /// A value with `status` (for listings).

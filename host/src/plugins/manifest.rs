@@ -71,9 +71,15 @@ const CONFIG_TYPES: [&str; 6] = ["string", "integer", "number", "boolean", "arra
 pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
     let file = dir.join("plugin.json");
     let name = file.display().to_string();
-    let err = |field: &str, message: String| ManifestError { file: name.clone(), field: field.to_owned(), message };
-    let text = std::fs::read_to_string(&file).map_err(|e| err("body", format!("cannot be read: {e}")))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| err("body", format!("is not valid JSON: {e}")))?;
+    let err = |field: &str, message: String| ManifestError {
+        file: name.clone(),
+        field: field.to_owned(),
+        message,
+    };
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| err("body", format!("cannot be read: {e}")))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| err("body", format!("is not valid JSON: {e}")))?;
     let Value::Object(raw) = value else {
         return Err(err("body", "must be a JSON object".into()));
     };
@@ -86,7 +92,11 @@ pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
         match raw.get(field) {
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| err(field, "must be an array of strings".into())))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| err(field, "must be an array of strings".into()))
+                })
                 .collect(),
             Some(_) => Err(err(field, "must be an array of strings".into())),
             None => Err(err(field, "is required".into())),
@@ -94,7 +104,10 @@ pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
     };
     let id = string("id")?;
     if !plugin_id_ok(&id) {
-        return Err(err("id", format!("{id:?} must be kebab-case, at most 64 chars")));
+        return Err(err(
+            "id",
+            format!("{id:?} must be kebab-case, at most 64 chars"),
+        ));
     }
     let plugin_name = string("name")?;
     if plugin_name.trim().is_empty() {
@@ -102,30 +115,62 @@ pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
     }
     let version = string("version")?;
     if semver::Version::parse(&version).is_err() {
-        return Err(err("version", format!("{version:?} must be a semantic version such as 1.0.0")));
+        return Err(err(
+            "version",
+            format!("{version:?} must be a semantic version such as 1.0.0"),
+        ));
     }
     let platforms = strings("platform")?;
     if platforms.is_empty() {
         return Err(err("platform", "must name at least one platform".into()));
     }
-    if let Some(bad) = platforms.iter().find(|p| *p != "any" && p.parse::<Platform>().is_err()) {
-        return Err(err("platform", format!("{bad:?} is not one of macos, windows, linux, ios, android, web, any")));
+    if let Some(bad) = platforms
+        .iter()
+        .find(|p| *p != "any" && p.parse::<Platform>().is_err())
+    {
+        return Err(err(
+            "platform",
+            format!("{bad:?} is not one of macos, windows, linux, ios, android, web, any"),
+        ));
     }
     let source_types = strings("source_types")?
         .iter()
-        .map(|s| s.parse::<SourceType>().map_err(|()| err("source_types", format!("{s:?} is not one of the 15 source types"))))
+        .map(|s| {
+            s.parse::<SourceType>().map_err(|()| {
+                err(
+                    "source_types",
+                    format!("{s:?} is not one of the 15 source types"),
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if source_types.is_empty() {
-        return Err(err("source_types", "must name at least one source type".into()));
+        return Err(err(
+            "source_types",
+            "must name at least one source type".into(),
+        ));
     }
     let sensitivity_s = string("sensitivity")?;
-    let sensitivity: Sensitivity = sensitivity_s
-        .parse()
-        .map_err(|()| err("sensitivity", format!("{sensitivity_s:?} must be LOW, MEDIUM, HIGH or CRITICAL")))?;
-    if let Some(top) = source_types.iter().max_by_key(|s| s.sensitivity()).filter(|s| s.sensitivity() > sensitivity) {
+    let sensitivity: Sensitivity = sensitivity_s.parse().map_err(|()| {
+        err(
+            "sensitivity",
+            format!("{sensitivity_s:?} must be LOW, MEDIUM, HIGH or CRITICAL"),
+        )
+    })?;
+    if let Some(top) = source_types
+        .iter()
+        .max_by_key(|s| s.sensitivity())
+        .filter(|s| s.sensitivity() > sensitivity)
+    {
         return Err(err(
             "sensitivity",
-            format!("{} is lower than {} of source type {}; declare at least {}", sensitivity.as_str(), top.sensitivity().as_str(), top, top.sensitivity().as_str()),
+            format!(
+                "{} is lower than {} of source type {}; declare at least {}",
+                sensitivity.as_str(),
+                top.sensitivity().as_str(),
+                top,
+                top.sensitivity().as_str()
+            ),
         ));
     }
     let permissions = match raw.get("requires_permissions") {
@@ -139,14 +184,28 @@ pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
         Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
         Some(_) => return Err(err("sha256", "must be 64 hex digits".into())),
     }
-    Ok(Manifest { id, name: plugin_name, version, source_types, sensitivity, permissions, kind, raw })
+    Ok(Manifest {
+        id,
+        name: plugin_name,
+        version,
+        source_types,
+        sensitivity,
+        permissions,
+        kind,
+        raw,
+    })
 }
 
 fn check_config_schema(schema: Option<&Value>) -> Result<(), (String, String)> {
     let entries = match schema {
         None => return Ok(()),
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(("config_schema".into(), "must be an object of setting → {type, default, description}".into())),
+        Some(_) => {
+            return Err((
+                "config_schema".into(),
+                "must be an object of setting → {type, default, description}".into(),
+            ));
+        }
     };
     for (key, spec) in entries {
         let field = format!("config_schema.{key}");
@@ -155,7 +214,10 @@ fn check_config_schema(schema: Option<&Value>) -> Result<(), (String, String)> {
         };
         let ty = spec.get("type").and_then(Value::as_str).unwrap_or_default();
         if !CONFIG_TYPES.contains(&ty) {
-            return Err((format!("{field}.type"), format!("{ty:?} must be one of {}", CONFIG_TYPES.join(", "))));
+            return Err((
+                format!("{field}.type"),
+                format!("{ty:?} must be one of {}", CONFIG_TYPES.join(", ")),
+            ));
         }
         if let Some(default) = spec.get("default")
             && !json_is_type(default, ty)
@@ -192,12 +254,18 @@ fn component(dir: &Path, field: Option<&Value>) -> Result<PluginKind, String> {
     };
     let rel = Path::new(named.unwrap_or("plugin.wasm"));
     if rel.as_os_str().is_empty() || !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(format!("{:?} must be a relative path inside the plugin folder (no `..`, not absolute)", rel.display()));
+        return Err(format!(
+            "{:?} must be a relative path inside the plugin folder (no `..`, not absolute)",
+            rel.display()
+        ));
     }
     let path = dir.join(rel);
     match (path.is_file(), named) {
         (true, _) => Ok(PluginKind::Wasm { component: path }),
-        (false, Some(n)) => Err(format!("component missing: {n:?} is not in {}; build it (scripts/build-plugins.sh) or fix the path", dir.display())),
+        (false, Some(n)) => Err(format!(
+            "component missing: {n:?} is not in {}; build it (scripts/build-plugins.sh) or fix the path",
+            dir.display()
+        )),
         (false, None) => Ok(PluginKind::Remote),
     }
 }

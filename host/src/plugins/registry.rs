@@ -23,7 +23,8 @@ impl Counters {
     /// Adds a batch's outcome.
     pub fn record(&self, stored: u32, skipped: u32, at: f64) {
         self.stored.fetch_add(u64::from(stored), Ordering::Relaxed);
-        self.skipped.fetch_add(u64::from(skipped), Ordering::Relaxed);
+        self.skipped
+            .fetch_add(u64::from(skipped), Ordering::Relaxed);
         self.last_run.store(at.to_bits(), Ordering::Relaxed);
     }
 
@@ -56,7 +57,11 @@ impl Entry {
     pub fn id(&self) -> String {
         match &self.manifest {
             Ok(m) => m.id.clone(),
-            Err(_) => self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            Err(_) => self
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -69,11 +74,18 @@ impl Entry {
         };
         obj.insert("id".into(), json!(self.id()));
         let (kind, status, error) = match &self.manifest {
-            Ok(m) => (m.kind.as_str(), if self.enabled { "running" } else { "disabled" }, Value::Null),
+            Ok(m) => (
+                m.kind.as_str(),
+                if self.enabled { "running" } else { "disabled" },
+                Value::Null,
+            ),
             Err(e) => ("unknown", "error", json!(e.to_string())),
         };
         obj.insert("kind".into(), json!(kind));
-        obj.insert("enabled".into(), json!(self.enabled && self.manifest.is_ok()));
+        obj.insert(
+            "enabled".into(),
+            json!(self.enabled && self.manifest.is_ok()),
+        );
         obj.insert("status".into(), json!(status));
         obj.insert("last_error".into(), error);
         obj.insert("counters".into(), self.counters.to_json());
@@ -94,7 +106,11 @@ impl Registry {
     pub fn scan(cfg: &Config) -> Self {
         let root = cfg.plugins_dir();
         let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
-            Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("plugin.json").is_file()).collect(),
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join("plugin.json").is_file())
+                .collect(),
             Err(_) => Vec::new(),
         };
         dirs.sort();
@@ -102,23 +118,39 @@ impl Registry {
         for dir in dirs {
             let mut manifest = manifest::load(&dir);
             if let Ok(m) = &manifest
-                && let Some(other) = entries.iter().find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
+                && let Some(other) = entries
+                    .iter()
+                    .find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
             {
                 manifest = Err(ManifestError {
                     file: dir.join("plugin.json").display().to_string(),
                     field: "id".into(),
-                    message: format!("{:?} is already used by {}; plugin ids are unique on the host", m.id, other.dir.display()),
+                    message: format!(
+                        "{:?} is already used by {}; plugin ids are unique on the host",
+                        m.id,
+                        other.dir.display()
+                    ),
                 });
             }
             match &manifest {
-                Ok(m) => tracing::info!(plugin = %m.id, kind = m.kind.as_str(), "registered plugin"),
+                Ok(m) => {
+                    tracing::info!(plugin = %m.id, kind = m.kind.as_str(), "registered plugin")
+                }
                 Err(e) => tracing::warn!(error = %e, "plugin refused"),
             }
-            let mut entry = Entry { dir, tenant: String::new(), manifest, enabled: false, counters: Counters::default() };
+            let mut entry = Entry {
+                dir,
+                tenant: String::new(),
+                manifest,
+                enabled: false,
+                counters: Counters::default(),
+            };
             let id = entry.id();
             entry.tenant = cfg.plugin_tenant(&id).to_owned();
             entry.enabled = match &entry.manifest {
-                Ok(m) => cfg.plugin_enabled(&id).unwrap_or(!m.sensitivity.needs_opt_in()),
+                Ok(m) => cfg
+                    .plugin_enabled(&id)
+                    .unwrap_or(!m.sensitivity.needs_opt_in()),
                 Err(_) => false,
             };
             entries.push(entry);
@@ -131,17 +163,30 @@ impl Registry {
         self.entries
             .iter()
             .filter(|e| e.tenant == tenant)
-            .find_map(|e| e.manifest.as_ref().ok().filter(|m| m.id == id).map(|m| (m, e)))
+            .find_map(|e| {
+                e.manifest
+                    .as_ref()
+                    .ok()
+                    .filter(|m| m.id == id)
+                    .map(|m| (m, e))
+            })
     }
 
     /// What validation needs to know of `id`, if it is registered for `tenant`.
     pub fn registration(&self, tenant: &str, id: &str) -> Option<Registered> {
-        self.get(tenant, id).map(|(m, e)| Registered { source_types: m.source_types.clone(), enabled: e.enabled })
+        self.get(tenant, id).map(|(m, e)| Registered {
+            source_types: m.source_types.clone(),
+            enabled: e.enabled,
+        })
     }
 
     /// Every entry of `tenant`, as the registry listing shows it.
     pub fn list(&self, tenant: &str) -> Vec<Value> {
-        self.entries.iter().filter(|e| e.tenant == tenant).map(Entry::to_json).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.tenant == tenant)
+            .map(Entry::to_json)
+            .collect()
     }
 
     /// Every entry.
