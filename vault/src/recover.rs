@@ -70,7 +70,15 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
                     .push((path.clone(), (bytes.len() - cut) as u64));
                 final_len = cut as u64;
             }
-            index.commit(&scan.keys, &[(path, final_len)])?;
+            index.begin()?;
+            let recorded = scan.keys.iter().try_for_each(|k| index.insert_new(k).map(drop)).and_then(|()| index.set_file_len(&path, final_len));
+            match recorded.and_then(|()| index.commit()) {
+                Ok(()) => {}
+                Err(e) => {
+                    index.rollback();
+                    return Err(e.into());
+                }
+            }
         }
     }
     for (path, _) in index.files()? {

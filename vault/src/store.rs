@@ -47,10 +47,16 @@ pub enum StoreError {
     IndexOpen(#[from] IndexError),
     /// The dedup index failed a query.
     #[error("dedup index: {0}")]
-    Index(#[from] rusqlite::Error),
+    Index(String),
     /// The writer thread is gone (the host is shutting down).
     #[error("the vault writer has stopped")]
     Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Index(e.to_string())
+    }
 }
 
 impl StoreError {
@@ -227,42 +233,50 @@ impl Writer {
         }
     }
 
+    /// One group commit: dedup and place every batch, append and fsync each touched file
+    /// once, then commit the index. Keys go into the index transaction as they are placed
+    /// (one B-tree descent per event) and are taken back for a file whose write failed.
     fn commit_group(&mut self, batches: Vec<(Prepared, Done)>) {
         if batches.is_empty() {
             return;
         }
         let mut files: Vec<FileWrite> = Vec::new();
-        let mut group: HashMap<DedupKey, usize> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(batches.len());
-        for (prepared, _) in &batches {
-            match self.place(prepared, &mut files, &mut group) {
-                Ok(outcome) => outcomes.push(Ok(outcome)),
-                Err(e) => outcomes.push(Err(e)),
+        let placed = self.index.begin().and_then(|()| {
+            for k in &self.unindexed {
+                self.index.insert_new(k)?;
             }
-        }
+            let mut group = HashMap::new();
+            batches.iter().map(|(p, _)| self.place(p, &mut files, &mut group)).collect::<Result<Vec<_>, _>>()
+        });
+        let outcomes = match placed {
+            Ok(o) => o,
+            Err(e) => {
+                self.index.rollback();
+                tracing::error!(error = %e, "dedup index failed; the group was not written");
+                for (_, done) in batches {
+                    done(Err(StoreError::Index(e.to_string())));
+                }
+                return;
+            }
+        };
         for fw in &mut files {
             fw.result = self.append(fw);
         }
         self.record(&files);
-        for ((prepared, done), outcome) in batches.into_iter().zip(outcomes) {
-            let result = outcome.and_then(|(stored, skipped, deps)| {
-                if let Some(failed) = deps
-                    .iter()
-                    .find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e)))
-                {
-                    return Err(StoreError::Io {
-                        path: files[failed.0].path.clone(),
-                        message: failed.1.clone(),
-                    });
+        for ((prepared, done), (stored, skipped, deps)) in batches.into_iter().zip(outcomes) {
+            let failed = deps.iter().find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e)));
+            let result = match failed {
+                Some((i, e)) => Err(StoreError::Io { path: files[i].path.clone(), message: e.clone() }),
+                None => {
+                    let last = prepared.entries.last().map_or(0, |e| e.file);
+                    Ok(Receipt {
+                        stored,
+                        skipped,
+                        file: prepared.files.get(last).cloned().unwrap_or_default(),
+                        files: prepared.files,
+                    })
                 }
-                let last = prepared.entries.last().map_or(0, |e| e.file);
-                Ok(Receipt {
-                    stored,
-                    skipped,
-                    file: prepared.files.get(last).cloned().unwrap_or_default(),
-                    files: prepared.files,
-                })
-            });
+            };
             done(result);
         }
     }
@@ -274,7 +288,7 @@ impl Writer {
         p: &Prepared,
         files: &mut Vec<FileWrite>,
         group: &mut HashMap<DedupKey, usize>,
-    ) -> Result<(u32, u32, Vec<usize>), StoreError> {
+    ) -> Result<(u32, u32, Vec<usize>), rusqlite::Error> {
         let (mut stored, mut skipped, mut deps) = (0, 0, Vec::new());
         for e in &p.entries {
             if let Some(&fi) = group.get(&e.key) {
@@ -282,7 +296,7 @@ impl Writer {
                 deps.push(fi);
                 continue;
             }
-            if self.unindexed.contains(&e.key) || self.index.contains(&e.key)? {
+            if self.unindexed.contains(&e.key) || !self.index.insert_new(&e.key)? {
                 skipped += 1;
                 continue;
             }
@@ -372,21 +386,22 @@ impl Writer {
         Ok(())
     }
 
-    /// Records the keys and lengths of the files written, retrying earlier failures.
+    /// Takes back the keys of files that failed, records the new lengths and commits the
+    /// index. If the commit fails, the written keys are kept in memory and retried with the
+    /// next group, so dedup stays right while the vault (the source of truth) has them.
     fn record(&mut self, files: &[FileWrite]) {
-        let mut keys: Vec<DedupKey> = self.unindexed.iter().copied().collect();
-        let mut lens = Vec::new();
-        for fw in files {
-            if let Ok(len) = fw.result {
-                keys.extend_from_slice(&fw.keys);
-                lens.push((fw.path.clone(), len));
-            }
-        }
-        match self.index.commit(&keys, &lens) {
+        let recorded = files.iter().try_for_each(|fw| match fw.result {
+            Ok(len) => self.index.set_file_len(&fw.path, len),
+            Err(_) => fw.keys.iter().try_for_each(|k| self.index.remove(k)),
+        });
+        match recorded.and_then(|()| self.index.commit()) {
             Ok(()) => self.unindexed.clear(),
             Err(e) => {
+                self.index.rollback();
                 tracing::error!(error = %e, "dedup index commit failed; the keys are kept in memory and retried");
-                self.unindexed.extend(keys);
+                for fw in files.iter().filter(|fw| fw.result.is_ok()) {
+                    self.unindexed.extend(fw.keys.iter().copied());
+                }
             }
         }
     }
