@@ -70,32 +70,44 @@ impl Index {
     /// Adds `key`; true if it was new, false if the index already held it. One B-tree
     /// descent serves both the lookup and the insert.
     pub fn insert_new(&self, key: &DedupKey) -> Result<bool, rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("INSERT OR IGNORE INTO keys (key) VALUES (?1)")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO keys (key) VALUES (?1)")?;
         Ok(stmt.execute([stored(key)])? == 1)
     }
 
     /// Takes back a key added in the open transaction (its entry did not reach the vault).
     pub fn remove(&self, key: &DedupKey) -> Result<(), rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("DELETE FROM keys WHERE key = ?1")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM keys WHERE key = ?1")?;
         stmt.execute([stored(key)]).map(|_| ())
     }
 
     /// The byte length of `path` the index has accounted for, if any.
     pub fn file_len(&self, path: &str) -> Result<Option<u64>, rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("SELECT len FROM files WHERE path = ?1")?;
-        stmt.query_row([path], |r| r.get::<_, i64>(0)).optional().map(|o| o.map(|l| l as u64))
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT len FROM files WHERE path = ?1")?;
+        stmt.query_row([path], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|o| o.map(|l| l as u64))
     }
 
     /// Records that the index has accounted for the first `len` bytes of `path`.
     pub fn set_file_len(&self, path: &str, len: u64) -> Result<(), rusqlite::Error> {
-        let mut stmt = self.conn.prepare_cached("INSERT OR REPLACE INTO files (path, len) VALUES (?1, ?2)")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR REPLACE INTO files (path, len) VALUES (?1, ?2)")?;
         stmt.execute(params![path, len as i64]).map(|_| ())
     }
 
     /// Every file the index knows, with its accounted length.
     pub fn files(&self) -> Result<Vec<(String, u64)>, rusqlite::Error> {
         let mut stmt = self.conn.prepare("SELECT path, len FROM files")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
         rows.collect()
     }
 

@@ -71,7 +71,11 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
                 final_len = cut as u64;
             }
             index.begin()?;
-            let recorded = scan.keys.iter().try_for_each(|k| index.insert_new(k).map(drop)).and_then(|()| index.set_file_len(&path, final_len));
+            let recorded = scan
+                .keys
+                .iter()
+                .try_for_each(|k| index.insert_new(k).map(drop))
+                .and_then(|()| index.set_file_len(&path, final_len));
             match recorded.and_then(|()| index.commit()) {
                 Ok(()) => {}
                 Err(e) => {

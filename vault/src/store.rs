@@ -246,7 +246,10 @@ impl Writer {
                 self.index.insert_new(k)?;
             }
             let mut group = HashMap::new();
-            batches.iter().map(|(p, _)| self.place(p, &mut files, &mut group)).collect::<Result<Vec<_>, _>>()
+            batches
+                .iter()
+                .map(|(p, _)| self.place(p, &mut files, &mut group))
+                .collect::<Result<Vec<_>, _>>()
         });
         let outcomes = match placed {
             Ok(o) => o,
@@ -264,9 +267,14 @@ impl Writer {
         }
         self.record(&files);
         for ((prepared, done), (stored, skipped, deps)) in batches.into_iter().zip(outcomes) {
-            let failed = deps.iter().find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e)));
+            let failed = deps
+                .iter()
+                .find_map(|&i| files[i].result.as_ref().err().map(|e| (i, e)));
             let result = match failed {
-                Some((i, e)) => Err(StoreError::Io { path: files[i].path.clone(), message: e.clone() }),
+                Some((i, e)) => Err(StoreError::Io {
+                    path: files[i].path.clone(),
+                    message: e.clone(),
+                }),
                 None => {
                     let last = prepared.entries.last().map_or(0, |e| e.file);
                     Ok(Receipt {
