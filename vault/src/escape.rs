@@ -18,25 +18,25 @@ pub fn escape_line(line: &str) -> Cow<'_, str> {
     let start = content_start(line);
     let rest = &line[start..];
     let lead = rest.chars().next().is_some_and(opens_block) || rest.starts_with("$$");
-    if !lead && !line.contains('<') && !line.contains("%%") {
-        return Cow::Borrowed(line);
+    if !lead {
+        return escape_html(line);
     }
     let mut out = String::with_capacity(line.len() + 8);
     out.push_str(&line[..start]);
-    if lead {
-        out.push('\\');
-    }
+    out.push('\\');
     out.push_str(rest);
-    let out = if out.contains("%%") {
-        out.replace("%%", "\\%\\%")
-    } else {
-        out
-    };
-    Cow::Owned(if out.contains('<') {
-        out.replace('<', "\\<")
-    } else {
-        out
-    })
+    Cow::Owned(escape_html(&out).into_owned())
+}
+
+/// Escapes what is dangerous anywhere in a line, not only at its start: every `<` becomes
+/// `\<` (no raw HTML, no forged marker) and every `%%` becomes `\%\%` (no Obsidian
+/// comment hiding what follows). For text that does not start a line, such as a value
+/// after `- Label: `.
+pub fn escape_html(text: &str) -> Cow<'_, str> {
+    if !text.contains('<') && !text.contains("%%") {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.replace("%%", "\\%\\%").replace('<', "\\<"))
 }
 
 /// Characters that can open a block (or a setext underline) at the start of a line; `<`

@@ -22,7 +22,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
 use crate::dedup::DedupKey;
-use crate::escape::{escape_inline, escape_line};
+use crate::escape::{escape_html, escape_inline, escape_line};
 use crate::source::SourceType;
 
 /// The prefix of every entry marker line; the index is rebuilt from these.
@@ -130,7 +130,7 @@ impl Body<'_> {
                     _ => "subject",
                 };
                 if let Some(title) = self.text(key) {
-                    let _ = writeln!(self.out, "**{}**\n", escape_inline(&title));
+                    let _ = writeln!(self.out, "**{}**\n", escape_html(&title.replace('\n', " ")));
                 }
             }
             Music => self.music_line(),
@@ -291,7 +291,7 @@ impl Body<'_> {
 fn field(out: &mut String, label: &str, value: &str) {
     let mut lines = value.split('\n');
     let first = lines.next().unwrap_or_default();
-    let _ = writeln!(out, "- {}: {}", escape_inline(label), escape_line(first));
+    let _ = writeln!(out, "- {}: {}", escape_inline(label), escape_html(first));
     for line in lines.filter(|l| !l.trim().is_empty()) {
         let _ = writeln!(out, "  {}", escape_line(line));
     }
@@ -327,5 +327,91 @@ fn display(v: &Value) -> String {
             items.iter().map(display).collect::<Vec<_>>().join(", ")
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(st: SourceType, data: Value) -> String {
+        let Value::Object(data) = data else {
+            panic!("object")
+        };
+        let tz = TimeZone::get("Europe/Berlin").expect("zone");
+        let head = EntryHead {
+            key: DedupKey([7; 32]),
+            source_type: st,
+            plugin_id: "p",
+            plugin_version: "1.0.0",
+            device_id: "d",
+            local: local_datetime(1_708_258_800.0, &tz),
+        };
+        let mut out = String::new();
+        render_entry(&mut out, &head, &data, &tz);
+        out
+    }
+
+    #[test]
+    fn each_type_reads_naturally() {
+        let cal = entry(
+            SourceType::Calendar,
+            json!({"title": "Team sync", "start": 1_708_261_200, "end": 1_708_264_800, "location": "Room 1", "attendees": ["Ann", "Bob"]}),
+        );
+        assert!(
+            cal.starts_with("\n## 13:20:00 · p\n\n**Team sync**\n\n"),
+            "{cal}"
+        );
+        assert!(
+            cal.contains("- When: 2024-02-18 14:00 – 15:00\n- Where: Room 1\n- With: Ann, Bob\n"),
+            "{cal}"
+        );
+        let music = entry(
+            SourceType::Music,
+            json!({"artist": "Radiohead", "track": "Reckoner", "album": "In Rainbows", "duration": 290}),
+        );
+        assert!(
+            music.contains("Radiohead — Reckoner (In Rainbows)\n\n- Duration: 4:50\n"),
+            "{music}"
+        );
+        let gps = entry(
+            SourceType::Gps,
+            json!({"lat": 52.52, "lon": 13.405, "accuracy": 5, "place_name": "Berlin"}),
+        );
+        assert!(
+            gps.contains("- Position: 52.52000, 13.40500 (±5 m)\n- Place: Berlin\n"),
+            "{gps}"
+        );
+        let text = entry(
+            SourceType::AudioSystem,
+            json!({"text": "First line\nsecond\n\nNew paragraph", "app_name": "Meet"}),
+        );
+        assert!(
+            text.contains("First line\nsecond\n\nNew paragraph\n\n- App name: Meet\n"),
+            "{text}"
+        );
+        let notes = entry(
+            SourceType::Notes,
+            json!({"title": "Idea", "text": "body", "tags": ["work", "#deep work"]}),
+        );
+        assert!(
+            notes.contains("**Idea**\n\nbody\n\n- Tags: #work #deepwork\n"),
+            "{notes}"
+        );
+        assert!(text.ends_with(&format!(
+            "\n\n{MARKER_PREFIX}v=1 key={} source=audio_system plugin=p@1.0.0 device=d -->\n",
+            "07".repeat(32)
+        )));
+    }
+
+    #[test]
+    fn header_is_front_matter_and_a_title() {
+        let mut out = String::new();
+        render_header(&mut out, SourceType::Gps, Date::constant(2024, 2, 18));
+        assert_eq!(
+            out,
+            "---\ncreated_by: openclone\nfolder: Location\ndate: 2024-02-18\ntags:\n  - openclone\n  - location\n---\n\n# Location — 2024-02-18\n"
+        );
     }
 }

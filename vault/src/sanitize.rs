@@ -125,3 +125,62 @@ pub fn sanitize_text(s: &str, policy: Policy) -> Cow<'_, str> {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cleaned_and_capped() {
+        let p = Policy::default();
+        assert_eq!(
+            sanitize_text("a\r\nb\u{7}c\u{1b}[1mbold\u{1b}[0m\td", p),
+            "a\nbcbold\td"
+        );
+        assert_eq!(sanitize_text("e\u{301}", p), "\u{e9}", "NFC");
+        assert!(matches!(sanitize_text("plain text", p), Cow::Borrowed(_)));
+        let long = "é".repeat(40_000);
+        let capped = sanitize_text(&long, p);
+        assert!(capped.len() < MAX_FIELD_BYTES + 40);
+        assert!(
+            capped.ends_with("… [truncated 14464 bytes]"),
+            "{}",
+            &capped[capped.len() - 40..]
+        );
+    }
+
+    #[test]
+    fn secrets_always_pii_only_when_asked() {
+        let text = "mail me at ann@example.com or +49 30 1234 5678, card 4111 1111 1111 1111, token ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let off = sanitize_text(text, Policy::default());
+        assert!(
+            off.contains("ann@example.com") && off.contains("[REDACTED:github_token]"),
+            "{off}"
+        );
+        let on = sanitize_text(text, Policy { redact_pii: true });
+        for kind in ["email", "phone", "card_number", "github_token"] {
+            assert!(on.contains(&format!("[REDACTED:{kind}]")), "{kind}: {on}");
+        }
+        assert!(
+            sanitize_text("order 1234 5678 9012 3456", Policy { redact_pii: true })
+                .contains("1234"),
+            "fails Luhn: kept"
+        );
+        for (secret, kind) in [
+            (
+                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+                "jwt",
+            ),
+            ("xoxb-1234567890-abcdefghij", "slack_token"),
+            ("sk_live_abcdefghijklmnop1234", "stripe_key"),
+            ("AIzaSyA1234567890abcdefghijklmnopqrstuv", "google_api_key"),
+            (
+                "Authorization: Bearer abcdefghijklmnop.qrstuv",
+                "bearer_token",
+            ),
+        ] {
+            let out = sanitize_text(secret, Policy::default());
+            assert!(out.contains(&format!("[REDACTED:{kind}]")), "{kind}: {out}");
+        }
+    }
+}

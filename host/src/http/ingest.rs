@@ -20,6 +20,22 @@ pub fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Past this many bytes an oversized body is not read any further: the 413 goes out and
+/// the connection closes.
+const DRAIN_LIMIT: usize = 8 * MAX_BODY_BYTES;
+
+/// Reads and discards what the client is still sending (up to [`DRAIN_LIMIT`]), so that a
+/// client that writes its whole body before reading sees the 413 instead of a broken pipe.
+async fn drain(body: &mut Incoming) {
+    let mut seen = 0;
+    while let Some(Ok(frame)) = body.frame().await {
+        seen += frame.data_ref().map_or(0, |d| d.len());
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+}
+
 /// Reads, validates and stores one batch for tenant number `tenant`.
 pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Response<Body> {
     let declared_len = req
@@ -27,15 +43,16 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = req.into_body();
     if declared_len.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
+        drain(&mut body).await;
         return reply::too_large(MAX_BODY_BYTES);
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    let collected = Limited::new(&mut body, MAX_BODY_BYTES).collect().await;
+    let body = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            drain(&mut body).await;
             return reply::too_large(MAX_BODY_BYTES);
         }
         Err(e) => {
