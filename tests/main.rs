@@ -5,3 +5,4 @@ mod durability;
 mod hostile;
 mod support;
 mod tenants;
+mod wasm;

@@ -3,14 +3,19 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use anyhow::Context;
-use openclone_vault::{Policy, Vault, VaultConfig};
+use openclone_vault::{Platform, Policy, Vault, VaultConfig};
 
 use crate::auth::{KeyRing, generate_key, hash_key};
 use crate::config::{Config, TenantConfig};
-use crate::plugins::registry::Registry;
+use crate::plugins::manifest::Manifest;
+use crate::plugins::registry::{Entry, Registry};
 use crate::ratelimit::RateLimiter;
+use crate::runtime::context::PluginContext;
+use crate::runtime::state_store::StateStore;
 
 /// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
 pub struct Tenant {
@@ -19,7 +24,9 @@ pub struct Tenant {
     /// The tenant's vault root.
     pub root: PathBuf,
     /// Its open vault (writer thread and dedup index).
-    pub vault: Vault,
+    pub vault: Arc<Vault>,
+    /// Its plugins' keyed state.
+    pub state: Arc<StateStore>,
     /// Refuse unregistered plugin ids.
     pub require_registered: bool,
 }
@@ -32,8 +39,12 @@ pub struct App {
     pub keys: KeyRing,
     /// The per-key token buckets.
     pub limiter: RateLimiter,
-    /// Installed plugins.
-    pub registry: Registry,
+    /// Installed plugins; replaced as a whole when the plugins folder changes.
+    registry: RwLock<Arc<Registry>>,
+    /// The configuration the host started with.
+    pub config: Config,
+    /// This host's stable device id (`device_id` of what its plugins emit).
+    pub device_id: String,
 }
 
 impl App {
@@ -75,10 +86,13 @@ impl App {
             if vault.recovered.files_scanned > 0 {
                 tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
             }
+            let state_path = data.join("state").join(&t.id).join("plugin-state.sqlite");
+            let state = StateStore::open(&state_path).with_context(|| format!("tenant {}: opening {}", t.id, state_path.display()))?;
             tenants.push(Tenant {
                 id: t.id.clone(),
                 root,
-                vault,
+                vault: Arc::new(vault),
+                state: Arc::new(state),
                 require_registered: t.require_registered_plugins,
             });
         }
@@ -86,8 +100,45 @@ impl App {
             tenants,
             keys,
             limiter: RateLimiter::new(cfg.ingest.rate_burst, cfg.ingest.rate_per_s),
-            registry: Registry::scan(cfg),
+            registry: RwLock::new(Arc::new(Registry::scan(cfg))),
+            config: cfg.clone(),
+            device_id: device_id(&data)?,
         })
+    }
+
+    /// The current registry.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the registry (after a rescan of the plugins folder).
+    pub fn set_registry(&self, r: Registry) {
+        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
+    }
+
+    /// The tenant with id `id`.
+    pub fn tenant(&self, id: &str) -> Option<&Tenant> {
+        self.tenants.iter().find(|t| t.id == id)
+    }
+
+    /// Links a WebAssembly plugin to its tenant's vault and state, with its config and
+    /// limits. Errors: the plugin names a tenant that does not exist.
+    pub fn plugin_context(&self, entry: &Entry, manifest: &Manifest) -> anyhow::Result<Arc<PluginContext>> {
+        let t = self.tenant(&entry.tenant).with_context(|| format!("[plugins.{}] tenant = {:?} is not a configured tenant", manifest.id, entry.tenant))?;
+        let limits = entry.settings.limits;
+        Ok(Arc::new(PluginContext {
+            id: manifest.id.clone(),
+            version: manifest.version.clone(),
+            source_types: manifest.source_types.clone(),
+            tenant: t.id.clone(),
+            vault: t.vault.clone(),
+            state: t.state.clone(),
+            config: entry.settings.config.clone(),
+            limits,
+            device_id: self.device_id.clone(),
+            platform: Platform::Linux,
+            bucket: Mutex::new((f64::from(limits.events_per_minute), Instant::now())),
+        }))
     }
 
     /// Finishes every queued batch and stops the vault writers.
@@ -96,6 +147,29 @@ impl App {
             t.vault.close();
         }
     }
+}
+
+/// The host's device id, generated once (a random UUID v4) and kept in `<data>/device-id`.
+fn device_id(data: &Path) -> anyhow::Result<String> {
+    let file = data.join("device-id");
+    if let Ok(id) = std::fs::read_to_string(&file)
+        && openclone_vault::validate::device_id_ok(id.trim())
+    {
+        return Ok(id.trim().to_owned());
+    }
+    let b: [u8; 16] = rand::random();
+    let id = format!(
+        "{}-{}-4{}-{:x}{}-{}",
+        hex::encode(&b[0..4]),
+        hex::encode(&b[4..6]),
+        &hex::encode(&b[6..8])[1..],
+        8 | (b[8] & 3),
+        &hex::encode(&b[8..10])[1..],
+        hex::encode(&b[10..16])
+    );
+    std::fs::create_dir_all(data)?;
+    std::fs::write(&file, &id).with_context(|| format!("writing {}", file.display()))?;
+    Ok(id)
 }
 
 /// A tenant with no configured key gets one generated on first start: its hash is kept in

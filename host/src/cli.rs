@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::plugins::manager::Manager;
+use crate::runtime::Runtime;
 
 /// OpenClone host: turns what your devices capture into a private Markdown vault.
 #[derive(Debug, Parser)]
@@ -31,6 +33,16 @@ pub enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Run each enabled WebAssembly plugin's capture once, print a summary, exit (non-zero
+    /// if a plugin failed): for cron, a first import, tests.
+    Capture {
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only this plugin (repeatable).
+        #[arg(long = "plugin")]
+        plugins: Vec<String>,
+    },
 }
 
 /// Runs the parsed command line.
@@ -39,13 +51,59 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, listen } => serve(config, listen),
+        Command::Capture { config, plugins } => capture(config, &plugins),
     }
+}
+
+/// The runtime over `<data>/cache/components`, pooling allocator where the machine allows.
+fn runtime(cfg: &Config) -> anyhow::Result<Arc<Runtime>> {
+    Ok(Arc::new(Runtime::new(&cfg.data_dir().join("cache").join("components"), true)?))
+}
+
+fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
+    let cfg = Config::load(config.as_deref())?;
+    let app = Arc::new(App::open(&cfg)?);
+    let registry = app.registry();
+    for wanted in only {
+        if registry.wasm().all(|(_, m, _)| &m.id != wanted) {
+            anyhow::bail!("no WebAssembly plugin {wanted:?} under {}", cfg.plugins_dir().display());
+        }
+    }
+    let manager = Manager::new(app.clone(), runtime(&cfg)?);
+    let outcomes = manager.run_once(only);
+    app.close();
+    let mut failed = 0;
+    println!("{:<24} {:>8} {:>8} {:>8} {:>9}  result", "plugin", "stored", "skipped", "problems", "seconds");
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => println!(
+                "{:<24} {:>8} {:>8} {:>8} {:>9.3}  ok",
+                o.id,
+                r.tally.stored,
+                r.tally.skipped,
+                r.problems.len(),
+                r.elapsed.as_secs_f64()
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("{:<24} {:>8} {:>8} {:>8} {:>9}  FAILED: {e}", o.id, "-", "-", "-", "-");
+            }
+        }
+    }
+    if outcomes.is_empty() {
+        println!("no enabled WebAssembly plugin under {}", cfg.plugins_dir().display());
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} plugin(s) failed");
+    }
+    Ok(())
 }
 
 fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let cfg = Config::load(config.as_deref())?;
     let addr = listen.unwrap_or(cfg.listen);
     let app = Arc::new(App::open(&cfg)?);
+    let runtime = runtime(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -58,7 +116,11 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");
         }
         println!("openclone: listening on http://{local}");
+        let manager = Manager::new(app.clone(), runtime);
+        let scheduler = manager.start()?;
         crate::http::serve(app, listener, crate::http::shutdown_signal()).await;
+        manager.stop();
+        let _ = scheduler.join();
         anyhow::Ok(())
     })
 }

@@ -8,3 +8,4 @@ pub mod config;
 pub mod http;
 pub mod plugins;
 pub mod ratelimit;
+pub mod runtime;

@@ -10,6 +10,68 @@ use serde_json::{Value, json};
 /// The key the zero-config host is started with (the OpenClone page's quick start key).
 pub const KEY: &str = "your-api-key";
 
+/// The drop-in plugin folders, built once per test run by `scripts/build-plugins.sh
+/// --test` (real components from `plugins/` and `tests/plugins/`).
+pub fn built_plugins() -> &'static Path {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = root.join("target/e2e-plugins");
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-plugins.sh"))
+            .arg("--test")
+            .arg(&out)
+            .status()
+            .expect("scripts/build-plugins.sh runs");
+        assert!(status.success(), "building the plugins failed");
+        out
+    })
+}
+
+/// Copies the built drop-in folder of plugin `id` into `plugins_dir`.
+pub fn install_plugin(plugins_dir: &Path, id: &str) {
+    let from = built_plugins().join(id);
+    let to = plugins_dir.join(id);
+    std::fs::create_dir_all(&to).expect("plugin folder");
+    for f in ["plugin.json", "plugin.wasm"] {
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap_or_else(|e| panic!("{id}/{f}: {e}"));
+        }
+    }
+}
+
+/// The repository's copy of the fixture files (`tests/fixtures`).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// Runs `openclone capture` in `dir` with `openclone.toml` there; (success, stdout).
+pub fn capture(dir: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .arg("capture")
+        .args(extra)
+        .current_dir(dir)
+        .env("API_KEY", KEY)
+        .env_remove("OPENCLONE_DATA")
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("openclone capture runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Polls `f` every 100 ms for up to `secs` seconds.
+pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    f()
+}
+
 /// A config that lifts the rate limit, for tests that send many requests.
 pub const UNLIMITED: &str = "[ingest]\nrate_burst = 1000000\nrate_per_s = 1000000.0\n";
 
@@ -40,6 +102,15 @@ impl Host {
     /// With `openclone.toml` holding `config`.
     pub fn with_config(config: &str) -> Self {
         Self::with_files(config, &[])
+    }
+
+    /// With `openclone.toml` holding `config`, after `prepare` has filled the host's folder.
+    pub fn prepared(config: &str, prepare: impl FnOnce(&Path)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        prepare(dir.path());
+        let path = dir.path().join("openclone.toml");
+        std::fs::write(&path, config).expect("write config");
+        Self::start_in(dir, Some(path))
     }
 
     /// With `openclone.toml` holding `config` and each `(relative path, content)` written

@@ -65,7 +65,8 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
     };
     let t = &app.tenants[tenant];
     let now = unix_now();
-    let registration = |pid: &str| app.registry.registration(&t.id, pid);
+    let registry = app.registry();
+    let registration = |pid: &str| registry.registration(&t.id, pid);
     let rules = Rules {
         now,
         registration: &registration,
@@ -85,7 +86,7 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
         .submit(prepared, Box::new(move |r| drop(tx.send(r))));
     match rx.await {
         Ok(Ok(receipt)) => {
-            if let Some((_, entry)) = app.registry.get(&t.id, &plugin_id) {
+            if let Some((_, entry)) = app.registry().get(&t.id, &plugin_id) {
                 entry.counters.record(receipt.stored, receipt.skipped, now);
             }
             tracing::debug!(tenant = %t.id, plugin = %plugin_id, stored = receipt.stored, skipped = receipt.skipped, "batch stored");

@@ -1,6 +1,7 @@
 //! The HTTP server (hyper 1, HTTP/1.1 with keep-alive) and its graceful shutdown.
 
 mod ingest;
+pub use ingest::unix_now;
 mod reply;
 mod routes;
 

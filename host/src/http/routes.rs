@@ -25,7 +25,7 @@ pub async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Bod
                 let t = &app.tenants[tenant];
                 reply::value(
                     StatusCode::OK,
-                    json!({ "tenant": t.id, "plugins": app.registry.list(&t.id) }),
+                    json!({ "tenant": t.id, "plugins": app.registry().list(&t.id) }),
                 )
             }
             Err(denied) => denied.reply(),

@@ -1,4 +1,7 @@
-//! Plugins: manifests (`plugin.json`) and the registry of what is installed.
+//! Plugins: manifests (`plugin.json`), settings, the registry of what is installed and the
+//! manager that runs WebAssembly plugins.
 
+pub mod manager;
 pub mod manifest;
 pub mod registry;
+pub mod settings;

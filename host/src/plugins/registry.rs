@@ -1,21 +1,24 @@
-//! The plugin registry: every `plugins/*/plugin.json`, whose tenant it belongs to, whether
-//! it is enabled, and its counters (CONTRACT.md, "GET /api/v1/plugins").
+//! The plugin registry: every `plugins/*/plugin.json`, whose tenant it belongs to, its
+//! settings, whether it is enabled, its status and counters (CONTRACT.md, "GET
+//! /api/v1/plugins").
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use openclone_vault::Registered;
 use serde_json::{Value, json};
 
-use super::manifest::{self, Manifest, ManifestError};
+use super::manifest::{self, Manifest, ManifestError, PluginKind};
+use super::settings::{Settings, settings};
 use crate::config::Config;
 
-/// Counters of one plugin, updated by every ingest that names it.
+/// Counters of one plugin: events from its HTTP batches or `emit` calls, and its passes.
 #[derive(Default)]
 pub struct Counters {
     stored: AtomicU64,
     skipped: AtomicU64,
-    /// Unix seconds of the last batch, as `f64` bits; 0 = never.
+    /// Unix seconds of the last batch or pass, as `f64` bits; 0 = never.
     last_run: AtomicU64,
 }
 
@@ -23,19 +26,43 @@ impl Counters {
     /// Adds a batch's outcome.
     pub fn record(&self, stored: u32, skipped: u32, at: f64) {
         self.stored.fetch_add(u64::from(stored), Ordering::Relaxed);
-        self.skipped
-            .fetch_add(u64::from(skipped), Ordering::Relaxed);
+        self.skipped.fetch_add(u64::from(skipped), Ordering::Relaxed);
         self.last_run.store(at.to_bits(), Ordering::Relaxed);
     }
 
-    fn to_json(&self) -> Value {
-        let last = f64::from_bits(self.last_run.load(Ordering::Relaxed));
-        json!({
-            "events_stored": self.stored.load(Ordering::Relaxed),
-            "events_skipped": self.skipped.load(Ordering::Relaxed),
-            "last_run": if last > 0.0 { json!(last) } else { Value::Null },
-        })
+    /// (stored, skipped) so far.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.stored.load(Ordering::Relaxed), self.skipped.load(Ordering::Relaxed))
     }
+}
+
+/// Where a WebAssembly plugin stands (CONTRACT.md: running, stopped, disabled, error).
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeStatus {
+    /// A pass is executing now.
+    pub in_pass: bool,
+    /// Parked after repeated failures, or could not be loaded.
+    pub parked: bool,
+    /// Stopped because its folder was removed or the host is shutting down.
+    pub stopped: bool,
+    /// The last failure, with its kind.
+    pub last_error: Option<String>,
+    /// Consecutive failed passes.
+    pub failures: u32,
+    /// Passes run (ok or not).
+    pub passes: u64,
+    /// Failed passes.
+    pub failed_passes: u64,
+    /// Restarts after a failure (passes that ran after a failed one).
+    pub restarts: u64,
+    /// Whether the compiled component came from the cache on the last load.
+    pub from_cache: Option<bool>,
+    /// Times the component was compiled (not taken from the cache) by this process.
+    pub compiles: u64,
+    /// Milliseconds the last load took.
+    pub load_ms: Option<f64>,
+    /// Milliseconds the last pass took.
+    pub last_pass_ms: Option<f64>,
 }
 
 /// One plugin folder.
@@ -44,12 +71,14 @@ pub struct Entry {
     pub dir: PathBuf,
     /// The tenant it belongs to (`[plugins.<id>] tenant`, else the first tenant).
     pub tenant: String,
-    /// The checked manifest, or why it was refused.
+    /// The checked manifest and settings, or why they were refused.
     pub manifest: Result<Manifest, ManifestError>,
-    /// Enabled in config; HIGH and CRITICAL plugins default to disabled (CONTRACT.md).
-    pub enabled: bool,
+    /// Its settings (defaults when the manifest was refused).
+    pub settings: Settings,
     /// Its counters.
     pub counters: Counters,
+    /// Its runtime status (WebAssembly plugins).
+    pub status: Mutex<RuntimeStatus>,
 }
 
 impl Entry {
@@ -57,11 +86,34 @@ impl Entry {
     pub fn id(&self) -> String {
         match &self.manifest {
             Ok(m) => m.id.clone(),
-            Err(_) => self
-                .dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            Err(_) => self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        }
+    }
+
+    /// Valid and enabled.
+    pub fn enabled(&self) -> bool {
+        self.manifest.is_ok() && self.settings.enabled
+    }
+
+    /// A copy of the runtime status.
+    pub fn status(&self) -> RuntimeStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Changes the runtime status.
+    pub fn update(&self, f: impl FnOnce(&mut RuntimeStatus)) {
+        f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// `running`, `stopped`, `disabled` or `error` (CONTRACT.md).
+    pub fn status_word(&self) -> &'static str {
+        let s = self.status();
+        match &self.manifest {
+            Err(_) => "error",
+            Ok(_) if !self.settings.enabled => "disabled",
+            Ok(_) if s.parked => "error",
+            Ok(_) if s.stopped => "stopped",
+            Ok(_) => "running",
         }
     }
 
@@ -72,23 +124,34 @@ impl Entry {
             Ok(m) => m.raw.clone(),
             Err(_) => serde_json::Map::new(),
         };
+        let s = self.status();
         obj.insert("id".into(), json!(self.id()));
-        let (kind, status, error) = match &self.manifest {
-            Ok(m) => (
-                m.kind.as_str(),
-                if self.enabled { "running" } else { "disabled" },
-                Value::Null,
-            ),
-            Err(e) => ("unknown", "error", json!(e.to_string())),
+        let kind = self.manifest.as_ref().map_or("unknown", |m| m.kind.as_str());
+        let last_error = match &self.manifest {
+            Err(e) => Some(e.to_string()),
+            Ok(_) => s.last_error.clone(),
         };
+        let (stored, skipped) = self.counters.totals();
+        let last = f64::from_bits(self.counters.last_run.load(Ordering::Relaxed));
         obj.insert("kind".into(), json!(kind));
-        obj.insert(
-            "enabled".into(),
-            json!(self.enabled && self.manifest.is_ok()),
-        );
-        obj.insert("status".into(), json!(status));
-        obj.insert("last_error".into(), error);
-        obj.insert("counters".into(), self.counters.to_json());
+        obj.insert("enabled".into(), json!(self.enabled()));
+        obj.insert("status".into(), json!(self.status_word()));
+        obj.insert("last_error".into(), json!(last_error));
+        let mut counters = json!({
+            "events_stored": stored,
+            "events_skipped": skipped,
+            "last_run": if last > 0.0 { json!(last) } else { Value::Null },
+        });
+        if kind == "wasm" {
+            counters["passes"] = json!(s.passes);
+            counters["failed_passes"] = json!(s.failed_passes);
+            counters["restarts"] = json!(s.restarts);
+            counters["compiles"] = json!(s.compiles);
+            counters["loaded_from_cache"] = json!(s.from_cache);
+            counters["load_ms"] = json!(s.load_ms);
+            counters["last_pass_ms"] = json!(s.last_pass_ms);
+        }
+        obj.insert("counters".into(), counters);
         Value::Object(obj)
     }
 }
@@ -96,101 +159,112 @@ impl Entry {
 /// Every plugin found under the plugins folder.
 #[derive(Default)]
 pub struct Registry {
-    entries: Vec<Entry>,
+    entries: Vec<std::sync::Arc<Entry>>,
 }
 
 impl Registry {
     /// Scans `<plugins_dir>/*/plugin.json`. A folder without `plugin.json` is ignored; a
-    /// bad manifest or a duplicate id becomes an `error` entry and is logged, and the rest
-    /// are registered.
+    /// bad manifest, bad settings or a duplicate id becomes an `error` entry and is logged,
+    /// and the rest are registered. Nothing is compiled here.
     pub fn scan(cfg: &Config) -> Self {
         let root = cfg.plugins_dir();
         let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
-            Ok(rd) => rd
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.join("plugin.json").is_file())
-                .collect(),
+            Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("plugin.json").is_file()).collect(),
             Err(_) => Vec::new(),
         };
         dirs.sort();
-        let mut entries: Vec<Entry> = Vec::new();
+        let mut entries: Vec<std::sync::Arc<Entry>> = Vec::new();
         for dir in dirs {
             let mut manifest = manifest::load(&dir);
             if let Ok(m) = &manifest
-                && let Some(other) = entries
-                    .iter()
-                    .find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
+                && let Some(other) = entries.iter().find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
             {
                 manifest = Err(ManifestError {
                     file: dir.join("plugin.json").display().to_string(),
                     field: "id".into(),
-                    message: format!(
-                        "{:?} is already used by {}; plugin ids are unique on the host",
-                        m.id,
-                        other.dir.display()
-                    ),
+                    message: format!("{:?} is already used by {}; plugin ids are unique on the host", m.id, other.dir.display()),
                 });
             }
-            match &manifest {
-                Ok(m) => {
-                    tracing::info!(plugin = %m.id, kind = m.kind.as_str(), "registered plugin")
+            let mut plugin_settings = Settings::default();
+            if let Ok(m) = &manifest {
+                match settings(cfg, m) {
+                    Ok(s) => plugin_settings = s,
+                    Err(e) => manifest = Err(ManifestError { file: "openclone.toml".into(), field: format!("plugins.{}.{}", e.plugin, e.key), message: e.message }),
                 }
+            }
+            match &manifest {
+                Ok(m) => tracing::info!(plugin = %m.id, kind = m.kind.as_str(), enabled = plugin_settings.enabled, "registered plugin"),
                 Err(e) => tracing::warn!(error = %e, "plugin refused"),
             }
-            let mut entry = Entry {
+            let id = match &manifest {
+                Ok(m) => m.id.clone(),
+                Err(_) => dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            };
+            entries.push(std::sync::Arc::new(Entry {
+                tenant: cfg.plugin_tenant(&id).to_owned(),
                 dir,
-                tenant: String::new(),
                 manifest,
-                enabled: false,
+                settings: plugin_settings,
                 counters: Counters::default(),
-            };
-            let id = entry.id();
-            entry.tenant = cfg.plugin_tenant(&id).to_owned();
-            entry.enabled = match &entry.manifest {
-                Ok(m) => cfg
-                    .plugin_enabled(&id)
-                    .unwrap_or(!m.sensitivity.needs_opt_in()),
-                Err(_) => false,
-            };
-            entries.push(entry);
+                status: Mutex::new(RuntimeStatus::default()),
+            }));
         }
         Self { entries }
     }
 
     /// The valid, registered plugin `id` of `tenant`.
-    pub fn get(&self, tenant: &str, id: &str) -> Option<(&Manifest, &Entry)> {
+    pub fn get(&self, tenant: &str, id: &str) -> Option<(&Manifest, &std::sync::Arc<Entry>)> {
         self.entries
             .iter()
             .filter(|e| e.tenant == tenant)
-            .find_map(|e| {
-                e.manifest
-                    .as_ref()
-                    .ok()
-                    .filter(|m| m.id == id)
-                    .map(|m| (m, e))
-            })
+            .find_map(|e| e.manifest.as_ref().ok().filter(|m| m.id == id).map(|m| (m, e)))
     }
 
     /// What validation needs to know of `id`, if it is registered for `tenant`.
     pub fn registration(&self, tenant: &str, id: &str) -> Option<Registered> {
-        self.get(tenant, id).map(|(m, e)| Registered {
-            source_types: m.source_types.clone(),
-            enabled: e.enabled,
-        })
+        self.get(tenant, id).map(|(m, e)| Registered { source_types: m.source_types.clone(), enabled: e.settings.enabled })
     }
 
     /// Every entry of `tenant`, as the registry listing shows it.
     pub fn list(&self, tenant: &str) -> Vec<Value> {
-        self.entries
-            .iter()
-            .filter(|e| e.tenant == tenant)
-            .map(Entry::to_json)
-            .collect()
+        self.entries.iter().filter(|e| e.tenant == tenant).map(|e| e.to_json()).collect()
     }
 
     /// Every entry.
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[std::sync::Arc<Entry>] {
         &self.entries
     }
+
+    /// The valid WebAssembly plugins, with their component paths.
+    pub fn wasm(&self) -> impl Iterator<Item = (&std::sync::Arc<Entry>, &Manifest, &PathBuf)> {
+        self.entries.iter().filter_map(|e| match &e.manifest {
+            Ok(m) => match &m.kind {
+                PluginKind::Wasm { component } => Some((e, m, component)),
+                PluginKind::Remote => None,
+            },
+            Err(_) => None,
+        })
+    }
+
+    /// Keeps the entries (with their counters and status) of `old` whose folder, manifest
+    /// and settings are unchanged, so a rescan does not reset them.
+    pub fn carry_over(mut self, old: &Registry) -> Self {
+        for e in &mut self.entries {
+            if let Some(prev) = old.entries.iter().find(|o| same(o, e)) {
+                *e = prev.clone();
+            }
+        }
+        self
+    }
+}
+
+fn same(a: &Entry, b: &Entry) -> bool {
+    a.dir == b.dir
+        && a.tenant == b.tenant
+        && a.settings.enabled == b.settings.enabled
+        && match (&a.manifest, &b.manifest) {
+            (Ok(x), Ok(y)) => x.raw == y.raw && x.kind == y.kind,
+            (Err(x), Err(y)) => x.to_string() == y.to_string(),
+            _ => false,
+        }
 }

@@ -1,0 +1,204 @@
+//! [`Ctx`]: what a plugin's `init` and `capture` work with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::events::Emit;
+use crate::host::{EmitError, HostApi, StateOp, WireEvent};
+use crate::{Error, Level, Result, SourceType};
+
+/// Most events per `emit` call (the ingest contract's batch limit).
+pub const MAX_BATCH_EVENTS: usize = 500;
+/// The SDK flushes a batch once its `data` reaches this many bytes (the host's default
+/// per-emit limit is 1 MiB).
+pub const MAX_BATCH_BYTES: usize = 512 * 1024;
+/// Waits on `rate-limited` before giving up.
+const RATE_LIMIT_RETRIES: u32 = 20;
+
+/// What one pass did; the host shows it in `openclone capture` and the registry.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Events handed to the host.
+    pub emitted: u32,
+    /// Of those, stored in the vault.
+    pub stored: u32,
+    /// Of those, already there.
+    pub skipped: u32,
+    /// Inputs that could not be used, one line each.
+    pub problems: Vec<String>,
+}
+
+/// The plugin's view of the host during one call.
+pub struct Ctx {
+    host: Box<dyn HostApi>,
+    pending: Vec<(SourceType, Vec<WireEvent>, usize)>,
+    report: Report,
+}
+
+impl Ctx {
+    pub(crate) fn new(host: Box<dyn HostApi>) -> Self {
+        Self { host, pending: Vec::new(), report: Report::default() }
+    }
+
+    /// Queues an event; batches go to the host at 500 events or 512 KiB, and at the end
+    /// of the pass. Errors: the host refused a full batch (see [`Error`]).
+    pub fn emit(&mut self, event: impl Into<Emit>) -> Result<()> {
+        let e: Emit = event.into();
+        let data = serde_json::to_string(&e.data)?;
+        let idx = match self.pending.iter().position(|(s, _, _)| *s == e.source) {
+            Some(i) => i,
+            None => {
+                self.pending.push((e.source, Vec::new(), 0));
+                self.pending.len() - 1
+            }
+        };
+        let slot = &mut self.pending[idx];
+        slot.2 += data.len();
+        slot.1.push(WireEvent { timestamp: e.timestamp, data, raw_ref: e.raw_ref });
+        self.report.emitted += 1;
+        if slot.1.len() >= MAX_BATCH_EVENTS || slot.2 >= MAX_BATCH_BYTES {
+            let (source, events, _) = self.pending.swap_remove(idx);
+            self.send(source, events)?;
+        }
+        Ok(())
+    }
+
+    /// Sends every queued event now.
+    pub fn flush(&mut self) -> Result<()> {
+        for (source, events, _) in std::mem::take(&mut self.pending) {
+            self.send(source, events)?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, source: SourceType, events: Vec<WireEvent>) -> Result<()> {
+        let mut retries = 0;
+        loop {
+            match self.host.emit(source, &events) {
+                Ok(r) => {
+                    self.report.stored += r.stored;
+                    self.report.skipped += r.skipped;
+                    return Ok(());
+                }
+                Err(EmitError::RateLimited(ms)) if retries < RATE_LIMIT_RETRIES => {
+                    retries += 1;
+                    std::thread::sleep(Duration::from_millis(u64::from(ms.max(10))));
+                }
+                Err(EmitError::RateLimited(_)) => return Err(Error::RateLimited),
+                Err(EmitError::TooLarge(_)) if events.len() > 1 => {
+                    let mut events = events;
+                    let second = events.split_off(events.len() / 2);
+                    self.send(source, events)?;
+                    return self.send(source, second);
+                }
+                Err(EmitError::TooLarge(limit)) => return Err(Error::TooLarge(limit)),
+                Err(EmitError::Invalid(d)) => return Err(Error::Invalid(d)),
+                Err(EmitError::NotPermitted(m)) => return Err(Error::NotPermitted(m)),
+                Err(EmitError::Storage(m)) => return Err(Error::Storage(m)),
+            }
+        }
+    }
+
+    /// The plugin's config value for `key` (config over `config_schema` default).
+    /// Errors: the value is not a `T`.
+    pub fn config<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.host.config(key) {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| Error::Config(format!("{key}: {e}"))),
+        }
+    }
+
+    /// Like [`Ctx::config`], with a fallback when the key is not set at all.
+    pub fn config_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T> {
+        Ok(self.config(key)?.unwrap_or(default))
+    }
+
+    /// The keyed store `namespace` (persisted by the host, private to this plugin).
+    pub fn state(&mut self, namespace: &str) -> State<'_> {
+        State { ctx: self, namespace: namespace.to_owned() }
+    }
+
+    /// The folders the user granted (`fs-read`), as paths to read with `std::fs`.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        self.host.inputs()
+    }
+
+    /// Writes to the host's log, tagged with the plugin id.
+    pub fn log(&mut self, level: Level, message: &str) {
+        self.host.log(level, message);
+    }
+
+    /// Records an input that could not be used (logged as a warning, listed in the report),
+    /// so the pass goes on with the rest.
+    pub fn problem(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        self.host.log(Level::Warn, &message);
+        self.report.problems.push(message);
+    }
+
+    /// What the pass did so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Report> {
+        self.flush()?;
+        Ok(self.report)
+    }
+}
+
+/// A keyed store namespace; values are JSON. Cursors and seen-sets live here.
+pub struct State<'a> {
+    ctx: &'a mut Ctx,
+    namespace: String,
+}
+
+impl State<'_> {
+    fn op(&mut self, key: &str, op: StateOp<'_>) -> Result<Option<String>> {
+        self.ctx.host.state(&self.namespace, key, op).map_err(Error::State)
+    }
+
+    /// The value of `key`, if present and not expired.
+    pub fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.op(key, StateOp::Lookup)? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets `key` to `value`.
+    pub fn set<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<()> {
+        let json = serde_json::to_string(value)?;
+        self.op(key, StateOp::Register { value: &json, ttl_ms: None }).map(drop)
+    }
+
+    /// Sets `key` to `value`, expiring after `ttl`.
+    pub fn set_for<T: Serialize + ?Sized>(&mut self, key: &str, value: &T, ttl: Duration) -> Result<()> {
+        let json = serde_json::to_string(value)?;
+        let ttl_ms = Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        self.op(key, StateOp::Register { value: &json, ttl_ms }).map(drop)
+    }
+
+    /// Sets `key` only if absent, atomically; true if this call set it ("first time seen").
+    pub fn insert_new<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
+        let json = serde_json::to_string(value)?;
+        Ok(self.op(key, StateOp::RegisterIfAbsent { value: &json, ttl_ms: None })?.is_some())
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn take<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.op(key, StateOp::Consume)? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes every key of the namespace.
+    pub fn clear(&mut self) -> Result<()> {
+        let ns = self.namespace.clone();
+        self.ctx.host.state_clear(&ns).map_err(Error::State)
+    }
+}

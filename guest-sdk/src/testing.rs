@@ -1,0 +1,169 @@
+//! A native test harness: run a plugin's `init` and `capture` against an in-memory host,
+//! with real folders as inputs, without building a component or starting the host.
+//!
+//! The in-memory host keeps state across passes (so incremental behaviour is testable),
+//! skips events whose `raw_ref` (or, without one, time and data) it has seen, and checks
+//! the timestamp and `data` rules the real host checks.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ctx::{Ctx, Report};
+use crate::events::source_name;
+use crate::host::{EmitError, HostApi, Receipt, StateOp, WireEvent};
+use crate::{Level, Plugin, Result, SourceType};
+
+/// An event the plugin emitted and the in-memory host stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Emitted {
+    /// Its source type.
+    pub source: SourceType,
+    /// Unix seconds.
+    pub timestamp: f64,
+    /// The `data` object.
+    pub data: Value,
+    /// Its `raw_ref`.
+    pub raw_ref: Option<String>,
+}
+
+#[derive(Default)]
+struct Memory {
+    events: Vec<Emitted>,
+    seen: HashSet<String>,
+    config: HashMap<String, String>,
+    state: HashMap<(String, String), String>,
+    inputs: Vec<PathBuf>,
+    logs: Vec<(Level, String)>,
+}
+
+/// The in-memory host. Cheap to clone: clones share one memory.
+#[derive(Clone, Default)]
+pub struct Harness {
+    mem: Rc<RefCell<Memory>>,
+}
+
+impl Harness {
+    /// An empty host: no inputs, no config, no state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grants a folder (what `/input/N` is under the real host).
+    pub fn input(self, dir: impl AsRef<Path>) -> Self {
+        self.mem.borrow_mut().inputs.push(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sets a config value (what `[plugins.<id>] key = …` is under the real host).
+    pub fn config(self, key: &str, value: impl Serialize) -> Self {
+        let json = serde_json::to_string(&value).unwrap_or_else(|_| "null".into());
+        self.mem.borrow_mut().config.insert(key.to_owned(), json);
+        self
+    }
+
+    /// Runs `init` then `capture`, as the host does for each pass.
+    pub fn capture<P: Plugin>(&mut self) -> Result<Report> {
+        P::init(&mut Ctx::new(Box::new(self.clone())))?;
+        let mut ctx = Ctx::new(Box::new(self.clone()));
+        let outcome = P::capture(&mut ctx);
+        let report = ctx.finish()?;
+        outcome.map(|()| report)
+    }
+
+    /// Every event stored so far, in order.
+    pub fn events(&self) -> Vec<Emitted> {
+        self.mem.borrow().events.clone()
+    }
+
+    /// Every log line so far (`"warn: message"`).
+    pub fn logs(&self) -> Vec<String> {
+        self.mem.borrow().logs.iter().map(|(l, m)| format!("{}: {m}", level_name(*l))).collect()
+    }
+}
+
+fn level_name(l: Level) -> &'static str {
+    match l {
+        Level::Trace => "trace",
+        Level::Debug => "debug",
+        Level::Info => "info",
+        Level::Warn => "warn",
+        Level::Error => "error",
+    }
+}
+
+impl HostApi for Harness {
+    fn emit(&mut self, source: SourceType, events: &[WireEvent]) -> std::result::Result<Receipt, EmitError> {
+        let mut invalid = Vec::new();
+        let mut parsed = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if !(1_577_836_800.0..=4_102_444_800.0).contains(&e.timestamp) {
+                invalid.push((format!("events[{i}].timestamp"), "before 2020-01-01T00:00:00Z or far in the future".to_owned()));
+            }
+            match serde_json::from_str::<Value>(&e.data) {
+                Ok(v @ Value::Object(_)) => parsed.push(v),
+                _ => invalid.push((format!("events[{i}].data"), "must be a JSON object".to_owned())),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(EmitError::Invalid(invalid));
+        }
+        let mut mem = self.mem.borrow_mut();
+        let (mut stored, mut skipped) = (0, 0);
+        for (e, data) in events.iter().zip(parsed) {
+            let key = match &e.raw_ref {
+                Some(r) => format!("{}\0{r}", source_name(source)),
+                None => format!("{}\0t:{}\0{}", source_name(source), e.timestamp, e.data),
+            };
+            if mem.seen.insert(key) {
+                stored += 1;
+                mem.events.push(Emitted { source, timestamp: e.timestamp, data, raw_ref: e.raw_ref.clone() });
+            } else {
+                skipped += 1;
+            }
+        }
+        Ok(Receipt { stored, skipped })
+    }
+
+    fn log(&mut self, level: Level, message: &str) {
+        self.mem.borrow_mut().logs.push((level, message.to_owned()));
+    }
+
+    fn config(&self, key: &str) -> Option<String> {
+        self.mem.borrow().config.get(key).cloned()
+    }
+
+    fn state(&mut self, namespace: &str, key: &str, op: StateOp<'_>) -> std::result::Result<Option<String>, String> {
+        let mut mem = self.mem.borrow_mut();
+        let k = (namespace.to_owned(), key.to_owned());
+        Ok(match op {
+            StateOp::Register { value, .. } => {
+                mem.state.insert(k, value.to_owned());
+                None
+            }
+            StateOp::RegisterIfAbsent { value, .. } => {
+                if mem.state.contains_key(&k) {
+                    None
+                } else {
+                    mem.state.insert(k, value.to_owned());
+                    Some(String::new())
+                }
+            }
+            StateOp::Lookup => mem.state.get(&k).cloned(),
+            StateOp::Consume => mem.state.remove(&k),
+        })
+    }
+
+    fn state_clear(&mut self, namespace: &str) -> std::result::Result<(), String> {
+        self.mem.borrow_mut().state.retain(|(ns, _), _| ns != namespace);
+        Ok(())
+    }
+
+    fn inputs(&self) -> Vec<PathBuf> {
+        self.mem.borrow().inputs.clone()
+    }
+}

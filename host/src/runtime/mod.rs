@@ -1,0 +1,160 @@
+//! The WebAssembly runtime (wasmtime, component model, WASI p2): one `Engine` and one
+//! `Linker` for the process, a compiled-component cache on disk, an `InstancePre` per
+//! plugin, epoch interruption for time limits and the pooling allocator where it fits.
+
+pub mod bindings;
+mod cache;
+pub mod context;
+mod imports;
+pub mod pass;
+pub mod state_store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use self::bindings::{CapturePlugin, CapturePluginPre};
+use self::context::PluginState;
+
+/// How often the epoch ticks; a call's deadline is counted in these.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The WIT package this host implements: components must import a compatible version.
+pub const WIT_PACKAGE: &str = "openclone:capture";
+/// Its version (`wit/capture.wit`).
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+
+/// The process's engine and linker.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    cache_dir: PathBuf,
+    /// Whether the pooling allocator is in use (else on-demand allocation).
+    pub pooling: bool,
+    ticking: Arc<AtomicBool>,
+}
+
+/// A plugin component ready to instantiate.
+pub struct Loaded {
+    /// The pre-linked instance: instantiating it is the cheap per-pass step.
+    pub pre: CapturePluginPre<PluginState>,
+    /// sha256 of the `.wasm`, hex.
+    pub sha256: String,
+    /// True if the compiled code came from the on-disk cache (no compilation).
+    pub from_cache: bool,
+    /// Time to read, hash, compile or deserialize, and pre-link.
+    pub load_time: Duration,
+}
+
+/// Engine settings for plugins.
+fn config(pooling: bool) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true);
+    c.epoch_interruption(true);
+    if pooling {
+        let mut p = PoolingAllocationConfig::default();
+        p.total_component_instances(64);
+        p.total_core_instances(256);
+        p.total_memories(128);
+        p.total_tables(256);
+        p.max_memory_size(1 << 30);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
+    }
+    c
+}
+
+impl Runtime {
+    /// Builds the engine (pooling allocator if `pooling` and the machine allows it, else
+    /// on-demand), the linker with WASI p2 and the `openclone:capture` imports, and starts
+    /// the epoch ticker. Compiled components are cached under `cache_dir`.
+    ///
+    /// Errors: the engine cannot be built at all, or the cache folder cannot be created.
+    pub fn new(cache_dir: &Path, pooling: bool) -> anyhow::Result<Self> {
+        let (engine, pooling) = match pooling.then(|| Engine::new(&config(true))) {
+            Some(Ok(e)) => (e, true),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "pooling allocator unavailable here; using on-demand allocation");
+                (Engine::new(&config(false))?, false)
+            }
+            None => (Engine::new(&config(false))?, false),
+        };
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        CapturePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
+        let ticking = Arc::new(AtomicBool::new(true));
+        let (e, t) = (engine.clone(), ticking.clone());
+        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+            while t.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                e.increment_epoch();
+            }
+        })?;
+        Ok(Self { engine, linker, cache_dir: cache_dir.to_path_buf(), pooling, ticking })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Loads a component: checks its sha256 (if the manifest pins one), takes the compiled
+    /// code from the cache or compiles and caches it, checks it targets a compatible
+    /// `openclone:capture` version and exports the world, and pre-links it.
+    ///
+    /// Errors name the file and the fix: unreadable, sha256 mismatch, not a component,
+    /// wrong WIT version, missing exports.
+    pub fn load(&self, path: &Path, expected_sha256: Option<&str>) -> anyhow::Result<Loaded> {
+        let started = Instant::now();
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if let Some(want) = expected_sha256
+            && !want.eq_ignore_ascii_case(&sha256)
+        {
+            bail!("{}: sha256 is {sha256}, but plugin.json pins {want}; rebuild the plugin or update its sha256", path.display());
+        }
+        let (component, from_cache) = cache::load_or_compile(&self.engine, &self.cache_dir, &bytes, &sha256)
+            .with_context(|| format!("{}: not a loadable WebAssembly component", path.display()))?;
+        check_world(&self.engine, &component).with_context(|| path.display().to_string())?;
+        let pre = context(self.linker.instantiate_pre(&component), || format!("{}: cannot be linked", path.display()))?;
+        let pre = context(CapturePluginPre::new(pre), || format!("{}: does not export describe, init and capture", path.display()))?;
+        Ok(Loaded { pre, sha256, from_cache, load_time: started.elapsed() })
+    }
+}
+
+/// A wasmtime result as an `anyhow` one, with `what` as context.
+fn context<T>(r: wasmtime::Result<T>, what: impl FnOnce() -> String) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::Error::from(e).context(what()))
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Refuses a component that imports another major (0.x: minor) version of the package.
+fn check_world(engine: &Engine, component: &Component) -> anyhow::Result<()> {
+    let ty = component.component_type();
+    for (name, _) in ty.imports(engine) {
+        let Some(rest) = name.strip_prefix(WIT_PACKAGE).and_then(|r| r.strip_prefix('/')) else { continue };
+        let Some((iface, version)) = rest.split_once('@') else {
+            bail!("imports {name} without a version; rebuild against openclone-guest for {WIT_PACKAGE}@{WIT_VERSION}");
+        };
+        let v = semver::Version::parse(version).with_context(|| format!("import {name}: bad version"))?;
+        let compatible = v.major == WIT_VERSION.major && (v.major > 0 || v.minor == WIT_VERSION.minor);
+        if !compatible {
+            bail!(
+                "built for {WIT_PACKAGE}@{v} (it imports {WIT_PACKAGE}/{iface}@{v}), but this host speaks {WIT_PACKAGE}@{}.{}.x; rebuild it with a matching openclone-guest",
+                WIT_VERSION.major,
+                WIT_VERSION.minor
+            );
+        }
+    }
+    Ok(())
+}

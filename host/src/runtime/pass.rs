@@ -1,0 +1,114 @@
+//! One pass of a plugin: a fresh instance from its `InstancePre`, `init`, `capture`, and
+//! the outcome. A trap, a timeout or a limit ends that instance only.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use super::context::{PluginContext, PluginState, Tally};
+use super::imports::clean_log_text;
+use super::{EPOCH_TICK, Loaded, Runtime};
+
+/// Bytes of guest stdout/stderr kept per pass (then forwarded to the log).
+const STDIO_CAPACITY: usize = 64 * 1024;
+
+/// What a successful pass did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// The host's tally of `emit`.
+    pub tally: Tally,
+    /// Inputs the plugin reported it could not use.
+    pub problems: Vec<String>,
+    /// Wall time of the pass.
+    pub elapsed: Duration,
+}
+
+/// Why a pass failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PassError {
+    /// The epoch deadline passed: the call ran longer than `timeout_s`.
+    #[error("timed out after {0:?} (timeout_s) and was stopped")]
+    Timeout(Duration),
+    /// Linear memory would have grown past `memory_mb`.
+    #[error("exceeded its memory limit of {0} MiB and was stopped")]
+    Memory(usize),
+    /// The guest trapped (a panic, an unreachable, an out-of-bounds access).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// `init` or `capture` returned an error.
+    #[error("{0}")]
+    Failed(String),
+    /// The host could not set the pass up (a granted path is missing, …).
+    #[error("could not start: {0}")]
+    Setup(String),
+}
+
+impl PassError {
+    /// A short word for metrics and the registry: timeout, memory, trap, failed, setup.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Memory(_) => "memory",
+            Self::Trap(_) => "trap",
+            Self::Failed(_) => "failed",
+            Self::Setup(_) => "setup",
+        }
+    }
+}
+
+/// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
+/// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
+pub fn run(rt: &Runtime, loaded: &Loaded, ctx: &Arc<PluginContext>, paths: &[std::path::PathBuf], fs_read: bool) -> Result<PassReport, PassError> {
+    let started = Instant::now();
+    let mut wasi = WasiCtxBuilder::new();
+    let (stdout, stderr) = (MemoryOutputPipe::new(STDIO_CAPACITY), MemoryOutputPipe::new(STDIO_CAPACITY));
+    wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_blocking_current_thread(true);
+    if fs_read {
+        for (i, p) in paths.iter().enumerate() {
+            wasi.preopened_dir(p, format!("/input/{i}"), FsPerms::ReadOnly)
+                .map_err(|e| PassError::Setup(format!("granted path {} cannot be opened: {e}", p.display())))?;
+        }
+    }
+    let limits = StoreLimitsBuilder::new().memory_size(ctx.limits.memory_bytes).instances(64).trap_on_grow_failure(true).build();
+    let state = PluginState { wasi: wasi.build(), table: Default::default(), limits, plugin: ctx.clone(), tally: Tally::default() };
+    let mut store = Store::new(rt.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    let ticks = (ctx.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+    store.set_epoch_deadline(ticks);
+    store.epoch_deadline_trap();
+    let result = (|| {
+        let instance = loaded.pre.instantiate(&mut store).map_err(|e| classify(e, ctx))?;
+        instance.call_init(&mut store).map_err(|e| classify(e, ctx))?.map_err(|m| PassError::Failed(format!("init: {m}")))?;
+        store.set_epoch_deadline(ticks);
+        instance.call_capture(&mut store).map_err(|e| classify(e, ctx))?.map_err(|m| PassError::Failed(format!("capture: {m}")))
+    })();
+    forward_stdio(&ctx.id, "stdout", &stdout);
+    forward_stdio(&ctx.id, "stderr", &stderr);
+    let tally = store.data().tally;
+    let report = result?;
+    for p in &report.problems {
+        tracing::warn!(plugin = %ctx.id, "{}", clean_log_text(p));
+    }
+    Ok(PassReport { tally, problems: report.problems, elapsed: started.elapsed() })
+}
+
+fn classify(e: wasmtime::Error, ctx: &PluginContext) -> PassError {
+    if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return PassError::Timeout(ctx.limits.timeout);
+    }
+    let text = format!("{e:#}");
+    if text.contains("forcing trap when growing memory") || text.contains("memory") && text.contains("limit") {
+        return PassError::Memory(ctx.limits.memory_bytes >> 20);
+    }
+    PassError::Trap(text.lines().next().unwrap_or_default().to_owned())
+}
+
+fn forward_stdio(plugin: &str, stream: &str, pipe: &MemoryOutputPipe) {
+    let bytes = pipe.contents();
+    for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+        tracing::info!(plugin = %plugin, stream, "{}", clean_log_text(line));
+    }
+}

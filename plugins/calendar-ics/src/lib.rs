@@ -1,0 +1,131 @@
+//! `calendar-ics`: every occurrence of the events in the `.ics` files of its granted
+//! folders, inside a window, as `calendar` events.
+//!
+//! - Recurring events are expanded (RRULE, RDATE, EXDATE; overridden instances replace
+//!   theirs); all-day events become whole days; TZIDs resolve to IANA zones (Windows names
+//!   included).
+//! - `raw_ref` is the UID, plus `#<recurrence id>` for an occurrence of a recurring event,
+//!   so reading the same calendar again never duplicates.
+//! - The window runs from `from` (or `past_days` back) to 23 hours ahead: the ingest
+//!   contract refuses events more than 24 hours in the future, so later occurrences are
+//!   emitted by later passes, and nothing before 2020-01-01.
+//! - A state cursor per file remembers how far it was read; an unchanged file only yields
+//!   occurrences that entered the window since.
+
+mod ics;
+mod zones;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use openclone_guest::fs::files;
+use openclone_guest::prelude::*;
+use serde_json::json;
+
+pub use ics::{Occurrence, When, Window, occurrences};
+
+/// The contract's earliest timestamp: 2020-01-01T00:00:00Z.
+const EARLIEST: i64 = 1_577_836_800;
+
+/// The plugin.
+pub struct CalendarIcs;
+
+/// Per-file cursor: the file as last read and the window end reached.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+struct Cursor {
+    len: u64,
+    modified: Option<u64>,
+    from: i64,
+    until: i64,
+}
+
+fn window(ctx: &Ctx, now: DateTime<Utc>) -> Result<Window> {
+    let past_days: i64 = ctx.config_or("past_days", 30)?;
+    let from = match ctx.config::<String>("from")? {
+        Some(d) => NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map_err(|e| Error::Config(format!("from: {d:?} is not a YYYY-MM-DD date ({e})")))?
+            .and_hms_opt(0, 0, 0)
+            .map(|n| n.and_utc())
+            .unwrap_or(now),
+        None => now - Duration::days(past_days.max(0)),
+    };
+    let zone: String = ctx.config_or("timezone", "UTC".to_owned())?;
+    let floating = zone.parse::<Tz>().map_err(|_| Error::Config(format!("timezone: {zone:?} is not an IANA zone name")))?;
+    let earliest = DateTime::from_timestamp(EARLIEST, 0).unwrap_or_default();
+    Ok(Window { from: from.max(earliest), until: now + Duration::hours(23), floating })
+}
+
+fn event(o: &Occurrence, tz: Tz) -> Emit {
+    let text = |w: &When| match w {
+        When::At(t) => json!(t.timestamp() as f64),
+        When::Day(d) => json!(d.format("%Y-%m-%d").to_string()),
+    };
+    let mut e = Calendar {
+        title: o.title.clone(),
+        start: o.start.timestamp(tz),
+        end: None,
+        location: o.location.clone(),
+        attendees: o.attendees.clone(),
+    }
+    .at(o.start.timestamp(tz))
+    .raw_ref(o.raw_ref.clone())
+    .field("start", text(&o.start));
+    if let Some(end) = &o.end {
+        e = e.field("end", text(end));
+    }
+    if matches!(o.start, When::Day(_)) {
+        e = e.field("all_day", true);
+    }
+    e
+}
+
+impl Plugin for CalendarIcs {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Calendar];
+
+    fn init(ctx: &mut Ctx) -> Result<()> {
+        window(ctx, Utc::now()).map(drop)
+    }
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        let now = Utc::now();
+        let w = window(ctx, now)?;
+        for dir in ctx.inputs() {
+            for path in files(&dir, &["ics", "ical", "ifb"]) {
+                let name = path.display().to_string();
+                let meta = std::fs::metadata(&path)?;
+                let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs());
+                let prev: Option<Cursor> = ctx.state("files").get(&name)?;
+                let from = match &prev {
+                    Some(c) if c.len == meta.len() && c.modified == modified && c.from <= w.from.timestamp() => {
+                        DateTime::from_timestamp(c.until, 0).unwrap_or(w.from).max(w.from)
+                    }
+                    _ => w.from,
+                };
+                let bytes = std::fs::read(&path)?;
+                let Ok(text) = String::from_utf8(bytes) else {
+                    ctx.problem(format!("{name}: not UTF-8 text; skipped"));
+                    continue;
+                };
+                let found = match occurrences(&text, &Window { from, ..w }) {
+                    Ok((found, warnings)) => {
+                        for warning in warnings {
+                            ctx.log(Level::Warn, &format!("{name}: {warning}"));
+                        }
+                        found
+                    }
+                    Err(e) => {
+                        ctx.problem(format!("{name}: not a valid calendar: {e}"));
+                        continue;
+                    }
+                };
+                for o in &found {
+                    ctx.emit(event(o, w.floating))?;
+                }
+                ctx.flush()?;
+                ctx.state("files").set(&name, &Cursor { len: meta.len(), modified, from: w.from.timestamp(), until: w.until.timestamp() })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+openclone_guest::export_plugin!(CalendarIcs);

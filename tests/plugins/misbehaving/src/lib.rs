@@ -1,0 +1,90 @@
+//! One component, seven behaviours (`mode` in its config; each drop-in folder's
+//! plugin.json sets the default):
+//!
+//! - `good`: emits one braindump event per pass, numbered by a state counter;
+//! - `loop`: never returns from `capture`;
+//! - `memory`: allocates until its memory limit stops it;
+//! - `trap`: panics in `capture`;
+//! - `big-emit`: emits one 100 MB event;
+//! - `undeclared`: emits a `music` event while declaring only `braindump`;
+//! - `escape`: tries to read outside its preopens, the environment and the network, and
+//!   emits `ESCAPED: …` for anything that worked.
+
+use openclone_guest::prelude::*;
+
+/// The test component.
+pub struct Misbehaving;
+
+const NOW: f64 = 1_708_258_800.0;
+
+fn escape_attempts(ctx: &mut Ctx) -> Vec<String> {
+    let mut escaped = Vec::new();
+    for path in ["/etc/passwd", "/input/0/../../etc/passwd", "../etc/passwd", "/", ".", "/proc/self/environ"] {
+        if let Ok(entries) = std::fs::read_dir(path) {
+            escaped.push(format!("listed {path} ({} entries)", entries.count()));
+        }
+        if let Ok(text) = std::fs::read_to_string(path) {
+            escaped.push(format!("read {path} ({} bytes)", text.len()));
+        }
+    }
+    for dir in ctx.inputs() {
+        let target = dir.join("written-by-plugin.txt");
+        if std::fs::write(&target, "x").is_ok() {
+            escaped.push(format!("wrote {}", target.display()));
+        }
+    }
+    if let Some((k, _)) = std::env::vars().next() {
+        escaped.push(format!("saw environment variable {k}"));
+    }
+    let port: u16 = ctx.config_or("port", 80).unwrap_or(80);
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        escaped.push(format!("connected to 127.0.0.1:{port}"));
+    }
+    escaped
+}
+
+impl Plugin for Misbehaving {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Braindump];
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        let mode: String = ctx.config_or("mode", "good".to_owned())?;
+        match mode.as_str() {
+            "good" => {
+                let n: u64 = ctx.state("counter").get("passes")?.unwrap_or(0) + 1;
+                ctx.state("counter").set("passes", &n)?;
+                ctx.emit(Braindump { text: format!("well-behaved pass {n}") }.at(NOW + n as f64).raw_ref(format!("pass-{n}")))?;
+                println!("well-behaved plugin finished pass {n}");
+            }
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 8 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "trap" => panic!("deliberate panic in capture"),
+            "big-emit" => {
+                ctx.emit(Braindump { text: "x".repeat(100 << 20) }.at(NOW).raw_ref("big"))?;
+            }
+            "undeclared" => {
+                ctx.emit(Music { track: "Not allowed".into(), ..Default::default() }.at(NOW).raw_ref("undeclared"))?;
+            }
+            "escape" => {
+                for line in escape_attempts(ctx) {
+                    ctx.emit(Braindump { text: format!("ESCAPED: {line}") }.at(NOW).raw_ref(line))?;
+                }
+                ctx.emit(Braindump { text: "escape attempts done".into() }.at(NOW).raw_ref("escape-done"))?;
+            }
+            other => return Err(Error::Config(format!("unknown mode {other:?}"))),
+        }
+        Ok(())
+    }
+}
+
+openclone_guest::export_plugin!(Misbehaving);
