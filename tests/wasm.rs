@@ -27,7 +27,11 @@ fn calendar_folder(dir: &std::path::Path) {
 }
 
 fn stored_of(stdout: &str, id: &str) -> Option<u64> {
-    stdout.lines().find(|l| l.starts_with(id)).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok())
+    stdout
+        .lines()
+        .find(|l| l.starts_with(id))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
 }
 
 #[test]
@@ -39,19 +43,41 @@ fn calendar_plugin_fills_the_vault_with_local_times_and_a_second_pass_stores_not
 
     let (ok, out) = capture(dir.path(), &[]);
     assert!(ok, "{out}");
-    assert!(stored_of(&out, "calendar-ics").is_some_and(|n| n >= 9), "{out}");
+    assert!(
+        stored_of(&out, "calendar-ics").is_some_and(|n| n >= 9),
+        "{out}"
+    );
     let vault = dir.path().join("data/vaults/default/Calendar");
     let day = std::fs::read_to_string(vault.join("2020-12-23.md")).expect("Calendar/2020-12-23.md");
-    assert!(day.contains("## 20:30:00 · calendar-ics"), "Europe/Berlin local time:\n{day}");
-    assert!(day.contains("**Geschenke einpacken**") && day.contains("- When: 2020-12-23 20:30 – 22:30") && day.contains("- Where: Arbeitszimmer"), "{day}");
+    assert!(
+        day.contains("## 20:30:00 · calendar-ics"),
+        "Europe/Berlin local time:\n{day}"
+    );
+    assert!(
+        day.contains("**Geschenke einpacken**")
+            && day.contains("- When: 2020-12-23 20:30 – 22:30")
+            && day.contains("- Where: Arbeitszimmer"),
+        "{day}"
+    );
     let all_day = std::fs::read_to_string(vault.join("2022-01-01.md")).expect("all-day event file");
-    assert!(all_day.contains("**New Year's Day**") && all_day.contains("- When: 2022-01-01"), "{all_day}");
-    let o365 = std::fs::read_to_string(vault.join("2020-11-26.md")).expect("second occurrence of the recurring meeting");
-    assert!(o365.contains("## 11:00:00 · calendar-ics") && o365.contains("Testmeeting"), "{o365}");
+    assert!(
+        all_day.contains("**New Year's Day**") && all_day.contains("- When: 2022-01-01"),
+        "{all_day}"
+    );
+    let o365 = std::fs::read_to_string(vault.join("2020-11-26.md"))
+        .expect("second occurrence of the recurring meeting");
+    assert!(
+        o365.contains("## 11:00:00 · calendar-ics") && o365.contains("Testmeeting"),
+        "{o365}"
+    );
 
     let (ok, out) = capture(dir.path(), &[]);
     assert!(ok, "{out}");
-    assert_eq!(stored_of(&out, "calendar-ics"), Some(0), "second pass stores nothing:\n{out}");
+    assert_eq!(
+        stored_of(&out, "calendar-ics"),
+        Some(0),
+        "second pass stores nothing:\n{out}"
+    );
 }
 
 #[test]
@@ -61,23 +87,45 @@ fn serve_runs_the_calendar_plugin_on_its_own() {
         install_plugin(&dir.join("plugins"), "calendar-ics");
     });
     let file = host.vault("default").join("Calendar/2020-12-25.md");
-    assert!(wait_for(60, || file.exists()), "the scheduled pass wrote Calendar/2020-12-25.md");
+    assert!(
+        wait_for(60, || file.exists()),
+        "the scheduled pass wrote Calendar/2020-12-25.md"
+    );
     let listing = host.get("/api/v1/plugins", Some(KEY));
     let cal = &listing.json["plugins"][0];
-    assert_eq!((cal["id"].clone(), cal["kind"].clone(), cal["status"].clone()), (json!("calendar-ics"), json!("wasm"), json!("running")));
-    assert!(wait_for(30, || host.get("/api/v1/plugins", Some(KEY)).json["plugins"][0]["counters"]["events_stored"].as_u64().unwrap_or(0) > 0));
+    assert_eq!(
+        (
+            cal["id"].clone(),
+            cal["kind"].clone(),
+            cal["status"].clone()
+        ),
+        (json!("calendar-ics"), json!("wasm"), json!("running"))
+    );
+    assert!(wait_for(30, || host.get("/api/v1/plugins", Some(KEY)).json
+        ["plugins"][0]["counters"]["events_stored"]
+        .as_u64()
+        .unwrap_or(0)
+        > 0));
 }
 
 /// The entry text minus what names its origin (heading's plugin, marker).
 fn body(entry: &str) -> String {
-    entry.lines().filter(|l| !l.starts_with("## ") && !l.starts_with("<!-- openclone:entry")).collect::<Vec<_>>().join("\n")
+    entry
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("<!-- openclone:entry"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
 fn emitted_and_posted_events_render_identically() {
-    let host = Host::prepared("[plugins.well-behaved]\ninterval_s = 3600\n", |dir| install_plugin(&dir.join("plugins"), "well-behaved"));
+    let host = Host::prepared("[plugins.well-behaved]\ninterval_s = 3600\n", |dir| {
+        install_plugin(&dir.join("plugins"), "well-behaved")
+    });
     let file = host.vault("default").join("Braindump/2024-02-18.md");
-    assert!(wait_for(60, || std::fs::read_to_string(&file).is_ok_and(|t| t.contains("well-behaved pass 1"))));
+    assert!(wait_for(60, || std::fs::read_to_string(&file)
+        .is_ok_and(|t| t.contains("well-behaved pass 1"))));
     let posted = json!({
         "source_type": "braindump", "platform": "linux", "device_id": "phone-1", "plugin_id": "over-http",
         "plugin_version": "2.0.0", "timestamp": 1708258800.0,
@@ -87,17 +135,41 @@ fn emitted_and_posted_events_render_identically() {
     let text = std::fs::read_to_string(&file).expect("file");
     let entries: Vec<&str> = text.split("\n## ").skip(1).collect();
     assert_eq!(entries.len(), 2, "{text}");
-    assert!(entries[0].starts_with("12:20:01 · well-behaved") && entries[1].starts_with("12:20:01 · over-http"), "{text}");
-    assert_eq!(body(entries[0]), body(entries[1]), "same pipeline, same entry:\n{text}");
-    let markers: Vec<&str> = text.lines().filter(|l| l.starts_with("<!-- openclone:entry")).collect();
-    assert!(markers[0].contains("plugin=well-behaved@0.1.0") && markers[1].contains("plugin=over-http@2.0.0"));
+    assert!(
+        entries[0].starts_with("12:20:01 · well-behaved")
+            && entries[1].starts_with("12:20:01 · over-http"),
+        "{text}"
+    );
+    assert_eq!(
+        body(entries[0]),
+        body(entries[1]),
+        "same pipeline, same entry:\n{text}"
+    );
+    let markers: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("<!-- openclone:entry"))
+        .collect();
+    assert!(
+        markers[0].contains("plugin=well-behaved@0.1.0")
+            && markers[1].contains("plugin=over-http@2.0.0")
+    );
 }
 
-const HOSTILE: [&str; 6] = ["hostile-loop", "hostile-memory", "hostile-trap", "hostile-big-emit", "hostile-undeclared", "hostile-escape"];
+const HOSTILE: [&str; 6] = [
+    "hostile-loop",
+    "hostile-memory",
+    "hostile-trap",
+    "hostile-big-emit",
+    "hostile-undeclared",
+    "hostile-escape",
+];
 
 fn hostile_config(port: u16) -> String {
     format!(
         r#"
+[ingest]
+rate_burst = 100000
+rate_per_s = 1000.0
 [plugins.hostile-loop]
 timeout_s = 1
 max_failures = 2
@@ -123,7 +195,8 @@ interval_s = 1
 
 #[test]
 fn hostile_components_are_stopped_or_refused_and_the_rest_keep_running() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port the escape plugin may not reach");
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a port the escape plugin may not reach");
     let port = listener.local_addr().expect("addr").port();
     let host = Host::prepared(&hostile_config(port), |dir| {
         std::fs::create_dir_all(dir.join("granted")).expect("granted");
@@ -132,33 +205,128 @@ fn hostile_components_are_stopped_or_refused_and_the_rest_keep_running() {
             install_plugin(&dir.join("plugins"), id);
         }
     });
-    let listing = || host.get("/api/v1/plugins", Some(KEY)).json["plugins"].as_array().cloned().unwrap_or_default();
-    let by_id = |all: &[Value], id: &str| all.iter().find(|p| p["id"] == id).cloned().unwrap_or(Value::Null);
-    let parked = |all: &[Value]| HOSTILE[..5].iter().all(|id| by_id(all, id)["status"] == "error");
-    assert!(wait_for(90, || parked(&listing())), "hostile plugins parked as error: {:#?}", listing());
+    let listing = || {
+        host.get("/api/v1/plugins", Some(KEY)).json["plugins"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let by_id = |all: &[Value], id: &str| {
+        all.iter()
+            .find(|p| p["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let parked = |all: &[Value]| {
+        HOSTILE[..5]
+            .iter()
+            .all(|id| by_id(all, id)["status"] == "error")
+    };
+    assert!(
+        wait_for(90, || parked(&listing())),
+        "hostile plugins parked as error: {:#?}",
+        listing()
+    );
     let all = listing();
-    let error_of = |id: &str| by_id(&all, id)["last_error"].as_str().unwrap_or_default().to_owned();
-    assert!(error_of("hostile-loop").starts_with("timeout"), "{}", error_of("hostile-loop"));
-    assert!(error_of("hostile-memory").starts_with("memory"), "{}", error_of("hostile-memory"));
-    assert!(error_of("hostile-trap").contains("trap"), "{}", error_of("hostile-trap"));
-    assert!(error_of("hostile-big-emit").contains("per-emit limit"), "{}", error_of("hostile-big-emit"));
-    assert!(error_of("hostile-undeclared").contains("not permitted"), "{}", error_of("hostile-undeclared"));
+    let error_of = |id: &str| {
+        by_id(&all, id)["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        error_of("hostile-loop").starts_with("timeout"),
+        "{}",
+        error_of("hostile-loop")
+    );
+    assert!(
+        error_of("hostile-memory").starts_with("memory"),
+        "{}",
+        error_of("hostile-memory")
+    );
+    assert!(
+        error_of("hostile-trap").contains("trap")
+            && error_of("hostile-trap").contains("deliberate panic"),
+        "{}",
+        error_of("hostile-trap")
+    );
+    assert!(
+        error_of("hostile-big-emit").contains("per-emit limit"),
+        "{}",
+        error_of("hostile-big-emit")
+    );
+    assert!(
+        error_of("hostile-undeclared").contains("not permitted"),
+        "{}",
+        error_of("hostile-undeclared")
+    );
     for id in &HOSTILE[..5] {
-        assert_eq!(by_id(&all, id)["counters"]["failed_passes"], 2, "{id}: parked after max_failures = 2");
+        assert_eq!(
+            by_id(&all, id)["counters"]["failed_passes"],
+            2,
+            "{id}: parked after max_failures = 2"
+        );
     }
 
+    let log = host.log();
+    for (id, words) in [
+        ("hostile-loop", "timed out after 1s"),
+        ("hostile-memory", "exceeded its memory limit of 32 MiB"),
+        ("hostile-trap", "deliberate panic in capture"),
+        ("hostile-big-emit", "emit refused"),
+        (
+            "hostile-undeclared",
+            "emits music, but its plugin.json source_types are [braindump]",
+        ),
+    ] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("plugin={id}")) && l.contains(words)),
+            "a log line for {id} says {words:?}:\n{log}"
+        );
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("plugin={id}")) && l.contains("parked as error")),
+            "{id} parked"
+        );
+    }
     assert_eq!(host.get("/healthz", None).status, 200, "the host is up");
-    let stored = |all: &[Value]| by_id(all, "well-behaved")["counters"]["events_stored"].as_u64().unwrap_or(0);
+    let stored = |all: &[Value]| {
+        by_id(all, "well-behaved")["counters"]["events_stored"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     let before = stored(&listing());
-    assert!(wait_for(30, || stored(&listing()) >= before + 2), "the well-behaved plugin keeps storing");
-    assert_eq!(host.post(&crate::support::quick_start()).status, 200, "HTTP ingest keeps working");
+    assert!(
+        wait_for(30, || stored(&listing()) >= before + 2),
+        "the well-behaved plugin keeps storing"
+    );
+    assert_eq!(
+        host.post(&crate::support::quick_start()).status,
+        200,
+        "HTTP ingest keeps working"
+    );
 
     let escape = by_id(&listing(), "hostile-escape");
     assert_eq!(escape["status"], "running", "{escape}");
-    let braindump = std::fs::read_to_string(host.vault("default").join("Braindump/2024-02-18.md")).expect("braindump");
-    assert!(braindump.contains("escape attempts done"), "the escape plugin ran to the end");
-    assert!(!braindump.contains("ESCAPED"), "nothing outside the preopens, no env, no sockets:\n{braindump}");
-    assert!(!host.dir.path().join("granted/written-by-plugin.txt").exists(), "preopens are read-only");
+    let braindump = std::fs::read_to_string(host.vault("default").join("Braindump/2024-02-18.md"))
+        .expect("braindump");
+    assert!(
+        braindump.contains("escape attempts done"),
+        "the escape plugin ran to the end"
+    );
+    assert!(
+        !braindump.contains("ESCAPED"),
+        "nothing outside the preopens, no env, no sockets:\n{braindump}"
+    );
+    assert!(
+        !host
+            .dir
+            .path()
+            .join("granted/written-by-plugin.txt")
+            .exists(),
+        "preopens are read-only"
+    );
 }
 
 #[test]
@@ -167,32 +335,70 @@ fn plugin_folders_dropped_in_are_picked_up_and_removed_ones_stop() {
     let ids = || -> Vec<String> {
         host.get("/api/v1/plugins", Some(KEY)).json["plugins"]
             .as_array()
-            .map(|a| a.iter().filter_map(|p| p["id"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     assert!(ids().is_empty());
     install_plugin(&host.dir.path().join("plugins"), "well-behaved");
     let file = host.vault("default").join("Braindump/2024-02-18.md");
-    assert!(wait_for(60, || std::fs::read_to_string(&file).is_ok_and(|t| t.contains("well-behaved pass 1"))), "picked up without a restart");
+    assert!(
+        wait_for(60, || std::fs::read_to_string(&file)
+            .is_ok_and(|t| t.contains("well-behaved pass 1"))),
+        "picked up without a restart"
+    );
     assert_eq!(ids(), ["well-behaved"]);
     std::fs::remove_dir_all(host.dir.path().join("plugins/well-behaved")).expect("remove plugin");
-    assert!(wait_for(30, || ids().is_empty()), "removed from the registry");
+    assert!(
+        wait_for(30, || ids().is_empty()),
+        "removed from the registry"
+    );
     std::thread::sleep(std::time::Duration::from_secs(2));
     let settled = std::fs::read_to_string(&file).expect("file");
     std::thread::sleep(std::time::Duration::from_secs(3));
-    assert_eq!(std::fs::read_to_string(&file).expect("file"), settled, "a removed plugin stores nothing more");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("file"),
+        settled,
+        "a removed plugin stores nothing more"
+    );
 }
 
 #[test]
 fn a_restart_loads_unchanged_components_from_the_cache() {
-    let mut host = Host::prepared("[plugins.well-behaved]\ninterval_s = 3600\n", |dir| install_plugin(&dir.join("plugins"), "well-behaved"));
-    let counters = |host: &Host| host.get("/api/v1/plugins", Some(KEY)).json["plugins"][0]["counters"].clone();
-    assert!(wait_for(60, || counters(&host)["passes"].as_u64().unwrap_or(0) >= 1));
+    let mut host = Host::prepared("[plugins.well-behaved]\ninterval_s = 3600\n", |dir| {
+        install_plugin(&dir.join("plugins"), "well-behaved")
+    });
+    let counters =
+        |host: &Host| host.get("/api/v1/plugins", Some(KEY)).json["plugins"][0]["counters"].clone();
+    assert!(wait_for(60, || counters(&host)["passes"]
+        .as_u64()
+        .unwrap_or(0)
+        >= 1));
     let first = counters(&host);
-    assert_eq!((first["compiles"].clone(), first["loaded_from_cache"].clone()), (json!(1), json!(false)), "{first}");
+    assert_eq!(
+        (
+            first["compiles"].clone(),
+            first["loaded_from_cache"].clone()
+        ),
+        (json!(1), json!(false)),
+        "{first}"
+    );
     assert!(host.stop());
     host.restart();
-    assert!(wait_for(60, || counters(&host)["passes"].as_u64().unwrap_or(0) >= 1));
+    assert!(wait_for(60, || counters(&host)["passes"]
+        .as_u64()
+        .unwrap_or(0)
+        >= 1));
     let second = counters(&host);
-    assert_eq!((second["compiles"].clone(), second["loaded_from_cache"].clone()), (json!(0), json!(true)), "{second}");
+    assert_eq!(
+        (
+            second["compiles"].clone(),
+            second["loaded_from_cache"].clone()
+        ),
+        (json!(0), json!(true)),
+        "{second}"
+    );
 }

@@ -40,7 +40,11 @@ pub struct Ctx {
 
 impl Ctx {
     pub(crate) fn new(host: Box<dyn HostApi>) -> Self {
-        Self { host, pending: Vec::new(), report: Report::default() }
+        Self {
+            host,
+            pending: Vec::new(),
+            report: Report::default(),
+        }
     }
 
     /// Queues an event; batches go to the host at 500 events or 512 KiB, and at the end
@@ -57,7 +61,11 @@ impl Ctx {
         };
         let slot = &mut self.pending[idx];
         slot.2 += data.len();
-        slot.1.push(WireEvent { timestamp: e.timestamp, data, raw_ref: e.raw_ref });
+        slot.1.push(WireEvent {
+            timestamp: e.timestamp,
+            data,
+            raw_ref: e.raw_ref,
+        });
         self.report.emitted += 1;
         if slot.1.len() >= MAX_BATCH_EVENTS || slot.2 >= MAX_BATCH_BYTES {
             let (source, events, _) = self.pending.swap_remove(idx);
@@ -107,7 +115,9 @@ impl Ctx {
     pub fn config<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.host.config(key) {
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(|e| Error::Config(format!("{key}: {e}"))),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| Error::Config(format!("{key}: {e}"))),
         }
     }
 
@@ -118,7 +128,10 @@ impl Ctx {
 
     /// The keyed store `namespace` (persisted by the host, private to this plugin).
     pub fn state(&mut self, namespace: &str) -> State<'_> {
-        State { ctx: self, namespace: namespace.to_owned() }
+        State {
+            ctx: self,
+            namespace: namespace.to_owned(),
+        }
     }
 
     /// The folders the user granted (`fs-read`), as paths to read with `std::fs`.
@@ -158,7 +171,10 @@ pub struct State<'a> {
 
 impl State<'_> {
     fn op(&mut self, key: &str, op: StateOp<'_>) -> Result<Option<String>> {
-        self.ctx.host.state(&self.namespace, key, op).map_err(Error::State)
+        self.ctx
+            .host
+            .state(&self.namespace, key, op)
+            .map_err(Error::State)
     }
 
     /// The value of `key`, if present and not expired.
@@ -172,20 +188,47 @@ impl State<'_> {
     /// Sets `key` to `value`.
     pub fn set<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<()> {
         let json = serde_json::to_string(value)?;
-        self.op(key, StateOp::Register { value: &json, ttl_ms: None }).map(drop)
+        self.op(
+            key,
+            StateOp::Register {
+                value: &json,
+                ttl_ms: None,
+            },
+        )
+        .map(drop)
     }
 
     /// Sets `key` to `value`, expiring after `ttl`.
-    pub fn set_for<T: Serialize + ?Sized>(&mut self, key: &str, value: &T, ttl: Duration) -> Result<()> {
+    pub fn set_for<T: Serialize + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<()> {
         let json = serde_json::to_string(value)?;
         let ttl_ms = Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-        self.op(key, StateOp::Register { value: &json, ttl_ms }).map(drop)
+        self.op(
+            key,
+            StateOp::Register {
+                value: &json,
+                ttl_ms,
+            },
+        )
+        .map(drop)
     }
 
     /// Sets `key` only if absent, atomically; true if this call set it ("first time seen").
     pub fn insert_new<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<bool> {
         let json = serde_json::to_string(value)?;
-        Ok(self.op(key, StateOp::RegisterIfAbsent { value: &json, ttl_ms: None })?.is_some())
+        Ok(self
+            .op(
+                key,
+                StateOp::RegisterIfAbsent {
+                    value: &json,
+                    ttl_ms: None,
+                },
+            )?
+            .is_some())
     }
 
     /// Removes `key`, returning its value.

@@ -39,7 +39,10 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Self::NotPermitted(m) => write!(f, "not permitted: {m}"),
-            Self::TooLarge(limit) => write!(f, "one event is larger than the host's per-emit limit of {limit} bytes"),
+            Self::TooLarge(limit) => write!(
+                f,
+                "one event is larger than the host's per-emit limit of {limit} bytes"
+            ),
             Self::Storage(m) => write!(f, "vault write failed: {m}"),
             Self::RateLimited => write!(f, "still rate limited after retrying"),
             Self::State(m) => write!(f, "state: {m}"),

@@ -36,7 +36,12 @@ impl Emit {
             Ok(other) => Map::from_iter([("value".to_owned(), other)]),
             Err(e) => Map::from_iter([("error".to_owned(), Value::String(e.to_string()))]),
         };
-        Self { source, timestamp, data, raw_ref: None }
+        Self {
+            source,
+            timestamp,
+            data,
+            raw_ref: None,
+        }
     }
 
     /// Sets the stable id the host dedups on.

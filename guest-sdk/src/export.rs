@@ -38,7 +38,11 @@ pub struct Adapter<P>(PhantomData<P>);
 
 impl<P: Plugin + PluginMeta> crate::bindings::Guest for Adapter<P> {
     fn describe() -> PluginInfo {
-        PluginInfo { id: P::ID.to_owned(), version: P::VERSION.to_owned(), source_types: P::SOURCE_TYPES.to_vec() }
+        PluginInfo {
+            id: P::ID.to_owned(),
+            version: P::VERSION.to_owned(),
+            source_types: P::SOURCE_TYPES.to_vec(),
+        }
     }
 
     fn init() -> std::result::Result<(), String> {
@@ -50,7 +54,12 @@ impl<P: Plugin + PluginMeta> crate::bindings::Guest for Adapter<P> {
         let outcome = P::capture(&mut ctx);
         let report = ctx.finish().map_err(|e| e.to_string())?;
         outcome.map_err(|e| e.to_string())?;
-        Ok(CaptureReport { emitted: report.emitted, stored: report.stored, skipped: report.skipped, problems: report.problems })
+        Ok(CaptureReport {
+            emitted: report.emitted,
+            stored: report.stored,
+            skipped: report.skipped,
+            problems: report.problems,
+        })
     }
 }
 

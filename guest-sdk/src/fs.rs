@@ -9,7 +9,9 @@ pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if entry.file_name().to_string_lossy().starts_with('.') {
@@ -19,7 +21,10 @@ pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
                 Ok(t) if t.is_dir() => stack.push(path),
                 Ok(t) if t.is_file() => {
                     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
-                    if extensions.is_empty() || ext.is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(&e))) {
+                    if extensions.is_empty()
+                        || ext
+                            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(&e)))
+                    {
                         out.push(path);
                     }
                 }

@@ -42,7 +42,12 @@ pub(crate) trait HostApi {
     fn log(&mut self, level: Level, message: &str);
     fn config(&self, key: &str) -> Option<String>;
     /// Returns the previous/looked-up value, or for register-if-absent `Some("")` when set.
-    fn state(&mut self, namespace: &str, key: &str, op: StateOp<'_>) -> Result<Option<String>, String>;
+    fn state(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        op: StateOp<'_>,
+    ) -> Result<Option<String>, String>;
     fn state_clear(&mut self, namespace: &str) -> Result<(), String>;
     fn inputs(&self) -> Vec<PathBuf>;
 }
@@ -53,7 +58,9 @@ pub(crate) struct WitHost;
 fn state_error(e: wit::state::StateError) -> String {
     match e {
         wit::state::StateError::ValueTooLarge(limit) => format!("value larger than {limit} bytes"),
-        wit::state::StateError::Full(limit) => format!("namespace holds its maximum of {limit} entries"),
+        wit::state::StateError::Full(limit) => {
+            format!("namespace holds its maximum of {limit} entries")
+        }
         wit::state::StateError::InvalidKey(m) => format!("invalid key: {m}"),
         wit::state::StateError::Storage(m) => format!("host store failed: {m}"),
     }
@@ -63,11 +70,20 @@ impl HostApi for WitHost {
     fn emit(&mut self, source: SourceType, events: &[WireEvent]) -> Result<Receipt, EmitError> {
         let events: Vec<wit::types::Event> = events
             .iter()
-            .map(|e| wit::types::Event { timestamp: e.timestamp, data: e.data.clone(), raw_ref: e.raw_ref.clone() })
+            .map(|e| wit::types::Event {
+                timestamp: e.timestamp,
+                data: e.data.clone(),
+                raw_ref: e.raw_ref.clone(),
+            })
             .collect();
         match wit::emit::emit(source, &events) {
-            Ok(r) => Ok(Receipt { stored: r.stored, skipped: r.skipped }),
-            Err(wit::types::EmitError::Invalid(d)) => Err(EmitError::Invalid(d.into_iter().map(|f| (f.field, f.message)).collect())),
+            Ok(r) => Ok(Receipt {
+                stored: r.stored,
+                skipped: r.skipped,
+            }),
+            Err(wit::types::EmitError::Invalid(d)) => Err(EmitError::Invalid(
+                d.into_iter().map(|f| (f.field, f.message)).collect(),
+            )),
             Err(wit::types::EmitError::NotPermitted(m)) => Err(EmitError::NotPermitted(m)),
             Err(wit::types::EmitError::RateLimited(ms)) => Err(EmitError::RateLimited(ms)),
             Err(wit::types::EmitError::TooLarge(limit)) => Err(EmitError::TooLarge(limit)),
@@ -83,11 +99,19 @@ impl HostApi for WitHost {
         wit::config::get(key)
     }
 
-    fn state(&mut self, namespace: &str, key: &str, op: StateOp<'_>) -> Result<Option<String>, String> {
+    fn state(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        op: StateOp<'_>,
+    ) -> Result<Option<String>, String> {
         match op {
-            StateOp::Register { value, ttl_ms } => wit::state::register(namespace, key, value, ttl_ms).map(|()| None),
+            StateOp::Register { value, ttl_ms } => {
+                wit::state::register(namespace, key, value, ttl_ms).map(|()| None)
+            }
             StateOp::RegisterIfAbsent { value, ttl_ms } => {
-                wit::state::register_if_absent(namespace, key, value, ttl_ms).map(|set| set.then(String::new))
+                wit::state::register_if_absent(namespace, key, value, ttl_ms)
+                    .map(|set| set.then(String::new))
             }
             StateOp::Lookup => wit::state::lookup(namespace, key),
             StateOp::Consume => wit::state::consume(namespace, key),

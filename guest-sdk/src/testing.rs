@@ -55,7 +55,10 @@ impl Harness {
 
     /// Grants a folder (what `/input/N` is under the real host).
     pub fn input(self, dir: impl AsRef<Path>) -> Self {
-        self.mem.borrow_mut().inputs.push(dir.as_ref().to_path_buf());
+        self.mem
+            .borrow_mut()
+            .inputs
+            .push(dir.as_ref().to_path_buf());
         self
     }
 
@@ -82,7 +85,12 @@ impl Harness {
 
     /// Every log line so far (`"warn: message"`).
     pub fn logs(&self) -> Vec<String> {
-        self.mem.borrow().logs.iter().map(|(l, m)| format!("{}: {m}", level_name(*l))).collect()
+        self.mem
+            .borrow()
+            .logs
+            .iter()
+            .map(|(l, m)| format!("{}: {m}", level_name(*l)))
+            .collect()
     }
 }
 
@@ -97,16 +105,26 @@ fn level_name(l: Level) -> &'static str {
 }
 
 impl HostApi for Harness {
-    fn emit(&mut self, source: SourceType, events: &[WireEvent]) -> std::result::Result<Receipt, EmitError> {
+    fn emit(
+        &mut self,
+        source: SourceType,
+        events: &[WireEvent],
+    ) -> std::result::Result<Receipt, EmitError> {
         let mut invalid = Vec::new();
         let mut parsed = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if !(1_577_836_800.0..=4_102_444_800.0).contains(&e.timestamp) {
-                invalid.push((format!("events[{i}].timestamp"), "before 2020-01-01T00:00:00Z or far in the future".to_owned()));
+                invalid.push((
+                    format!("events[{i}].timestamp"),
+                    "before 2020-01-01T00:00:00Z or far in the future".to_owned(),
+                ));
             }
             match serde_json::from_str::<Value>(&e.data) {
                 Ok(v @ Value::Object(_)) => parsed.push(v),
-                _ => invalid.push((format!("events[{i}].data"), "must be a JSON object".to_owned())),
+                _ => invalid.push((
+                    format!("events[{i}].data"),
+                    "must be a JSON object".to_owned(),
+                )),
             }
         }
         if !invalid.is_empty() {
@@ -121,7 +139,12 @@ impl HostApi for Harness {
             };
             if mem.seen.insert(key) {
                 stored += 1;
-                mem.events.push(Emitted { source, timestamp: e.timestamp, data, raw_ref: e.raw_ref.clone() });
+                mem.events.push(Emitted {
+                    source,
+                    timestamp: e.timestamp,
+                    data,
+                    raw_ref: e.raw_ref.clone(),
+                });
             } else {
                 skipped += 1;
             }
@@ -137,7 +160,12 @@ impl HostApi for Harness {
         self.mem.borrow().config.get(key).cloned()
     }
 
-    fn state(&mut self, namespace: &str, key: &str, op: StateOp<'_>) -> std::result::Result<Option<String>, String> {
+    fn state(
+        &mut self,
+        namespace: &str,
+        key: &str,
+        op: StateOp<'_>,
+    ) -> std::result::Result<Option<String>, String> {
         let mut mem = self.mem.borrow_mut();
         let k = (namespace.to_owned(), key.to_owned());
         Ok(match op {
@@ -145,21 +173,23 @@ impl HostApi for Harness {
                 mem.state.insert(k, value.to_owned());
                 None
             }
-            StateOp::RegisterIfAbsent { value, .. } => {
-                if mem.state.contains_key(&k) {
-                    None
-                } else {
-                    mem.state.insert(k, value.to_owned());
+            StateOp::RegisterIfAbsent { value, .. } => match mem.state.entry(k) {
+                std::collections::hash_map::Entry::Occupied(_) => None,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(value.to_owned());
                     Some(String::new())
                 }
-            }
+            },
             StateOp::Lookup => mem.state.get(&k).cloned(),
             StateOp::Consume => mem.state.remove(&k),
         })
     }
 
     fn state_clear(&mut self, namespace: &str) -> std::result::Result<(), String> {
-        self.mem.borrow_mut().state.retain(|(ns, _), _| ns != namespace);
+        self.mem
+            .borrow_mut()
+            .state
+            .retain(|(ns, _), _| ns != namespace);
         Ok(())
     }
 

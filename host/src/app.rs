@@ -87,7 +87,8 @@ impl App {
                 tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
             }
             let state_path = data.join("state").join(&t.id).join("plugin-state.sqlite");
-            let state = StateStore::open(&state_path).with_context(|| format!("tenant {}: opening {}", t.id, state_path.display()))?;
+            let state = StateStore::open(&state_path)
+                .with_context(|| format!("tenant {}: opening {}", t.id, state_path.display()))?;
             tenants.push(Tenant {
                 id: t.id.clone(),
                 root,
@@ -108,7 +109,10 @@ impl App {
 
     /// The current registry.
     pub fn registry(&self) -> Arc<Registry> {
-        self.registry.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the registry (after a rescan of the plugins folder).
@@ -123,8 +127,17 @@ impl App {
 
     /// Links a WebAssembly plugin to its tenant's vault and state, with its config and
     /// limits. Errors: the plugin names a tenant that does not exist.
-    pub fn plugin_context(&self, entry: &Entry, manifest: &Manifest) -> anyhow::Result<Arc<PluginContext>> {
-        let t = self.tenant(&entry.tenant).with_context(|| format!("[plugins.{}] tenant = {:?} is not a configured tenant", manifest.id, entry.tenant))?;
+    pub fn plugin_context(
+        &self,
+        entry: &Entry,
+        manifest: &Manifest,
+    ) -> anyhow::Result<Arc<PluginContext>> {
+        let t = self.tenant(&entry.tenant).with_context(|| {
+            format!(
+                "[plugins.{}] tenant = {:?} is not a configured tenant",
+                manifest.id, entry.tenant
+            )
+        })?;
         let limits = entry.settings.limits;
         Ok(Arc::new(PluginContext {
             id: manifest.id.clone(),

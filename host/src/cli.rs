@@ -57,7 +57,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// The runtime over `<data>/cache/components`, pooling allocator where the machine allows.
 fn runtime(cfg: &Config) -> anyhow::Result<Arc<Runtime>> {
-    Ok(Arc::new(Runtime::new(&cfg.data_dir().join("cache").join("components"), true)?))
+    Ok(Arc::new(Runtime::new(
+        &cfg.data_dir().join("cache").join("components"),
+        true,
+    )?))
 }
 
 fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
@@ -66,14 +69,20 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
     let registry = app.registry();
     for wanted in only {
         if registry.wasm().all(|(_, m, _)| &m.id != wanted) {
-            anyhow::bail!("no WebAssembly plugin {wanted:?} under {}", cfg.plugins_dir().display());
+            anyhow::bail!(
+                "no WebAssembly plugin {wanted:?} under {}",
+                cfg.plugins_dir().display()
+            );
         }
     }
     let manager = Manager::new(app.clone(), runtime(&cfg)?);
     let outcomes = manager.run_once(only);
     app.close();
     let mut failed = 0;
-    println!("{:<24} {:>8} {:>8} {:>8} {:>9}  result", "plugin", "stored", "skipped", "problems", "seconds");
+    println!(
+        "{:<24} {:>8} {:>8} {:>8} {:>9}  result",
+        "plugin", "stored", "skipped", "problems", "seconds"
+    );
     for o in &outcomes {
         match &o.result {
             Ok(r) => println!(
@@ -86,12 +95,18 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
             ),
             Err(e) => {
                 failed += 1;
-                println!("{:<24} {:>8} {:>8} {:>8} {:>9}  FAILED: {e}", o.id, "-", "-", "-", "-");
+                println!(
+                    "{:<24} {:>8} {:>8} {:>8} {:>9}  FAILED: {e}",
+                    o.id, "-", "-", "-", "-"
+                );
             }
         }
     }
     if outcomes.is_empty() {
-        println!("no enabled WebAssembly plugin under {}", cfg.plugins_dir().display());
+        println!(
+            "no enabled WebAssembly plugin under {}",
+            cfg.plugins_dir().display()
+        );
     }
     if failed > 0 {
         anyhow::bail!("{failed} plugin(s) failed");

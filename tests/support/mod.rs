@@ -53,11 +53,14 @@ pub fn capture(dir: &Path, extra: &[&str]) -> (bool, String) {
         .current_dir(dir)
         .env("API_KEY", KEY)
         .env_remove("OPENCLONE_DATA")
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::inherit())
+        .env("RUST_LOG", "info")
+        .stderr(log_file(dir))
         .output()
         .expect("openclone capture runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// Polls `f` every 100 ms for up to `secs` seconds.
@@ -180,6 +183,22 @@ impl Host {
         reply(req.call().expect("request sent"))
     }
 
+    /// What the host has logged so far (all runs in this folder), colour codes removed.
+    pub fn log(&self) -> String {
+        let raw = std::fs::read_to_string(self.dir.path().join("host.log")).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut in_escape = false;
+        for c in raw.chars() {
+            match (in_escape, c) {
+                (false, '\x1b') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -219,9 +238,9 @@ fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
         .current_dir(dir)
         .env("API_KEY", KEY)
         .env_remove("OPENCLONE_DATA")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log_file(dir))
         .spawn()
         .expect("openclone starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -237,6 +256,15 @@ fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
     };
     std::thread::spawn(move || for _ in lines {});
     (child, base)
+}
+
+/// The host's log (stderr) goes to `host.log` in its folder, appended across restarts.
+fn log_file(dir: &Path) -> Stdio {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("host.log"))
+        .map_or_else(|_| Stdio::inherit(), Stdio::from)
 }
 
 fn reply(mut resp: http::Response<ureq::Body>) -> Reply {

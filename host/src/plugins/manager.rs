@@ -5,7 +5,7 @@
 //! plugins").
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -61,19 +61,30 @@ pub struct Manager {
     tx: Mutex<Option<Sender<Msg>>>,
 }
 
-fn fingerprint(path: &PathBuf) -> (u64, Option<SystemTime>) {
-    std::fs::metadata(path).map(|m| (m.len(), m.modified().ok())).unwrap_or((0, None))
+fn fingerprint(path: &Path) -> (u64, Option<SystemTime>) {
+    std::fs::metadata(path)
+        .map(|m| (m.len(), m.modified().ok()))
+        .unwrap_or((0, None))
 }
 
 impl Manager {
     /// A manager for `app` on `runtime`.
     pub fn new(app: Arc<App>, runtime: Arc<Runtime>) -> Arc<Self> {
-        Arc::new(Self { app, runtime, tx: Mutex::new(None) })
+        Arc::new(Self {
+            app,
+            runtime,
+            tx: Mutex::new(None),
+        })
     }
 
     /// Loads a plugin's component and builds its context; records load time and whether
     /// the cache served it. Errors: the reason, also recorded as the entry's last error.
-    fn load(&self, entry: &Arc<Entry>, manifest: &Manifest, component: &PathBuf) -> Result<(Arc<Loaded>, Arc<PluginContext>), String> {
+    fn load(
+        &self,
+        entry: &Arc<Entry>,
+        manifest: &Manifest,
+        component: &Path,
+    ) -> Result<(Arc<Loaded>, Arc<PluginContext>), String> {
         let sha = manifest.raw.get("sha256").and_then(|v| v.as_str());
         let loaded = match self.runtime.load(component, sha) {
             Ok(l) => l,
@@ -95,7 +106,10 @@ impl Manager {
                 s.compiles += 1;
             }
         });
-        let ctx = self.app.plugin_context(entry, manifest).map_err(|e| e.to_string())?;
+        let ctx = self
+            .app
+            .plugin_context(entry, manifest)
+            .map_err(|e| e.to_string())?;
         Ok((Arc::new(loaded), ctx))
     }
 
@@ -108,17 +122,28 @@ impl Manager {
             if !only.is_empty() && !only.contains(&manifest.id) || !entry.enabled() {
                 continue;
             }
-            let result = self.load(entry, manifest, component).and_then(|(loaded, ctx)| {
-                let outcome = self.pass(entry, manifest, &loaded, &ctx);
-                self.after_pass(entry, &outcome);
-                outcome.map_err(|e| e.to_string())
+            let result = self
+                .load(entry, manifest, component)
+                .and_then(|(loaded, ctx)| {
+                    let outcome = self.pass(entry, manifest, &loaded, &ctx);
+                    self.after_pass(entry, &outcome);
+                    outcome.map_err(|e| e.to_string())
+                });
+            out.push(Outcome {
+                id: manifest.id.clone(),
+                result,
             });
-            out.push(Outcome { id: manifest.id.clone(), result });
         }
         out
     }
 
-    fn pass(&self, entry: &Entry, manifest: &Manifest, loaded: &Loaded, ctx: &Arc<PluginContext>) -> Result<PassReport, PassError> {
+    fn pass(
+        &self,
+        entry: &Entry,
+        manifest: &Manifest,
+        loaded: &Loaded,
+        ctx: &Arc<PluginContext>,
+    ) -> Result<PassReport, PassError> {
         entry.update(|s| s.in_pass = true);
         let fs_read = manifest.permissions.iter().any(|p| p == "fs-read");
         pass::run(&self.runtime, loaded, ctx, &entry.settings.paths, fs_read)
@@ -129,10 +154,14 @@ impl Manager {
         let id = entry.id();
         match outcome {
             Ok(r) => {
-                entry.counters.record(r.tally.stored, r.tally.skipped, unix_now());
+                entry
+                    .counters
+                    .record(r.tally.stored, r.tally.skipped, unix_now());
                 tracing::info!(plugin = %id, stored = r.tally.stored, skipped = r.tally.skipped, problems = r.problems.len(), ms = r.elapsed.as_secs_f64() * 1000.0, "pass done");
             }
-            Err(e) => tracing::error!(plugin = %id, kind = e.kind(), error = %e, "pass failed; the instance was dropped"),
+            Err(e) => {
+                tracing::error!(plugin = %id, kind = e.kind(), error = %e, "pass failed; the instance was dropped")
+            }
         }
         let max = entry.settings.limits.max_failures;
         entry.update(|s| {
@@ -167,20 +196,26 @@ impl Manager {
         let plugins_dir = self.app.config.plugins_dir();
         let _ = std::fs::create_dir_all(&plugins_dir);
         let dir_tx = Mutex::new(tx.clone());
-        let mut dir_watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-            if ev.is_ok() {
-                let _ = dir_tx.lock().unwrap_or_else(|p| p.into_inner()).send(Msg::Rescan);
-            }
-        })
-        .map_err(std::io::Error::other)?;
+        let mut dir_watcher =
+            notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+                if ev.is_ok() {
+                    let _ = dir_tx
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .send(Msg::Rescan);
+                }
+            })
+            .map_err(std::io::Error::other)?;
         if let Err(e) = dir_watcher.watch(&plugins_dir, RecursiveMode::Recursive) {
             tracing::warn!(dir = %plugins_dir.display(), error = %e, "cannot watch the plugins folder; new plugins need a restart");
         }
         let me = self.clone();
-        std::thread::Builder::new().name("plugin-scheduler".into()).spawn(move || {
-            let _keep = dir_watcher;
-            me.schedule(rx, tx);
-        })
+        std::thread::Builder::new()
+            .name("plugin-scheduler".into())
+            .spawn(move || {
+                let _keep = dir_watcher;
+                me.schedule(rx, tx);
+            })
     }
 
     /// Stops the scheduler; running passes finish on their own threads.
@@ -206,8 +241,15 @@ impl Manager {
                     self.spawn_pass(id.clone(), slot, tx.clone());
                 }
             }
-            let next = slots.values().filter(|s| !s.running).map(|s| s.next_due).chain(rescan_at).min();
-            let wait = next.map_or(Duration::from_secs(3600), |t| t.saturating_duration_since(Instant::now()));
+            let next = slots
+                .values()
+                .filter(|s| !s.running)
+                .map(|s| s.next_due)
+                .chain(rescan_at)
+                .min();
+            let wait = next.map_or(Duration::from_secs(3600), |t| {
+                t.saturating_duration_since(Instant::now())
+            });
             match rx.recv_timeout(wait) {
                 Ok(Msg::Stop) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(Msg::Rescan) => rescan_at = Some(Instant::now() + DEBOUNCE),
@@ -225,7 +267,9 @@ impl Manager {
                             + if failures == 0 {
                                 s.entry.settings.interval
                             } else {
-                                BACKOFF_START.saturating_mul(1 << (failures - 1).min(16)).min(BACKOFF_MAX)
+                                BACKOFF_START
+                                    .saturating_mul(1 << (failures - 1).min(16))
+                                    .min(BACKOFF_MAX)
                             };
                     }
                 }
@@ -240,11 +284,15 @@ impl Manager {
     fn spawn_pass(self: &Arc<Self>, id: String, slot: &Slot, tx: Sender<Msg>) {
         let me = self.clone();
         let (entry, loaded, ctx) = (slot.entry.clone(), slot.loaded.clone(), slot.ctx.clone());
-        let spawned = std::thread::Builder::new().name(format!("plugin-{id}")).spawn(move || {
-            let Ok(manifest) = &entry.manifest else { return };
-            let outcome = me.pass(&entry, manifest, &loaded, &ctx);
-            let _ = tx.send(Msg::PassDone(id, outcome));
-        });
+        let spawned = std::thread::Builder::new()
+            .name(format!("plugin-{id}"))
+            .spawn(move || {
+                let Ok(manifest) = &entry.manifest else {
+                    return;
+                };
+                let outcome = me.pass(&entry, manifest, &loaded, &ctx);
+                let _ = tx.send(Msg::PassDone(id, outcome));
+            });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start a plugin thread");
         }
@@ -273,9 +321,22 @@ impl Manager {
                 continue;
             }
             entry.update(|s| *s = Default::default());
-            let Ok((loaded, ctx)) = self.load(entry, manifest, component) else { continue };
+            let Ok((loaded, ctx)) = self.load(entry, manifest, component) else {
+                continue;
+            };
             let watcher = self.watch_paths(&manifest.id, entry, tx);
-            slots.insert(manifest.id.clone(), Slot { entry: entry.clone(), loaded, ctx, fingerprint: fp, next_due: Instant::now(), running: false, _watcher: watcher });
+            slots.insert(
+                manifest.id.clone(),
+                Slot {
+                    entry: entry.clone(),
+                    loaded,
+                    ctx,
+                    fingerprint: fp,
+                    next_due: Instant::now(),
+                    running: false,
+                    _watcher: watcher,
+                },
+            );
         }
         slots.retain(|id, s| {
             let kept = keep.contains(id) || s.running;
@@ -287,14 +348,22 @@ impl Manager {
         });
     }
 
-    fn watch_paths(&self, id: &str, entry: &Entry, tx: &Sender<Msg>) -> Option<notify::RecommendedWatcher> {
+    fn watch_paths(
+        &self,
+        id: &str,
+        entry: &Entry,
+        tx: &Sender<Msg>,
+    ) -> Option<notify::RecommendedWatcher> {
         if entry.settings.paths.is_empty() {
             return None;
         }
         let (tx, id_owned) = (Mutex::new(tx.clone()), id.to_owned());
         let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             if ev.is_ok_and(|e| !e.kind.is_access()) {
-                let _ = tx.lock().unwrap_or_else(|p| p.into_inner()).send(Msg::PathChanged(id_owned.clone()));
+                let _ = tx
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .send(Msg::PathChanged(id_owned.clone()));
             }
         })
         .ok()?;

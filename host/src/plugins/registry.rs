@@ -26,13 +26,17 @@ impl Counters {
     /// Adds a batch's outcome.
     pub fn record(&self, stored: u32, skipped: u32, at: f64) {
         self.stored.fetch_add(u64::from(stored), Ordering::Relaxed);
-        self.skipped.fetch_add(u64::from(skipped), Ordering::Relaxed);
+        self.skipped
+            .fetch_add(u64::from(skipped), Ordering::Relaxed);
         self.last_run.store(at.to_bits(), Ordering::Relaxed);
     }
 
     /// (stored, skipped) so far.
     pub fn totals(&self) -> (u64, u64) {
-        (self.stored.load(Ordering::Relaxed), self.skipped.load(Ordering::Relaxed))
+        (
+            self.stored.load(Ordering::Relaxed),
+            self.skipped.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -86,7 +90,11 @@ impl Entry {
     pub fn id(&self) -> String {
         match &self.manifest {
             Ok(m) => m.id.clone(),
-            Err(_) => self.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            Err(_) => self
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
     }
 
@@ -97,7 +105,10 @@ impl Entry {
 
     /// A copy of the runtime status.
     pub fn status(&self) -> RuntimeStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Changes the runtime status.
@@ -126,7 +137,10 @@ impl Entry {
         };
         let s = self.status();
         obj.insert("id".into(), json!(self.id()));
-        let kind = self.manifest.as_ref().map_or("unknown", |m| m.kind.as_str());
+        let kind = self
+            .manifest
+            .as_ref()
+            .map_or("unknown", |m| m.kind.as_str());
         let last_error = match &self.manifest {
             Err(e) => Some(e.to_string()),
             Ok(_) => s.last_error.clone(),
@@ -169,7 +183,11 @@ impl Registry {
     pub fn scan(cfg: &Config) -> Self {
         let root = cfg.plugins_dir();
         let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&root) {
-            Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("plugin.json").is_file()).collect(),
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join("plugin.json").is_file())
+                .collect(),
             Err(_) => Vec::new(),
         };
         dirs.sort();
@@ -177,28 +195,45 @@ impl Registry {
         for dir in dirs {
             let mut manifest = manifest::load(&dir);
             if let Ok(m) = &manifest
-                && let Some(other) = entries.iter().find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
+                && let Some(other) = entries
+                    .iter()
+                    .find(|e| e.manifest.as_ref().is_ok_and(|o| o.id == m.id))
             {
                 manifest = Err(ManifestError {
                     file: dir.join("plugin.json").display().to_string(),
                     field: "id".into(),
-                    message: format!("{:?} is already used by {}; plugin ids are unique on the host", m.id, other.dir.display()),
+                    message: format!(
+                        "{:?} is already used by {}; plugin ids are unique on the host",
+                        m.id,
+                        other.dir.display()
+                    ),
                 });
             }
             let mut plugin_settings = Settings::default();
             if let Ok(m) = &manifest {
                 match settings(cfg, m) {
                     Ok(s) => plugin_settings = s,
-                    Err(e) => manifest = Err(ManifestError { file: "openclone.toml".into(), field: format!("plugins.{}.{}", e.plugin, e.key), message: e.message }),
+                    Err(e) => {
+                        manifest = Err(ManifestError {
+                            file: "openclone.toml".into(),
+                            field: format!("plugins.{}.{}", e.plugin, e.key),
+                            message: e.message,
+                        })
+                    }
                 }
             }
             match &manifest {
-                Ok(m) => tracing::info!(plugin = %m.id, kind = m.kind.as_str(), enabled = plugin_settings.enabled, "registered plugin"),
+                Ok(m) => {
+                    tracing::info!(plugin = %m.id, kind = m.kind.as_str(), enabled = plugin_settings.enabled, "registered plugin")
+                }
                 Err(e) => tracing::warn!(error = %e, "plugin refused"),
             }
             let id = match &manifest {
                 Ok(m) => m.id.clone(),
-                Err(_) => dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                Err(_) => dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
             };
             entries.push(std::sync::Arc::new(Entry {
                 tenant: cfg.plugin_tenant(&id).to_owned(),
@@ -217,17 +252,30 @@ impl Registry {
         self.entries
             .iter()
             .filter(|e| e.tenant == tenant)
-            .find_map(|e| e.manifest.as_ref().ok().filter(|m| m.id == id).map(|m| (m, e)))
+            .find_map(|e| {
+                e.manifest
+                    .as_ref()
+                    .ok()
+                    .filter(|m| m.id == id)
+                    .map(|m| (m, e))
+            })
     }
 
     /// What validation needs to know of `id`, if it is registered for `tenant`.
     pub fn registration(&self, tenant: &str, id: &str) -> Option<Registered> {
-        self.get(tenant, id).map(|(m, e)| Registered { source_types: m.source_types.clone(), enabled: e.settings.enabled })
+        self.get(tenant, id).map(|(m, e)| Registered {
+            source_types: m.source_types.clone(),
+            enabled: e.settings.enabled,
+        })
     }
 
     /// Every entry of `tenant`, as the registry listing shows it.
     pub fn list(&self, tenant: &str) -> Vec<Value> {
-        self.entries.iter().filter(|e| e.tenant == tenant).map(|e| e.to_json()).collect()
+        self.entries
+            .iter()
+            .filter(|e| e.tenant == tenant)
+            .map(|e| e.to_json())
+            .collect()
     }
 
     /// Every entry.

@@ -85,7 +85,12 @@ pub struct SettingsError {
     pub message: String,
 }
 
-fn positive(table: &toml::Table, key: &str, default: u64, err: &dyn Fn(&str, String) -> SettingsError) -> Result<u64, SettingsError> {
+fn positive(
+    table: &toml::Table,
+    key: &str,
+    default: u64,
+    err: &dyn Fn(&str, String) -> SettingsError,
+) -> Result<u64, SettingsError> {
     match table.get(key) {
         None => Ok(default),
         Some(toml::Value::Integer(n)) if *n > 0 => Ok(*n as u64),
@@ -98,7 +103,11 @@ fn positive(table: &toml::Table, key: &str, default: u64, err: &dyn Fn(&str, Str
 pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsError> {
     let empty = toml::Table::new();
     let table = cfg.plugins.get(&manifest.id).unwrap_or(&empty);
-    let err = |key: &str, message: String| SettingsError { plugin: manifest.id.clone(), key: key.to_owned(), message };
+    let err = |key: &str, message: String| SettingsError {
+        plugin: manifest.id.clone(),
+        key: key.to_owned(),
+        message,
+    };
     let enabled = match table.get("enabled") {
         None => !manifest.sensitivity.needs_opt_in(),
         Some(toml::Value::Boolean(b)) => *b,
@@ -108,41 +117,107 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
         None => Vec::new(),
         Some(toml::Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(|s| cfg.resolve(std::path::Path::new(s))).ok_or_else(|| err("paths", "must be an array of folder paths".into())))
+            .map(|v| {
+                v.as_str()
+                    .map(|s| cfg.resolve(std::path::Path::new(s)))
+                    .ok_or_else(|| err("paths", "must be an array of folder paths".into()))
+            })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(err("paths", "must be an array of folder paths".into())),
     };
     let defaults = Limits::default();
     let limits = Limits {
-        timeout: Duration::from_secs(positive(table, "timeout_s", defaults.timeout.as_secs(), &err)?),
-        memory_bytes: (positive(table, "memory_mb", (defaults.memory_bytes >> 20) as u64, &err)? as usize) << 20,
+        timeout: Duration::from_secs(positive(
+            table,
+            "timeout_s",
+            defaults.timeout.as_secs(),
+            &err,
+        )?),
+        memory_bytes: (positive(
+            table,
+            "memory_mb",
+            (defaults.memory_bytes >> 20) as u64,
+            &err,
+        )? as usize)
+            << 20,
         emit_max_bytes: positive(table, "emit_max_bytes", defaults.emit_max_bytes, &err)?,
-        events_per_minute: positive(table, "events_per_minute", u64::from(defaults.events_per_minute), &err)?.min(u64::from(u32::MAX)) as u32,
-        max_failures: positive(table, "max_failures", u64::from(defaults.max_failures), &err)?.min(1000) as u32,
+        events_per_minute: positive(
+            table,
+            "events_per_minute",
+            u64::from(defaults.events_per_minute),
+            &err,
+        )?
+        .min(u64::from(u32::MAX)) as u32,
+        max_failures: positive(
+            table,
+            "max_failures",
+            u64::from(defaults.max_failures),
+            &err,
+        )?
+        .min(1000) as u32,
         state: StateLimits {
-            max_entries: positive(table, "state_max_entries", u64::from(defaults.state.max_entries), &err)?.min(u64::from(u32::MAX)) as u32,
-            max_value_bytes: positive(table, "state_max_value_bytes", u64::from(defaults.state.max_value_bytes), &err)?.min(u64::from(u32::MAX)) as u32,
+            max_entries: positive(
+                table,
+                "state_max_entries",
+                u64::from(defaults.state.max_entries),
+                &err,
+            )?
+            .min(u64::from(u32::MAX)) as u32,
+            max_value_bytes: positive(
+                table,
+                "state_max_value_bytes",
+                u64::from(defaults.state.max_value_bytes),
+                &err,
+            )?
+            .min(u64::from(u32::MAX)) as u32,
         },
     };
     let interval = Duration::from_secs(positive(table, "interval_s", 60, &err)?);
-    let schema = manifest.raw.get("config_schema").and_then(Value::as_object).cloned().unwrap_or_default();
+    let schema = manifest
+        .raw
+        .get("config_schema")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut config = Map::new();
     for (key, spec) in &schema {
         if let Some(default) = spec.get("default") {
             config.insert(key.clone(), default.clone());
         }
     }
-    for (key, value) in table.iter().filter(|(k, _)| !HOST_KEYS.contains(&k.as_str())) {
+    for (key, value) in table
+        .iter()
+        .filter(|(k, _)| !HOST_KEYS.contains(&k.as_str()))
+    {
         let Some(spec) = schema.get(key) else {
             let known: Vec<&str> = schema.keys().map(String::as_str).collect();
-            return Err(err(key, format!("is not a setting of this plugin; its config_schema has: {}", if known.is_empty() { "(none)".into() } else { known.join(", ") })));
+            return Err(err(
+                key,
+                format!(
+                    "is not a setting of this plugin; its config_schema has: {}",
+                    if known.is_empty() {
+                        "(none)".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
         };
         let ty = spec.get("type").and_then(Value::as_str).unwrap_or_default();
         let json = serde_json::to_value(value).map_err(|e| err(key, e.to_string()))?;
         if !json_is_type(&json, ty) {
-            return Err(err(key, format!("must be of type {ty} (config_schema), got {value}")));
+            return Err(err(
+                key,
+                format!("must be of type {ty} (config_schema), got {value}"),
+            ));
         }
         config.insert(key.clone(), json);
     }
-    Ok(Settings { enabled, interval, paths, limits, config })
+    Ok(Settings {
+        enabled,
+        interval,
+        paths,
+        limits,
+        config,
+    })
 }

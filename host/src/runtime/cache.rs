@@ -16,7 +16,12 @@ fn engine_hash(engine: &Engine) -> String {
 
 /// The component for `bytes`, from the cache when present (second value `true`), else
 /// compiled and written to the cache (atomically: temp file, then rename).
-pub fn load_or_compile(engine: &Engine, dir: &Path, bytes: &[u8], sha256: &str) -> anyhow::Result<(Component, bool)> {
+pub fn load_or_compile(
+    engine: &Engine,
+    dir: &Path,
+    bytes: &[u8],
+    sha256: &str,
+) -> anyhow::Result<(Component, bool)> {
     let file = dir.join(format!("{sha256}-{}.cwasm", engine_hash(engine)));
     if file.is_file() {
         // SAFETY: the file was written by `precompile_component` of an engine with this
@@ -25,12 +30,17 @@ pub fn load_or_compile(engine: &Engine, dir: &Path, bytes: &[u8], sha256: &str) 
         #[allow(unsafe_code)]
         match unsafe { Component::deserialize_file(engine, &file) } {
             Ok(c) => return Ok((c, true)),
-            Err(e) => tracing::warn!(file = %file.display(), error = %e, "compiled cache entry unusable; recompiling"),
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "compiled cache entry unusable; recompiling")
+            }
         }
     }
     let compiled = engine.precompile_component(bytes)?;
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, &compiled).and_then(|()| std::fs::rename(&tmp, &file)).is_err() {
+    if std::fs::write(&tmp, &compiled)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .is_err()
+    {
         let _ = std::fs::remove_file(&tmp);
         tracing::warn!(file = %file.display(), "could not write the compiled cache entry");
     }

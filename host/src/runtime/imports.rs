@@ -40,21 +40,32 @@ impl PluginState {
             return Err(EmitError::NotPermitted(format!(
                 "{} emits {st}, but its plugin.json source_types are [{}]",
                 p.id,
-                p.source_types.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                p.source_types
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
-        let bytes: u64 = events.iter().map(|e| (e.data.len() + e.raw_ref.as_ref().map_or(0, String::len) + 16) as u64).sum();
+        let bytes: u64 = events
+            .iter()
+            .map(|e| (e.data.len() + e.raw_ref.as_ref().map_or(0, String::len) + 16) as u64)
+            .sum();
         if bytes > p.limits.emit_max_bytes {
             return Err(EmitError::TooLarge(p.limits.emit_max_bytes));
         }
-        p.take_events(events.len()).map_err(EmitError::RateLimited)?;
+        p.take_events(events.len())
+            .map_err(EmitError::RateLimited)?;
         let mut errs = Vec::new();
         let items: Vec<Value> = events
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
                 let data = serde_json::from_str::<Value>(&e.data).unwrap_or_else(|err| {
-                    errs.push(VaultFieldError::new(format!("events[{i}].data"), format!("not valid JSON: {err}")));
+                    errs.push(VaultFieldError::new(
+                        format!("events[{i}].data"),
+                        format!("not valid JSON: {err}"),
+                    ));
                     Value::Null
                 });
                 json!({ "timestamp": e.timestamp, "data": data, "raw_ref": e.raw_ref })
@@ -65,27 +76,48 @@ impl PluginState {
             "source_type": st.as_str(), "platform": p.platform.as_str(), "device_id": p.device_id,
             "plugin_id": p.id, "plugin_version": p.version, "timestamp": now, "events": items,
         });
-        let registered = Registered { source_types: p.source_types.clone(), enabled: true };
+        let registered = Registered {
+            source_types: p.source_types.clone(),
+            enabled: true,
+        };
         let registration = move |_: &str| Some(registered.clone());
-        let rules = Rules { now, registration: &registration, require_registered: false };
+        let rules = Rules {
+            now,
+            registration: &registration,
+            require_registered: false,
+        };
         let batch = match validate_value(envelope, &rules) {
             Ok(b) if errs.is_empty() => b,
             Ok(_) => return Err(invalid(errs)),
             Err(more) => {
-                let fresh: Vec<_> = more.into_iter().filter(|e| !errs.iter().any(|x| x.field == e.field)).collect();
+                let fresh: Vec<_> = more
+                    .into_iter()
+                    .filter(|e| !errs.iter().any(|x| x.field == e.field))
+                    .collect();
                 errs.extend(fresh);
                 return Err(invalid(errs));
             }
         };
         match p.vault.ingest(batch) {
-            Ok(r) => Ok(Receipt { stored: r.stored, skipped: r.skipped, files: r.files }),
+            Ok(r) => Ok(Receipt {
+                stored: r.stored,
+                skipped: r.skipped,
+                files: r.files,
+            }),
             Err(e) => Err(EmitError::Storage(e.to_string())),
         }
     }
 }
 
 fn invalid(errs: Vec<VaultFieldError>) -> EmitError {
-    EmitError::Invalid(errs.into_iter().map(|e| FieldError { field: e.field, message: e.message }).collect())
+    EmitError::Invalid(
+        errs.into_iter()
+            .map(|e| FieldError {
+                field: e.field,
+                message: e.message,
+            })
+            .collect(),
+    )
 }
 
 /// Longest log line kept from a guest, bytes.
@@ -97,7 +129,16 @@ pub fn clean_log_text(message: &str) -> String {
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    message[..end].chars().flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect()
+    message[..end]
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
 impl log::Host for PluginState {
@@ -130,27 +171,69 @@ fn state_err(e: StateError) -> state::StateError {
 }
 
 impl state::Host for PluginState {
-    fn register(&mut self, namespace: String, key: String, value: String, ttl_ms: Option<u64>) -> Result<(), state::StateError> {
+    fn register(
+        &mut self,
+        namespace: String,
+        key: String,
+        value: String,
+        ttl_ms: Option<u64>,
+    ) -> Result<(), state::StateError> {
         let p = &self.plugin;
-        let put = Put { value: &value, ttl_ms, only_if_absent: false };
-        p.state.register(&p.id, &namespace, &key, put, p.limits.state).map(drop).map_err(state_err)
+        let put = Put {
+            value: &value,
+            ttl_ms,
+            only_if_absent: false,
+        };
+        p.state
+            .register(&p.id, &namespace, &key, put, p.limits.state)
+            .map(drop)
+            .map_err(state_err)
     }
 
-    fn register_if_absent(&mut self, namespace: String, key: String, value: String, ttl_ms: Option<u64>) -> Result<bool, state::StateError> {
+    fn register_if_absent(
+        &mut self,
+        namespace: String,
+        key: String,
+        value: String,
+        ttl_ms: Option<u64>,
+    ) -> Result<bool, state::StateError> {
         let p = &self.plugin;
-        let put = Put { value: &value, ttl_ms, only_if_absent: true };
-        p.state.register(&p.id, &namespace, &key, put, p.limits.state).map_err(state_err)
+        let put = Put {
+            value: &value,
+            ttl_ms,
+            only_if_absent: true,
+        };
+        p.state
+            .register(&p.id, &namespace, &key, put, p.limits.state)
+            .map_err(state_err)
     }
 
-    fn lookup(&mut self, namespace: String, key: String) -> Result<Option<String>, state::StateError> {
-        self.plugin.state.lookup(&self.plugin.id, &namespace, &key, false).map_err(state_err)
+    fn lookup(
+        &mut self,
+        namespace: String,
+        key: String,
+    ) -> Result<Option<String>, state::StateError> {
+        self.plugin
+            .state
+            .lookup(&self.plugin.id, &namespace, &key, false)
+            .map_err(state_err)
     }
 
-    fn consume(&mut self, namespace: String, key: String) -> Result<Option<String>, state::StateError> {
-        self.plugin.state.lookup(&self.plugin.id, &namespace, &key, true).map_err(state_err)
+    fn consume(
+        &mut self,
+        namespace: String,
+        key: String,
+    ) -> Result<Option<String>, state::StateError> {
+        self.plugin
+            .state
+            .lookup(&self.plugin.id, &namespace, &key, true)
+            .map_err(state_err)
     }
 
     fn clear(&mut self, namespace: String) -> Result<(), state::StateError> {
-        self.plugin.state.clear(&self.plugin.id, &namespace).map_err(state_err)
+        self.plugin
+            .state
+            .clear(&self.plugin.id, &namespace)
+            .map_err(state_err)
     }
 }

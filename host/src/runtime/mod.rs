@@ -86,16 +86,25 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         CapturePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        std::fs::create_dir_all(cache_dir).with_context(|| format!("creating {}", cache_dir.display()))?;
+        std::fs::create_dir_all(cache_dir)
+            .with_context(|| format!("creating {}", cache_dir.display()))?;
         let ticking = Arc::new(AtomicBool::new(true));
         let (e, t) = (engine.clone(), ticking.clone());
-        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-            while t.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                e.increment_epoch();
-            }
-        })?;
-        Ok(Self { engine, linker, cache_dir: cache_dir.to_path_buf(), pooling, ticking })
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while t.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            engine,
+            linker,
+            cache_dir: cache_dir.to_path_buf(),
+            pooling,
+            ticking,
+        })
     }
 
     /// The engine.
@@ -116,14 +125,31 @@ impl Runtime {
         if let Some(want) = expected_sha256
             && !want.eq_ignore_ascii_case(&sha256)
         {
-            bail!("{}: sha256 is {sha256}, but plugin.json pins {want}; rebuild the plugin or update its sha256", path.display());
+            bail!(
+                "{}: sha256 is {sha256}, but plugin.json pins {want}; rebuild the plugin or update its sha256",
+                path.display()
+            );
         }
-        let (component, from_cache) = cache::load_or_compile(&self.engine, &self.cache_dir, &bytes, &sha256)
-            .with_context(|| format!("{}: not a loadable WebAssembly component", path.display()))?;
+        let (component, from_cache) =
+            cache::load_or_compile(&self.engine, &self.cache_dir, &bytes, &sha256).with_context(
+                || format!("{}: not a loadable WebAssembly component", path.display()),
+            )?;
         check_world(&self.engine, &component).with_context(|| path.display().to_string())?;
-        let pre = context(self.linker.instantiate_pre(&component), || format!("{}: cannot be linked", path.display()))?;
-        let pre = context(CapturePluginPre::new(pre), || format!("{}: does not export describe, init and capture", path.display()))?;
-        Ok(Loaded { pre, sha256, from_cache, load_time: started.elapsed() })
+        let pre = context(self.linker.instantiate_pre(&component), || {
+            format!("{}: cannot be linked", path.display())
+        })?;
+        let pre = context(CapturePluginPre::new(pre), || {
+            format!(
+                "{}: does not export describe, init and capture",
+                path.display()
+            )
+        })?;
+        Ok(Loaded {
+            pre,
+            sha256,
+            from_cache,
+            load_time: started.elapsed(),
+        })
     }
 }
 
@@ -142,12 +168,21 @@ impl Drop for Runtime {
 fn check_world(engine: &Engine, component: &Component) -> anyhow::Result<()> {
     let ty = component.component_type();
     for (name, _) in ty.imports(engine) {
-        let Some(rest) = name.strip_prefix(WIT_PACKAGE).and_then(|r| r.strip_prefix('/')) else { continue };
-        let Some((iface, version)) = rest.split_once('@') else {
-            bail!("imports {name} without a version; rebuild against openclone-guest for {WIT_PACKAGE}@{WIT_VERSION}");
+        let Some(rest) = name
+            .strip_prefix(WIT_PACKAGE)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
         };
-        let v = semver::Version::parse(version).with_context(|| format!("import {name}: bad version"))?;
-        let compatible = v.major == WIT_VERSION.major && (v.major > 0 || v.minor == WIT_VERSION.minor);
+        let Some((iface, version)) = rest.split_once('@') else {
+            bail!(
+                "imports {name} without a version; rebuild against openclone-guest for {WIT_PACKAGE}@{WIT_VERSION}"
+            );
+        };
+        let v = semver::Version::parse(version)
+            .with_context(|| format!("import {name}: bad version"))?;
+        let compatible =
+            v.major == WIT_VERSION.major && (v.major > 0 || v.minor == WIT_VERSION.minor);
         if !compatible {
             bail!(
                 "built for {WIT_PACKAGE}@{v} (it imports {WIT_PACKAGE}/{iface}@{v}), but this host speaks {WIT_PACKAGE}@{}.{}.x; rebuild it with a matching openclone-guest",

@@ -61,54 +61,116 @@ impl PassError {
 
 /// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
 /// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
-pub fn run(rt: &Runtime, loaded: &Loaded, ctx: &Arc<PluginContext>, paths: &[std::path::PathBuf], fs_read: bool) -> Result<PassReport, PassError> {
+pub fn run(
+    rt: &Runtime,
+    loaded: &Loaded,
+    ctx: &Arc<PluginContext>,
+    paths: &[std::path::PathBuf],
+    fs_read: bool,
+) -> Result<PassReport, PassError> {
     let started = Instant::now();
     let mut wasi = WasiCtxBuilder::new();
-    let (stdout, stderr) = (MemoryOutputPipe::new(STDIO_CAPACITY), MemoryOutputPipe::new(STDIO_CAPACITY));
-    wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_blocking_current_thread(true);
+    let (stdout, stderr) = (
+        MemoryOutputPipe::new(STDIO_CAPACITY),
+        MemoryOutputPipe::new(STDIO_CAPACITY),
+    );
+    wasi.stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .allow_blocking_current_thread(true);
     if fs_read {
         for (i, p) in paths.iter().enumerate() {
             wasi.preopened_dir(p, format!("/input/{i}"), FsPerms::ReadOnly)
-                .map_err(|e| PassError::Setup(format!("granted path {} cannot be opened: {e}", p.display())))?;
+                .map_err(|e| {
+                    PassError::Setup(format!(
+                        "granted path {} cannot be opened: {e}",
+                        p.display()
+                    ))
+                })?;
         }
     }
-    let limits = StoreLimitsBuilder::new().memory_size(ctx.limits.memory_bytes).instances(64).trap_on_grow_failure(true).build();
-    let state = PluginState { wasi: wasi.build(), table: Default::default(), limits, plugin: ctx.clone(), tally: Tally::default() };
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(ctx.limits.memory_bytes)
+        .instances(64)
+        .trap_on_grow_failure(true)
+        .build();
+    let state = PluginState {
+        wasi: wasi.build(),
+        table: Default::default(),
+        limits,
+        plugin: ctx.clone(),
+        tally: Tally::default(),
+    };
     let mut store = Store::new(rt.engine(), state);
     store.limiter(|s| &mut s.limits);
     let ticks = (ctx.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
     let result = (|| {
-        let instance = loaded.pre.instantiate(&mut store).map_err(|e| classify(e, ctx))?;
-        instance.call_init(&mut store).map_err(|e| classify(e, ctx))?.map_err(|m| PassError::Failed(format!("init: {m}")))?;
+        let instance = loaded
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(e, ctx))?;
+        instance
+            .call_init(&mut store)
+            .map_err(|e| classify(e, ctx))?
+            .map_err(|m| PassError::Failed(format!("init: {m}")))?;
         store.set_epoch_deadline(ticks);
-        instance.call_capture(&mut store).map_err(|e| classify(e, ctx))?.map_err(|m| PassError::Failed(format!("capture: {m}")))
+        instance
+            .call_capture(&mut store)
+            .map_err(|e| classify(e, ctx))?
+            .map_err(|m| PassError::Failed(format!("capture: {m}")))
     })();
     forward_stdio(&ctx.id, "stdout", &stdout);
     forward_stdio(&ctx.id, "stderr", &stderr);
     let tally = store.data().tally;
-    let report = result?;
+    let report = result.map_err(|e| match e {
+        PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
+        other => other,
+    })?;
     for p in &report.problems {
         tracing::warn!(plugin = %ctx.id, "{}", clean_log_text(p));
     }
-    Ok(PassReport { tally, problems: report.problems, elapsed: started.elapsed() })
+    Ok(PassReport {
+        tally,
+        problems: report.problems,
+        elapsed: started.elapsed(),
+    })
 }
 
 fn classify(e: wasmtime::Error, ctx: &PluginContext) -> PassError {
-    if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        return PassError::Timeout(ctx.limits.timeout);
+    let text = format!("{e:?}");
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PassError::Timeout(ctx.limits.timeout),
+        _ if text.contains("forcing trap when growing memory") => {
+            PassError::Memory(ctx.limits.memory_bytes >> 20)
+        }
+        Some(trap) => PassError::Trap(trap.to_string()),
+        None => PassError::Trap(text.lines().next().unwrap_or_default().to_owned()),
     }
-    let text = format!("{e:#}");
-    if text.contains("forcing trap when growing memory") || text.contains("memory") && text.contains("limit") {
-        return PassError::Memory(ctx.limits.memory_bytes >> 20);
+}
+
+/// Adds the guest's own panic message (Rust guests print it to stderr) to a trap.
+fn with_panic(trap: String, stderr: &MemoryOutputPipe) -> String {
+    let bytes = stderr.contents();
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines().skip_while(|l| !l.contains("panicked at"));
+    match (lines.next(), lines.next()) {
+        (Some(at), Some(msg)) => format!(
+            "{trap} (guest {} {})",
+            at.trim().trim_start_matches("thread '<unnamed>' "),
+            clean_log_text(msg.trim())
+        ),
+        (Some(at), None) => format!("{trap} (guest {})", clean_log_text(at.trim())),
+        _ => trap,
     }
-    PassError::Trap(text.lines().next().unwrap_or_default().to_owned())
 }
 
 fn forward_stdio(plugin: &str, stream: &str, pipe: &MemoryOutputPipe) {
     let bytes = pipe.contents();
-    for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+    for line in String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
         tracing::info!(plugin = %plugin, stream, "{}", clean_log_text(line));
     }
 }

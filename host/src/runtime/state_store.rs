@@ -19,7 +19,10 @@ pub struct StateLimits {
 
 impl Default for StateLimits {
     fn default() -> Self {
-        Self { max_entries: 100_000, max_value_bytes: 64 * 1024 }
+        Self {
+            max_entries: 100_000,
+            max_value_bytes: 64 * 1024,
+        }
     }
 }
 
@@ -62,7 +65,9 @@ pub struct StateStore {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl StateStore {
@@ -79,7 +84,9 @@ impl StateStore {
                 value TEXT NOT NULL, expires_ms INTEGER,
                 PRIMARY KEY (plugin, namespace, key)) WITHOUT ROWID;",
         )?;
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -89,7 +96,9 @@ impl StateStore {
     fn check(namespace: &str, key: &str) -> Result<(), StateError> {
         for (what, s) in [("namespace", namespace), ("key", key)] {
             if s.is_empty() || s.len() > MAX_KEY_BYTES {
-                return Err(StateError::InvalidKey(format!("{what} must be 1 to {MAX_KEY_BYTES} bytes")));
+                return Err(StateError::InvalidKey(format!(
+                    "{what} must be 1 to {MAX_KEY_BYTES} bytes"
+                )));
             }
         }
         Ok(())
@@ -97,8 +106,19 @@ impl StateStore {
 
     /// Sets `key` (or, with `put.only_if_absent`, inserts it if absent); true if the
     /// value was written.
-    pub fn register(&self, plugin: &str, namespace: &str, key: &str, put: Put<'_>, limits: StateLimits) -> Result<bool, StateError> {
-        let Put { value, ttl_ms, only_if_absent } = put;
+    pub fn register(
+        &self,
+        plugin: &str,
+        namespace: &str,
+        key: &str,
+        put: Put<'_>,
+        limits: StateLimits,
+    ) -> Result<bool, StateError> {
+        let Put {
+            value,
+            ttl_ms,
+            only_if_absent,
+        } = put;
         Self::check(namespace, key)?;
         if value.len() > limits.max_value_bytes as usize {
             return Err(StateError::ValueTooLarge(limits.max_value_bytes));
@@ -112,7 +132,11 @@ impl StateStore {
             params![plugin, namespace, key, now],
         )?;
         let exists: bool = tx
-            .query_row("SELECT 1 FROM kv WHERE plugin = ?1 AND namespace = ?2 AND key = ?3", params![plugin, namespace, key], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM kv WHERE plugin = ?1 AND namespace = ?2 AND key = ?3",
+                params![plugin, namespace, key],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         if exists && only_if_absent {
@@ -137,7 +161,13 @@ impl StateStore {
     }
 
     /// The live value of `key`; with `consume`, also removes it.
-    pub fn lookup(&self, plugin: &str, namespace: &str, key: &str, consume: bool) -> Result<Option<String>, StateError> {
+    pub fn lookup(
+        &self,
+        plugin: &str,
+        namespace: &str,
+        key: &str,
+        consume: bool,
+    ) -> Result<Option<String>, StateError> {
         Self::check(namespace, key)?;
         let conn = self.lock();
         let value: Option<String> = conn
@@ -148,14 +178,20 @@ impl StateStore {
             )
             .optional()?;
         if consume {
-            conn.execute("DELETE FROM kv WHERE plugin = ?1 AND namespace = ?2 AND key = ?3", params![plugin, namespace, key])?;
+            conn.execute(
+                "DELETE FROM kv WHERE plugin = ?1 AND namespace = ?2 AND key = ?3",
+                params![plugin, namespace, key],
+            )?;
         }
         Ok(value)
     }
 
     /// Removes every key of `namespace`.
     pub fn clear(&self, plugin: &str, namespace: &str) -> Result<(), StateError> {
-        self.lock().execute("DELETE FROM kv WHERE plugin = ?1 AND namespace = ?2", params![plugin, namespace])?;
+        self.lock().execute(
+            "DELETE FROM kv WHERE plugin = ?1 AND namespace = ?2",
+            params![plugin, namespace],
+        )?;
         Ok(())
     }
 }
@@ -165,24 +201,65 @@ mod tests {
     use super::*;
 
     fn put(value: &str, ttl_ms: Option<u64>, only_if_absent: bool) -> Put<'_> {
-        Put { value, ttl_ms, only_if_absent }
+        Put {
+            value,
+            ttl_ms,
+            only_if_absent,
+        }
     }
 
     #[test]
     fn isolated_capped_expiring_and_atomic() {
         let dir = tempfile::tempdir().expect("tempdir");
         let s = StateStore::open(&dir.path().join("s.sqlite")).expect("open");
-        let lim = StateLimits { max_entries: 2, max_value_bytes: 8 };
-        assert!(s.register("a", "ns", "k", put("1", None, true), lim).expect("set"));
-        assert!(!s.register("a", "ns", "k", put("2", None, true), lim).expect("if absent"), "second insert-if-absent loses");
-        assert_eq!(s.lookup("b", "ns", "k", false).expect("lookup"), None, "plugins are isolated");
-        assert_eq!(s.lookup("a", "other", "k", false).expect("lookup"), None, "namespaces are isolated");
-        assert_eq!(s.register("a", "ns", "big", put("123456789", None, false), lim), Err(StateError::ValueTooLarge(8)));
-        assert!(s.register("a", "ns", "k2", put("x", Some(0), false), lim).expect("expiring"));
-        assert_eq!(s.lookup("a", "ns", "k2", false).expect("lookup"), None, "expired");
-        assert!(s.register("a", "ns", "k3", put("x", None, false), lim).expect("room after expiry"));
-        assert_eq!(s.register("a", "ns", "k4", put("x", None, false), lim), Err(StateError::Full(2)));
-        assert_eq!(s.lookup("a", "ns", "k", true).expect("consume"), Some("1".into()));
+        let lim = StateLimits {
+            max_entries: 2,
+            max_value_bytes: 8,
+        };
+        assert!(
+            s.register("a", "ns", "k", put("1", None, true), lim)
+                .expect("set")
+        );
+        assert!(
+            !s.register("a", "ns", "k", put("2", None, true), lim)
+                .expect("if absent"),
+            "second insert-if-absent loses"
+        );
+        assert_eq!(
+            s.lookup("b", "ns", "k", false).expect("lookup"),
+            None,
+            "plugins are isolated"
+        );
+        assert_eq!(
+            s.lookup("a", "other", "k", false).expect("lookup"),
+            None,
+            "namespaces are isolated"
+        );
+        assert_eq!(
+            s.register("a", "ns", "big", put("123456789", None, false), lim),
+            Err(StateError::ValueTooLarge(8))
+        );
+        assert!(
+            s.register("a", "ns", "k2", put("x", Some(0), false), lim)
+                .expect("expiring")
+        );
+        assert_eq!(
+            s.lookup("a", "ns", "k2", false).expect("lookup"),
+            None,
+            "expired"
+        );
+        assert!(
+            s.register("a", "ns", "k3", put("x", None, false), lim)
+                .expect("room after expiry")
+        );
+        assert_eq!(
+            s.register("a", "ns", "k4", put("x", None, false), lim),
+            Err(StateError::Full(2))
+        );
+        assert_eq!(
+            s.lookup("a", "ns", "k", true).expect("consume"),
+            Some("1".into())
+        );
         assert_eq!(s.lookup("a", "ns", "k", false).expect("gone"), None);
         s.clear("a", "ns").expect("clear");
         assert_eq!(s.lookup("a", "ns", "k3", false).expect("cleared"), None);

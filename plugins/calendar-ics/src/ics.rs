@@ -86,7 +86,11 @@ enum Parsed {
 pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<String>), String> {
     let unfolded = unfold(text);
     let calendar = read_calendar(&unfolded).map_err(|e| first_line(&e))?;
-    let events: Vec<&Component<'_>> = calendar.components.iter().filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT")).collect();
+    let events: Vec<&Component<'_>> = calendar
+        .components
+        .iter()
+        .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
+        .collect();
     let mut warnings = Vec::new();
     let overridden: Vec<(String, String)> = events
         .iter()
@@ -98,17 +102,35 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
         .collect();
     let mut out = Vec::new();
     for e in events {
-        let Some(start) = e.find_prop("DTSTART").and_then(|p| parse_time(p, window, &mut warnings)) else {
-            warnings.push(format!("event {:?} has no usable DTSTART; skipped", text_prop(e, "SUMMARY").unwrap_or_default()));
+        let Some(start) = e
+            .find_prop("DTSTART")
+            .and_then(|p| parse_time(p, window, &mut warnings))
+        else {
+            let name = text_prop(e, "SUMMARY")
+                .or_else(|| text_prop(e, "UID"))
+                .unwrap_or_default();
+            warnings.push(format!("event {name:?} has no usable DTSTART; skipped"));
             continue;
         };
-        let end = e.find_prop("DTEND").and_then(|p| parse_time(p, window, &mut warnings));
-        let length = match (end, e.find_prop("DURATION").and_then(|p| duration(p.val.as_str()))) {
+        let end = e
+            .find_prop("DTEND")
+            .and_then(|p| parse_time(p, window, &mut warnings));
+        let length = match (
+            end,
+            e.find_prop("DURATION")
+                .and_then(|p| duration(p.val.as_str())),
+        ) {
             (Some(end), _) => Some(instant(end) - instant(start)),
             (None, Some(d)) => Some(d),
             (None, None) => None,
         };
-        let uid = text_prop(e, "UID").unwrap_or_else(|| format!("{}@{}", start_id(start), text_prop(e, "SUMMARY").unwrap_or_default()));
+        let uid = text_prop(e, "UID").unwrap_or_else(|| {
+            format!(
+                "{}@{}",
+                start_id(start),
+                text_prop(e, "SUMMARY").unwrap_or_default()
+            )
+        });
         let base = Occurrence {
             raw_ref: uid.clone(),
             title: text_prop(e, "SUMMARY").unwrap_or_else(|| "(untitled)".into()),
@@ -117,8 +139,14 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
             location: text_prop(e, "LOCATION").filter(|l| !l.is_empty()),
             attendees: attendees(e),
         };
-        let recurring = e.find_prop("RRULE").is_some() || e.properties.iter().any(|p| p.name.as_str().eq_ignore_ascii_case("RDATE"));
-        let starts: Vec<(Parsed, Option<String>)> = if let Some(rid) = e.find_prop("RECURRENCE-ID").and_then(|p| parse_time(p, window, &mut warnings)) {
+        let recurring = e.find_prop("RRULE").is_some()
+            || e.properties
+                .iter()
+                .any(|p| p.name.as_str().eq_ignore_ascii_case("RDATE"));
+        let starts: Vec<(Parsed, Option<String>)> = if let Some(rid) = e
+            .find_prop("RECURRENCE-ID")
+            .and_then(|p| parse_time(p, window, &mut warnings))
+        {
             vec![(start, Some(to_when(rid).id()))]
         } else if recurring {
             match expand(e, start, window) {
@@ -128,7 +156,11 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
                         let id = to_when(s).id();
                         (s, Some(id))
                     })
-                    .filter(|(_, id)| !overridden.iter().any(|(u, r)| *u == uid && Some(r) == id.as_ref()))
+                    .filter(|(_, id)| {
+                        !overridden
+                            .iter()
+                            .any(|(u, r)| *u == uid && Some(r) == id.as_ref())
+                    })
                     .collect(),
                 Err(m) => {
                     warnings.push(format!("event {:?}: recurrence not expanded ({m}); only its first occurrence is used", base.title));
@@ -152,14 +184,23 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
                 Some(r) => format!("{uid}#{r}"),
                 None => uid.clone(),
             };
-            out.push(Occurrence { raw_ref, start: when, end: end.filter(|e| *e != when), ..base.clone() });
+            out.push(Occurrence {
+                raw_ref,
+                start: when,
+                end: end.filter(|e| *e != when),
+                ..base.clone()
+            });
         }
     }
     Ok((out, warnings))
 }
 
 fn first_line(e: &str) -> String {
-    e.lines().find(|l| !l.trim().is_empty()).unwrap_or("not an iCalendar object").trim().to_owned()
+    e.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("not an iCalendar object")
+        .trim()
+        .to_owned()
 }
 
 fn to_when(p: Parsed) -> When {
@@ -171,7 +212,10 @@ fn to_when(p: Parsed) -> When {
 
 fn instant(p: Parsed) -> DateTime<Utc> {
     match p {
-        Parsed::Day(d) => d.and_hms_opt(0, 0, 0).map(|n| n.and_utc()).unwrap_or_default(),
+        Parsed::Day(d) => d
+            .and_hms_opt(0, 0, 0)
+            .map(|n| n.and_utc())
+            .unwrap_or_default(),
         Parsed::Zoned(t) => t.with_timezone(&Utc),
     }
 }
@@ -181,7 +225,11 @@ fn start_id(p: Parsed) -> String {
 }
 
 fn param<'a>(p: &'a Property<'_>, key: &str) -> Option<&'a str> {
-    p.params.iter().find(|x| x.key.as_str().eq_ignore_ascii_case(key)).and_then(|x| x.val.as_ref()).map(|v| v.as_str())
+    p.params
+        .iter()
+        .find(|x| x.key.as_str().eq_ignore_ascii_case(key))
+        .and_then(|x| x.val.as_ref())
+        .map(|v| v.as_str())
 }
 
 /// A TEXT property value with RFC 5545 escapes undone.
@@ -205,7 +253,12 @@ fn text_prop(c: &Component<'_>, name: &str) -> Option<String> {
 
 /// Parses one date or date-time value (`YYYYMMDD`, `YYYYMMDDTHHMMSS[Z]`) with the
 /// property's `TZID`.
-fn parse_value(value: &str, tzid: Option<&str>, window: &Window, warnings: &mut Vec<String>) -> Option<Parsed> {
+fn parse_value(
+    value: &str,
+    tzid: Option<&str>,
+    window: &Window,
+    warnings: &mut Vec<String>,
+) -> Option<Parsed> {
     let v = value.trim();
     if v.len() == 8 {
         return NaiveDate::parse_from_str(v, "%Y%m%d").ok().map(Parsed::Day);
@@ -217,7 +270,10 @@ fn parse_value(value: &str, tzid: Option<&str>, window: &Window, warnings: &mut 
     let n = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()?;
     let tz = match tzid {
         Some(id) => zones::resolve(id).unwrap_or_else(|| {
-            let w = format!("unknown time zone {id:?}; read as {}", window.floating.name());
+            let w = format!(
+                "unknown time zone {id:?}; read as {}",
+                window.floating.name()
+            );
             if !warnings.contains(&w) {
                 warnings.push(w);
             }
@@ -233,7 +289,12 @@ fn parse_time(p: &Property<'_>, window: &Window, warnings: &mut Vec<String>) -> 
 }
 
 /// `RDATE`/`EXDATE` values (comma-separated; a PERIOD counts by its start).
-fn date_list(e: &Component<'_>, name: &str, window: &Window, warnings: &mut Vec<String>) -> Vec<Parsed> {
+fn date_list(
+    e: &Component<'_>,
+    name: &str,
+    window: &Window,
+    warnings: &mut Vec<String>,
+) -> Vec<Parsed> {
     e.properties
         .iter()
         .filter(|p| p.name.as_str().eq_ignore_ascii_case(name))
@@ -242,7 +303,9 @@ fn date_list(e: &Component<'_>, name: &str, window: &Window, warnings: &mut Vec<
             p.val
                 .as_str()
                 .split(',')
-                .filter_map(|v| parse_value(v.split('/').next().unwrap_or(v), tzid, window, warnings))
+                .filter_map(|v| {
+                    parse_value(v.split('/').next().unwrap_or(v), tzid, window, warnings)
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -255,20 +318,35 @@ fn expand(e: &Component<'_>, start: Parsed, window: &Window) -> Result<Vec<Parse
         match p {
             Parsed::Day(d) => {
                 let n = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-                rrule::Tz::Tz(window.floating).from_local_datetime(&n).earliest().unwrap_or_else(|| rrule::Tz::UTC.from_utc_datetime(&n))
+                rrule::Tz::Tz(window.floating)
+                    .from_local_datetime(&n)
+                    .earliest()
+                    .unwrap_or_else(|| rrule::Tz::UTC.from_utc_datetime(&n))
             }
             Parsed::Zoned(t) => t.with_timezone(&rrule::Tz::Tz(t.timezone())),
         }
     };
     let dtstart = to_rrule(start);
     let rdates = date_list(e, "RDATE", window, &mut warnings);
-    let exdates: Vec<DateTime<Utc>> = date_list(e, "EXDATE", window, &mut warnings).into_iter().map(instant).collect();
+    let exdates: Vec<DateTime<Utc>> = date_list(e, "EXDATE", window, &mut warnings)
+        .into_iter()
+        .map(instant)
+        .collect();
     let mut dates: Vec<DateTime<rrule::Tz>> = match e.find_prop("RRULE") {
         Some(rule) => {
-            let rule: RRule<Unvalidated> = rule.val.as_str().parse().map_err(|err: rrule::RRuleError| err.to_string())?;
+            let rule: RRule<Unvalidated> = rule
+                .val
+                .as_str()
+                .parse()
+                .map_err(|err: rrule::RRuleError| err.to_string())?;
             let tz_from = window.from.with_timezone(&dtstart.timezone()) - Duration::seconds(1);
             let tz_until = window.until.with_timezone(&dtstart.timezone());
-            rule.build(dtstart).map_err(|err| err.to_string())?.after(tz_from).before(tz_until).all(u16::MAX).dates
+            rule.build(dtstart)
+                .map_err(|err| err.to_string())?
+                .after(tz_from)
+                .before(tz_until)
+                .all(u16::MAX)
+                .dates
         }
         None => vec![dtstart],
     };
@@ -294,7 +372,10 @@ fn attendees(e: &Component<'_>) -> Vec<String> {
             Some(cn) => cn.trim_matches('"').to_owned(),
             None => {
                 let v = p.val.as_str();
-                v.strip_prefix("mailto:").or_else(|| v.strip_prefix("MAILTO:")).unwrap_or(v).to_owned()
+                v.strip_prefix("mailto:")
+                    .or_else(|| v.strip_prefix("MAILTO:"))
+                    .unwrap_or(v)
+                    .to_owned()
             }
         })
         .collect()

@@ -49,9 +49,15 @@ fn window(ctx: &Ctx, now: DateTime<Utc>) -> Result<Window> {
         None => now - Duration::days(past_days.max(0)),
     };
     let zone: String = ctx.config_or("timezone", "UTC".to_owned())?;
-    let floating = zone.parse::<Tz>().map_err(|_| Error::Config(format!("timezone: {zone:?} is not an IANA zone name")))?;
+    let floating = zone
+        .parse::<Tz>()
+        .map_err(|_| Error::Config(format!("timezone: {zone:?} is not an IANA zone name")))?;
     let earliest = DateTime::from_timestamp(EARLIEST, 0).unwrap_or_default();
-    Ok(Window { from: from.max(earliest), until: now + Duration::hours(23), floating })
+    Ok(Window {
+        from: from.max(earliest),
+        until: now + Duration::hours(23),
+        floating,
+    })
 }
 
 fn event(o: &Occurrence, tz: Tz) -> Emit {
@@ -92,11 +98,21 @@ impl Plugin for CalendarIcs {
             for path in files(&dir, &["ics", "ical", "ifb"]) {
                 let name = path.display().to_string();
                 let meta = std::fs::metadata(&path)?;
-                let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs());
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_secs());
                 let prev: Option<Cursor> = ctx.state("files").get(&name)?;
                 let from = match &prev {
-                    Some(c) if c.len == meta.len() && c.modified == modified && c.from <= w.from.timestamp() => {
-                        DateTime::from_timestamp(c.until, 0).unwrap_or(w.from).max(w.from)
+                    Some(c)
+                        if c.len == meta.len()
+                            && c.modified == modified
+                            && c.from <= w.from.timestamp() =>
+                    {
+                        DateTime::from_timestamp(c.until, 0)
+                            .unwrap_or(w.from)
+                            .max(w.from)
                     }
                     _ => w.from,
                 };
@@ -121,7 +137,15 @@ impl Plugin for CalendarIcs {
                     ctx.emit(event(o, w.floating))?;
                 }
                 ctx.flush()?;
-                ctx.state("files").set(&name, &Cursor { len: meta.len(), modified, from: w.from.timestamp(), until: w.until.timestamp() })?;
+                ctx.state("files").set(
+                    &name,
+                    &Cursor {
+                        len: meta.len(),
+                        modified,
+                        from: w.from.timestamp(),
+                        until: w.until.timestamp(),
+                    },
+                )?;
             }
         }
         Ok(())

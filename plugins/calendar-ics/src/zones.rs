@@ -56,7 +56,10 @@ pub fn resolve(tzid: &str) -> Option<Tz> {
     }
     let after_prefix = tzid.split_once('_').map(|(_, rest)| rest);
     let suffixes = tzid.match_indices('/').map(|(i, _)| &tzid[i + 1..]);
-    after_prefix.into_iter().chain(suffixes).find_map(|s| s.parse().ok())
+    after_prefix
+        .into_iter()
+        .chain(suffixes)
+        .find_map(|s| s.parse().ok())
 }
 
 #[cfg(test)]
@@ -65,11 +68,26 @@ mod tests {
 
     #[test]
     fn iana_windows_and_custom_names() {
-        assert_eq!(resolve("Europe/Vienna").map(|t| t.name()), Some("Europe/Vienna"));
-        assert_eq!(resolve("W. Europe Standard Time").map(|t| t.name()), Some("Europe/Berlin"));
-        assert_eq!(resolve("\"W. Europe Standard Time\"").map(|t| t.name()), Some("Europe/Berlin"));
-        assert_eq!(resolve("custom_America/New_York").map(|t| t.name()), Some("America/New_York"));
-        assert_eq!(resolve("/mozilla.org/20050126_1/Europe/Berlin").map(|t| t.name()), Some("Europe/Berlin"));
+        assert_eq!(
+            resolve("Europe/Vienna").map(|t| t.name()),
+            Some("Europe/Vienna")
+        );
+        assert_eq!(
+            resolve("W. Europe Standard Time").map(|t| t.name()),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            resolve("\"W. Europe Standard Time\"").map(|t| t.name()),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(
+            resolve("custom_America/New_York").map(|t| t.name()),
+            Some("America/New_York")
+        );
+        assert_eq!(
+            resolve("/mozilla.org/20050126_1/Europe/Berlin").map(|t| t.name()),
+            Some("Europe/Berlin")
+        );
         assert_eq!(resolve("Mars/Olympus_Mons"), None);
     }
 }

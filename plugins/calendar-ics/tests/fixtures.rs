@@ -9,7 +9,10 @@ fn fixtures() -> std::path::PathBuf {
 }
 
 fn harness() -> Harness {
-    Harness::new().input(fixtures()).config("from", "2020-01-01").config("timezone", "UTC")
+    Harness::new()
+        .input(fixtures())
+        .config("from", "2020-01-01")
+        .config("timezone", "UTC")
 }
 
 #[test]
@@ -17,31 +20,84 @@ fn occurrences_with_zones_recurrences_and_all_day_events() -> openclone_guest::R
     let mut host = harness();
     let report = host.capture::<CalendarIcs>()?;
     let events = host.events();
-    let by_ref = |r: &str| events.iter().find(|e| e.raw_ref.as_deref() == Some(r)).unwrap_or_else(|| panic!("{r} emitted: {events:#?}"));
+    let by_ref = |r: &str| {
+        events
+            .iter()
+            .find(|e| e.raw_ref.as_deref() == Some(r))
+            .unwrap_or_else(|| panic!("{r} emitted: {events:#?}"))
+    };
 
     let gifts = by_ref("6fb8cdb4-d333-4a4f-99a5-2d32d0c701f9");
     assert_eq!(gifts.data["title"], "Geschenke einpacken");
-    assert_eq!(gifts.timestamp, 1_608_751_800.0, "20:30 Europe/Berlin = 19:30 UTC");
+    assert_eq!(
+        gifts.timestamp, 1_608_751_800.0,
+        "20:30 Europe/Berlin = 19:30 UTC"
+    );
     assert_eq!(gifts.data["end"], json!(1_608_759_000.0));
     assert_eq!(gifts.data["location"], "Arbeitszimmer");
-    assert_eq!(by_ref("e5e8ce2a-4881-402f-9e85-1a35b4fe11d1").data["location"], "Wohnzimmer, Zuhause", "TEXT escapes undone");
+    assert_eq!(
+        by_ref("e5e8ce2a-4881-402f-9e85-1a35b4fe11d1").data["location"],
+        "Wohnzimmer, Zuhause",
+        "TEXT escapes undone"
+    );
 
-    let o365: Vec<_> = events.iter().filter(|e| e.raw_ref.as_deref().is_some_and(|r| r.starts_with("040000C08200E00074C5B7101A89E008"))).collect();
-    assert_eq!(o365.len(), 2, "FREQ=DAILY;INTERVAL=2 until 2020-11-26: two occurrences");
-    assert_eq!(o365[0].timestamp, 1_606_212_000.0, "11:00 in W. Europe Standard Time = 10:00 UTC");
-    assert!(o365[0].raw_ref.as_deref().is_some_and(|r| r.ends_with("#20201124T100000Z")), "{:?}", o365[0].raw_ref);
+    let o365: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.raw_ref
+                .as_deref()
+                .is_some_and(|r| r.starts_with("040000C08200E00074C5B7101A89E008"))
+        })
+        .collect();
+    assert_eq!(
+        o365.len(),
+        2,
+        "FREQ=DAILY;INTERVAL=2 until 2020-11-26: two occurrences"
+    );
+    assert_eq!(
+        o365[0].timestamp, 1_606_212_000.0,
+        "11:00 in W. Europe Standard Time = 10:00 UTC"
+    );
+    assert!(
+        o365[0]
+            .raw_ref
+            .as_deref()
+            .is_some_and(|r| r.ends_with("#20201124T100000Z")),
+        "{:?}",
+        o365[0].raw_ref
+    );
     assert_eq!(o365[0].data["title"], "Testmeeting ➡ ignore it!");
-    assert!(o365[0].data["attendees"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        o365[0].data["attendees"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
 
     let new_year = by_ref("636a0cc1dbd5a1667894465@icalendar");
-    assert_eq!((new_year.data["start"].clone(), new_year.data["all_day"].clone()), (json!("2022-01-01"), json!(true)));
-    assert_eq!(new_year.timestamp, 1_641_038_400.0, "all-day events sit at noon of their day");
+    assert_eq!(
+        (
+            new_year.data["start"].clone(),
+            new_year.data["all_day"].clone()
+        ),
+        (json!("2022-01-01"), json!(true))
+    );
+    assert_eq!(
+        new_year.timestamp, 1_641_038_400.0,
+        "all-day events sit at noon of their day"
+    );
 
-    assert!(events.iter().all(|e| e.timestamp >= 1_577_836_800.0), "nothing before 2020");
+    assert!(
+        events.iter().all(|e| e.timestamp >= 1_577_836_800.0),
+        "nothing before 2020"
+    );
     assert_eq!(report.stored as usize, events.len());
 
     let again = host.capture::<CalendarIcs>()?;
-    assert_eq!((again.emitted, again.stored), (0, 0), "an unchanged calendar emits nothing new");
+    assert_eq!(
+        (again.emitted, again.stored),
+        (0, 0),
+        "an unchanged calendar emits nothing new"
+    );
     Ok(())
 }
 
@@ -60,7 +116,11 @@ fn malformed_calendars_are_reported_and_the_rest_still_read() -> openclone_guest
     assert_eq!(report.stored, 3, "the good calendar's three events");
     assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
     for name in ["truncated.ics", "binary.ics", "empty.ics"] {
-        assert!(report.problems.iter().any(|p| p.contains(name)), "{name}: {:?}", report.problems);
+        assert!(
+            report.problems.iter().any(|p| p.contains(name)),
+            "{name}: {:?}",
+            report.problems
+        );
     }
     Ok(())
 }

@@ -19,7 +19,14 @@ const NOW: f64 = 1_708_258_800.0;
 
 fn escape_attempts(ctx: &mut Ctx) -> Vec<String> {
     let mut escaped = Vec::new();
-    for path in ["/etc/passwd", "/input/0/../../etc/passwd", "../etc/passwd", "/", ".", "/proc/self/environ"] {
+    for path in [
+        "/etc/passwd",
+        "/input/0/../../etc/passwd",
+        "../etc/passwd",
+        "/",
+        ".",
+        "/proc/self/environ",
+    ] {
         if let Ok(entries) = std::fs::read_dir(path) {
             escaped.push(format!("listed {path} ({} entries)", entries.count()));
         }
@@ -52,7 +59,13 @@ impl Plugin for Misbehaving {
             "good" => {
                 let n: u64 = ctx.state("counter").get("passes")?.unwrap_or(0) + 1;
                 ctx.state("counter").set("passes", &n)?;
-                ctx.emit(Braindump { text: format!("well-behaved pass {n}") }.at(NOW + n as f64).raw_ref(format!("pass-{n}")))?;
+                ctx.emit(
+                    Braindump {
+                        text: format!("well-behaved pass {n}"),
+                    }
+                    .at(NOW + n as f64)
+                    .raw_ref(format!("pass-{n}")),
+                )?;
                 println!("well-behaved plugin finished pass {n}");
             }
             "loop" => {
@@ -70,16 +83,41 @@ impl Plugin for Misbehaving {
             }
             "trap" => panic!("deliberate panic in capture"),
             "big-emit" => {
-                ctx.emit(Braindump { text: "x".repeat(100 << 20) }.at(NOW).raw_ref("big"))?;
+                ctx.emit(
+                    Braindump {
+                        text: "x".repeat(100 << 20),
+                    }
+                    .at(NOW)
+                    .raw_ref("big"),
+                )?;
             }
             "undeclared" => {
-                ctx.emit(Music { track: "Not allowed".into(), ..Default::default() }.at(NOW).raw_ref("undeclared"))?;
+                ctx.emit(
+                    Music {
+                        track: "Not allowed".into(),
+                        ..Default::default()
+                    }
+                    .at(NOW)
+                    .raw_ref("undeclared"),
+                )?;
             }
             "escape" => {
                 for line in escape_attempts(ctx) {
-                    ctx.emit(Braindump { text: format!("ESCAPED: {line}") }.at(NOW).raw_ref(line))?;
+                    ctx.emit(
+                        Braindump {
+                            text: format!("ESCAPED: {line}"),
+                        }
+                        .at(NOW)
+                        .raw_ref(line),
+                    )?;
                 }
-                ctx.emit(Braindump { text: "escape attempts done".into() }.at(NOW).raw_ref("escape-done"))?;
+                ctx.emit(
+                    Braindump {
+                        text: "escape attempts done".into(),
+                    }
+                    .at(NOW)
+                    .raw_ref("escape-done"),
+                )?;
             }
             other => return Err(Error::Config(format!("unknown mode {other:?}"))),
         }
