@@ -59,16 +59,15 @@ impl PassError {
     }
 }
 
-/// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
-/// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
-pub fn run(
+/// A fresh store for one instance of the plugin: WASI with `paths` preopened read-only as
+/// `/input/N` when `fs_read`, stdout/stderr captured, memory limit, epoch deadline.
+/// Returns the store and its (stdout, stderr) pipes.
+pub fn store(
     rt: &Runtime,
-    loaded: &Loaded,
     ctx: &Arc<PluginContext>,
     paths: &[std::path::PathBuf],
     fs_read: bool,
-) -> Result<PassReport, PassError> {
-    let started = Instant::now();
+) -> Result<(Store<PluginState>, MemoryOutputPipe, MemoryOutputPipe), PassError> {
     let mut wasi = WasiCtxBuilder::new();
     let (stdout, stderr) = (
         MemoryOutputPipe::new(STDIO_CAPACITY),
@@ -102,9 +101,27 @@ pub fn run(
     };
     let mut store = Store::new(rt.engine(), state);
     store.limiter(|s| &mut s.limits);
-    let ticks = (ctx.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-    store.set_epoch_deadline(ticks);
+    store.set_epoch_deadline(deadline_ticks(ctx));
     store.epoch_deadline_trap();
+    Ok((store, stdout, stderr))
+}
+
+fn deadline_ticks(ctx: &PluginContext) -> u64 {
+    (ctx.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+/// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
+/// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
+pub fn run(
+    rt: &Runtime,
+    loaded: &Loaded,
+    ctx: &Arc<PluginContext>,
+    paths: &[std::path::PathBuf],
+    fs_read: bool,
+) -> Result<PassReport, PassError> {
+    let started = Instant::now();
+    let (mut store, stdout, stderr) = store(rt, ctx, paths, fs_read)?;
+    let ticks = deadline_ticks(ctx);
     let result = (|| {
         let instance = loaded
             .pre

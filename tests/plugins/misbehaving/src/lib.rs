@@ -8,7 +8,8 @@
 //! - `big-emit`: emits one 100 MB event;
 //! - `undeclared`: emits a `music` event while declaring only `braindump`;
 //! - `escape`: tries to read outside its preopens, the environment and the network, and
-//!   emits `ESCAPED: …` for anything that worked.
+//!   emits `ESCAPED: …` for anything that worked;
+//! - `bench`: emits `count` new `audio_system` events (the benchmark's emit path).
 
 use openclone_guest::prelude::*;
 
@@ -118,6 +119,22 @@ impl Plugin for Misbehaving {
                     .at(NOW)
                     .raw_ref("escape-done"),
                 )?;
+            }
+            "bench" => {
+                let count: u64 = ctx.config_or("count", 10_000)?;
+                let run: u64 = ctx.state("counter").get("runs")?.unwrap_or(0) + 1;
+                ctx.state("counter").set("runs", &run)?;
+                for i in 0..count {
+                    let e = AudioSystem {
+                        text: format!(
+                            "We discussed the product roadmap for Q2, item {i} of run {run}."
+                        ),
+                        duration: Some(60.0),
+                        app_name: Some("Google Meet".into()),
+                        confidence: Some(0.95),
+                    };
+                    ctx.emit(e.at(NOW + (i * 7) as f64).raw_ref(format!("r{run}-e{i}")))?;
+                }
             }
             other => return Err(Error::Config(format!("unknown mode {other:?}"))),
         }

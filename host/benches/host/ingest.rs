@@ -1,8 +1,5 @@
-//! Ingest benchmark: 500-event batches through the pipeline directly and over HTTP on
-//! 127.0.0.1 with concurrent keep-alive clients, durable writes (fsync) throughout.
-//!
-//! `cargo bench -p openclone-host --bench ingest -- [SECONDS] [CLIENTS]` (default 8 s, 4).
-//! Prints Markdown rows for BENCHMARKS.md.
+//! Ingest: 500-event batches through the pipeline directly and over HTTP on 127.0.0.1
+//! with concurrent keep-alive clients, durable writes (fsync) throughout.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,7 +42,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn report(name: &str, batches: usize, elapsed: Duration, lat: &mut [Duration], bytes: usize) {
+fn report(
+    name: &str,
+    batches: usize,
+    elapsed: Duration,
+    lat: &mut [Duration],
+    bytes: usize,
+) -> f64 {
     lat.sort_unstable();
     let events = batches * EVENTS;
     println!(
@@ -55,9 +58,11 @@ fn report(name: &str, batches: usize, elapsed: Duration, lat: &mut [Duration], b
         percentile(lat, 0.5),
         percentile(lat, 0.99),
     );
+    events as f64 / elapsed.as_secs_f64()
 }
 
-fn direct(seconds: u64, threads: usize) {
+/// Rows for the pipeline called directly from `threads` threads; returns events/s.
+pub fn direct(seconds: u64, threads: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_app_with_hash(dir.path());
     let vault = &app.tenants[0].vault;
@@ -107,10 +112,11 @@ fn direct(seconds: u64, threads: usize) {
         elapsed,
         &mut all,
         bytes.into_inner(),
-    );
+    )
 }
 
-fn open_app_with_hash(dir: &std::path::Path) -> Arc<App> {
+/// An app with one tenant `bench` keyed by [`KEY`] and no rate limit, in `dir`.
+pub fn open_app_with_hash(dir: &std::path::Path) -> Arc<App> {
     use sha2::{Digest, Sha256};
     let hash = hex::encode(Sha256::digest(KEY.as_bytes()));
     let cfg = Config::parse(
@@ -122,7 +128,8 @@ fn open_app_with_hash(dir: &std::path::Path) -> Arc<App> {
     Arc::new(App::open(&cfg).expect("app"))
 }
 
-fn over_http(seconds: u64, clients: usize) {
+/// Rows for HTTP with `clients` keep-alive clients; returns events/s.
+pub fn over_http(seconds: u64, clients: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_app_with_hash(dir.path());
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -185,7 +192,7 @@ fn over_http(seconds: u64, clients: usize) {
         }
         (batches, bytes, start.elapsed(), lat)
     });
-    report(
+    let rate = report(
         &format!("HTTP, {clients} clients"),
         batches,
         elapsed,
@@ -194,19 +201,5 @@ fn over_http(seconds: u64, clients: usize) {
     );
     let _ = stop_tx.send(());
     let _ = server_rt.block_on(server);
-}
-
-fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let seconds = args.first().and_then(|s| s.parse().ok()).unwrap_or(8);
-    let clients = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
-    println!("| path | events | events/s | MB/s | p50 ms/batch | p99 ms/batch |");
-    println!("|---|---|---|---|---|---|");
-    direct(seconds, 1);
-    direct(seconds, 2);
-    over_http(seconds, 1);
-    over_http(seconds, clients);
+    rate
 }

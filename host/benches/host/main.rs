@@ -1,0 +1,37 @@
+//! The host benchmark: ingest throughput (HTTP and direct) and WebAssembly plugin costs,
+//! measured in one run.
+//!
+//! `cargo bench -p openclone-host --bench host -- [SECONDS] [CLIENTS]` (default 8 s, 4
+//! clients). Builds the plugins first (`scripts/build-plugins.sh --test`). Prints the
+//! Markdown tables of BENCHMARKS.md.
+
+mod ingest;
+mod plugins;
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let seconds = args.first().and_then(|s| s.parse().ok()).unwrap_or(8);
+    let clients = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let built = root.join("target/e2e-plugins");
+    let ok = Command::new("bash")
+        .arg(root.join("scripts/build-plugins.sh"))
+        .arg("--test")
+        .arg(&built)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "building the plugins failed");
+    println!("| path | events | events/s | MB/s | p50 ms/batch | p99 ms/batch |");
+    println!("|---|---|---|---|---|---|");
+    let pipeline = ingest::direct(seconds, 1);
+    ingest::direct(seconds, 2);
+    ingest::over_http(seconds, 1);
+    let http = ingest::over_http(seconds, clients);
+    plugins::run(&built, pipeline, http);
+}
