@@ -3,6 +3,8 @@
 mod contract;
 mod durability;
 mod hostile;
+mod remote_python;
+mod shelf;
 mod support;
 mod tenants;
 mod wasm;

@@ -152,6 +152,21 @@ impl Ctx {
         self.report.problems.push(message);
     }
 
+    /// The file's stamp if it is new or changed since [`Ctx::remember_file`] recorded it
+    /// (state namespace `files`), `None` if it is unchanged. Errors: stat or state failed.
+    pub fn file_changed(&mut self, path: &std::path::Path) -> Result<Option<crate::fs::Stamp>> {
+        let stamp = crate::fs::Stamp::of(path)?;
+        let seen: Option<crate::fs::Stamp> =
+            self.state("files").get(&path.display().to_string())?;
+        Ok((seen != Some(stamp)).then_some(stamp))
+    }
+
+    /// Records that `path` was read at `stamp` (after its events were emitted).
+    pub fn remember_file(&mut self, path: &std::path::Path, stamp: crate::fs::Stamp) -> Result<()> {
+        self.flush()?;
+        self.state("files").set(&path.display().to_string(), &stamp)
+    }
+
     /// What the pass did so far.
     pub fn report(&self) -> &Report {
         &self.report

@@ -58,6 +58,7 @@ mod export;
 pub mod fs;
 mod host;
 pub mod testing;
+pub mod time;
 
 #[doc(hidden)]
 #[allow(missing_docs, unsafe_code, clippy::all)]

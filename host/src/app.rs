@@ -3,8 +3,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use openclone_vault::{Platform, Policy, Vault, VaultConfig};
@@ -14,7 +13,7 @@ use crate::config::{Config, TenantConfig};
 use crate::plugins::manifest::Manifest;
 use crate::plugins::registry::{Entry, Registry};
 use crate::ratelimit::RateLimiter;
-use crate::runtime::context::PluginContext;
+use crate::runtime::context::{EventBudget, PluginContext};
 use crate::runtime::state_store::StateStore;
 
 /// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
@@ -150,7 +149,7 @@ impl App {
             limits,
             device_id: self.device_id.clone(),
             platform: Platform::Linux,
-            bucket: Mutex::new((f64::from(limits.events_per_minute), Instant::now())),
+            budget: EventBudget::new(limits.events_per_minute),
         }))
     }
 

@@ -10,6 +10,7 @@ fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match openclone_host::cli::run(openclone_host::cli::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,6 +7,7 @@
 
 mod ingest;
 mod plugins;
+mod shelf;
 
 use std::path::Path;
 use std::process::Command;
@@ -34,4 +35,5 @@ fn main() {
     ingest::over_http(seconds, 1);
     let http = ingest::over_http(seconds, clients);
     plugins::run(&built, pipeline, http);
+    shelf::run(&built, &root.join("tests/fixtures"));
 }

@@ -35,27 +35,64 @@ pub struct PluginContext {
     pub device_id: String,
     /// The host's platform.
     pub platform: Platform,
-    /// The events-per-minute bucket: (tokens, last refill).
-    pub bucket: Mutex<(f64, Instant)>,
+    /// The events-per-minute budget.
+    pub budget: EventBudget,
 }
 
-impl PluginContext {
-    /// Takes `n` event tokens. Errors: milliseconds until enough have refilled. A request
-    /// larger than the whole bucket passes when the bucket is full.
-    pub fn take_events(&self, n: usize) -> Result<(), u32> {
-        let cap = f64::from(self.limits.events_per_minute);
-        let per_ms = cap / 60_000.0;
-        let mut b = self.bucket.lock().unwrap_or_else(|p| p.into_inner());
+/// A token bucket of events per minute (DESIGN.md: events per minute per plugin).
+pub struct EventBudget {
+    per_minute: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl EventBudget {
+    /// A full bucket of `per_minute` events, refilled continuously.
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute: f64::from(per_minute),
+            state: Mutex::new((f64::from(per_minute), Instant::now())),
+        }
+    }
+
+    /// Takes `n` events. Errors: milliseconds until enough have refilled. A call larger
+    /// than the whole bucket passes once the bucket is full (and empties it).
+    pub fn take(&self, n: usize) -> Result<(), u32> {
+        let per_ms = self.per_minute / 60_000.0;
+        let mut b = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * 1000.0 * per_ms).min(cap);
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * 1000.0 * per_ms).min(self.per_minute);
         b.1 = now;
-        let need = (n as f64).min(cap);
+        let need = (n as f64).min(self.per_minute);
         if b.0 >= need {
             b.0 -= n as f64;
             Ok(())
         } else {
             Err(((need - b.0) / per_ms).ceil().clamp(1.0, 60_000.0) as u32)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventBudget;
+
+    #[test]
+    fn budget_refuses_past_its_rate_and_says_how_long_to_wait() {
+        let b = EventBudget::new(600);
+        assert_eq!(b.take(500), Ok(()));
+        assert_eq!(b.take(100), Ok(()));
+        let wait = b.take(500).expect_err("spent");
+        assert!(
+            (49_000..=50_000).contains(&wait),
+            "500 events at 10/s: {wait} ms"
+        );
+        let big = EventBudget::new(100);
+        assert_eq!(
+            big.take(500),
+            Ok(()),
+            "a call larger than the bucket passes when it is full"
+        );
+        assert!(big.take(1).is_err());
     }
 }
 

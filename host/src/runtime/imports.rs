@@ -54,7 +54,8 @@ impl PluginState {
         if bytes > p.limits.emit_max_bytes {
             return Err(EmitError::TooLarge(p.limits.emit_max_bytes));
         }
-        p.take_events(events.len())
+        p.budget
+            .take(events.len())
             .map_err(EmitError::RateLimited)?;
         let mut errs = Vec::new();
         let items: Vec<Value> = events

@@ -144,9 +144,6 @@ pub fn run(
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
         other => other,
     })?;
-    for p in &report.problems {
-        tracing::warn!(plugin = %ctx.id, "{}", clean_log_text(p));
-    }
     Ok(PassReport {
         tally,
         problems: report.problems,

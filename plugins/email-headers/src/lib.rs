@@ -1,0 +1,172 @@
+//! `email-headers`: subject, from, to and date of each message in the mbox files, `.eml`
+//! files and Maildir folders of the granted folders, as `email` events. Never the body:
+//! only headers are read into the event (and the host drops a `body` field anyway).
+//!
+//! - `raw_ref` = the Message-ID (else the SHA-256 of the raw headers), so a message seen
+//!   in two mailboxes, or read again, is stored once;
+//! - the event time is the Date header (else the file's modification time); messages
+//!   before 2020-01-01 are not emitted (the ingest contract refuses them), and one log line
+//!   per file says how many;
+//! - an unchanged file is not read again; an mbox that yields no message is reported.
+
+use std::path::Path;
+
+use mail_parser::{Address, MessageParser};
+use openclone_guest::fs::files;
+use openclone_guest::prelude::*;
+use openclone_guest::time::accepted;
+use sha2::{Digest, Sha256};
+
+/// The plugin.
+pub struct EmailHeaders;
+
+/// The headers of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headers {
+    /// Subject (decoded).
+    pub subject: String,
+    /// `Name <address>` of the sender.
+    pub from: String,
+    /// Recipients, `Name <address>`.
+    pub to: Vec<String>,
+    /// Date, Unix seconds.
+    pub date: Option<i64>,
+    /// The Date header as written.
+    pub date_text: Option<String>,
+    /// Message-ID, else a hash of the raw headers.
+    pub id: String,
+}
+
+fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
+    a.map(|a| {
+        a.iter()
+            .map(|x| match (x.name(), x.address()) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (None, Some(e)) => e.to_owned(),
+                (Some(n), None) => n.to_owned(),
+                (None, None) => String::new(),
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Reads the headers of a raw RFC 5322 message; `None` if it is not one.
+pub fn headers(raw: &[u8]) -> Option<Headers> {
+    let m = MessageParser::default().parse_headers(raw)?;
+    if m.subject().is_none() && m.from().is_none() && m.message_id().is_none() && m.date().is_none()
+    {
+        return None;
+    }
+    let head_len = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(raw.len());
+    let id = match m.message_id() {
+        Some(id) => id.to_owned(),
+        None => format!("sha256:{}", hex::encode(Sha256::digest(&raw[..head_len]))),
+    };
+    Some(Headers {
+        subject: m.subject().unwrap_or("(no subject)").to_owned(),
+        from: addresses(m.from()).into_iter().next().unwrap_or_default(),
+        to: addresses(m.to()),
+        date: m.date().map(|d| d.to_timestamp()),
+        date_text: m.date().map(|d| d.to_rfc3339()),
+        id,
+    })
+}
+
+fn is_mbox(path: &Path) -> bool {
+    let by_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mbox"))
+        || path.file_name().is_some_and(|n| n == "mbox");
+    by_name
+        || std::fs::read(path)
+            .map(|b| b.starts_with(b"From "))
+            .unwrap_or(false)
+}
+
+fn in_maildir(path: &Path) -> bool {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "cur" || n == "new")
+}
+
+/// The raw messages of a file: one for `.eml`/Maildir, each of an mbox.
+fn messages(path: &Path) -> std::io::Result<Vec<Vec<u8>>> {
+    if is_mbox(path) {
+        let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+        return mail_parser::mailbox::mbox::MessageIterator::new(reader)
+            .map(|m| m.map(|m| m.contents().to_vec()))
+            .collect();
+    }
+    Ok(vec![std::fs::read(path)?])
+}
+
+impl Plugin for EmailHeaders {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Email];
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        for dir in ctx.inputs() {
+            let candidates = files(&dir, &[]).into_iter().filter(|p| {
+                let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase());
+                matches!(ext.as_deref(), Some("eml" | "mbox"))
+                    || in_maildir(p)
+                    || p.file_name().is_some_and(|n| n == "mbox")
+            });
+            for path in candidates.collect::<Vec<_>>() {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                let Some(stamp) = ctx.file_changed(&path)? else {
+                    continue;
+                };
+                let raw = match messages(&path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        ctx.problem(format!("{rel}: cannot be read as mail: {e}"));
+                        ctx.remember_file(&path, stamp)?;
+                        continue;
+                    }
+                };
+                let parsed: Vec<Headers> = raw.iter().filter_map(|m| headers(m)).collect();
+                if parsed.is_empty() {
+                    ctx.problem(format!(
+                        "{rel}: no e-mail message found (empty, broken or not mail)"
+                    ));
+                    ctx.remember_file(&path, stamp)?;
+                    continue;
+                }
+                let mut too_old = 0;
+                for h in parsed {
+                    let ts = h.date.map_or_else(|| stamp.timestamp(), |d| d as f64);
+                    if !accepted(ts) {
+                        too_old += 1;
+                        continue;
+                    }
+                    let e = Email {
+                        subject: h.subject,
+                        from: h.from,
+                        to: h.to,
+                        date: h.date_text,
+                    }
+                    .at(ts)
+                    .raw_ref(h.id);
+                    ctx.emit(e)?;
+                }
+                if too_old > 0 {
+                    ctx.log(Level::Info, &format!("{rel}: {too_old} message(s) dated before 2020-01-01 not emitted: the ingest contract refuses them"));
+                }
+                ctx.remember_file(&path, stamp)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+openclone_guest::export_plugin!(EmailHeaders);

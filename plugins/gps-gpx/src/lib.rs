@@ -1,0 +1,206 @@
+//! `gps-gpx`: the points of the GPX files in the granted folders as `gps` events.
+//!
+//! - Track points are thinned: one is kept when it moved `min_distance_m` from the last
+//!   point kept, or `min_interval_s` passed since.
+//! - Waypoints are all kept, with their name as `place_name`; a track or route point near a
+//!   named waypoint (`place_radius_m`) gets that name too.
+//! - A point's time is its `<time>`; a point without one (routes, plain waypoints) takes
+//!   the file's modification time.
+//! - Points before 2020-01-01 are not emitted (the ingest contract refuses them): one log
+//!   line per file says how many.
+//! - `raw_ref` = `lat,lon@time` (six decimals, Unix seconds) for timed points, the file
+//!   and the point's place in it for the others; an unchanged file is not read again.
+
+use openclone_guest::fs::files;
+use openclone_guest::prelude::*;
+use openclone_guest::time::accepted;
+
+/// The plugin.
+pub struct GpsGpx;
+
+/// One point to emit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Unix seconds, if the file gives a time.
+    pub time: Option<f64>,
+    /// Elevation, metres.
+    pub elevation: Option<f64>,
+    /// A name for the place.
+    pub place: Option<String>,
+    /// Where in the file: `wpt3`, `trk0.1.17`, `rte0.5`.
+    pub at: String,
+}
+
+/// Thinning and naming settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Thinning {
+    /// Metres.
+    pub min_distance_m: f64,
+    /// Seconds.
+    pub min_interval_s: f64,
+    /// Metres.
+    pub place_radius_m: f64,
+}
+
+/// Great-circle distance in metres (haversine, mean Earth radius).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+fn fix(w: &gpx::Waypoint, at: String) -> Fix {
+    let p = w.point();
+    let time = w
+        .time
+        .map(|t| time::OffsetDateTime::from(t).unix_timestamp_nanos() as f64 / 1e9);
+    Fix {
+        lat: p.y(),
+        lon: p.x(),
+        time,
+        elevation: w.elevation,
+        place: w.name.clone().filter(|n| !n.trim().is_empty()),
+        at,
+    }
+}
+
+/// Every point of `g` to emit, thinned and named.
+pub fn fixes(g: &gpx::Gpx, t: Thinning) -> Vec<Fix> {
+    let named: Vec<Fix> = g
+        .waypoints
+        .iter()
+        .enumerate()
+        .map(|(i, w)| fix(w, format!("wpt{i}")))
+        .collect();
+    let place_for = |f: &Fix| -> Option<String> {
+        named
+            .iter()
+            .filter_map(|w| {
+                Some((
+                    w.place.as_ref()?,
+                    distance_m((w.lat, w.lon), (f.lat, f.lon)),
+                ))
+            })
+            .filter(|(_, d)| *d <= t.place_radius_m)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(n, _)| n.clone())
+    };
+    let mut out = named.clone();
+    let mut paths: Vec<Vec<Fix>> = Vec::new();
+    for (ti, track) in g.tracks.iter().enumerate() {
+        for (si, seg) in track.segments.iter().enumerate() {
+            paths.push(
+                seg.points
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, w)| fix(w, format!("trk{ti}.{si}.{pi}")))
+                    .collect(),
+            );
+        }
+    }
+    for (ri, route) in g.routes.iter().enumerate() {
+        paths.push(
+            route
+                .points
+                .iter()
+                .enumerate()
+                .map(|(pi, w)| fix(w, format!("rte{ri}.{pi}")))
+                .collect(),
+        );
+    }
+    for path in paths {
+        let mut last: Option<(f64, f64, Option<f64>)> = None;
+        for mut f in path {
+            let keep = last.is_none_or(|(lat, lon, time)| {
+                let moved = distance_m((lat, lon), (f.lat, f.lon)) >= t.min_distance_m;
+                let waited =
+                    matches!((time, f.time), (Some(a), Some(b)) if b - a >= t.min_interval_s);
+                moved || waited
+            });
+            if keep {
+                last = Some((f.lat, f.lon, f.time));
+                if f.place.is_none() {
+                    f.place = place_for(&f);
+                }
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+impl Plugin for GpsGpx {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Gps];
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        let t = Thinning {
+            min_distance_m: ctx.config_or("min_distance_m", 25.0)?,
+            min_interval_s: ctx.config_or("min_interval_s", 60.0)?,
+            place_radius_m: ctx.config_or("place_radius_m", 150.0)?,
+        };
+        for dir in ctx.inputs() {
+            for path in files(&dir, &["gpx"]) {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                let Some(stamp) = ctx.file_changed(&path)? else {
+                    continue;
+                };
+                let parsed = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| gpx::read(std::io::BufReader::new(f)).map_err(|e| e.to_string()));
+                let g = match parsed {
+                    Ok(g) => g,
+                    Err(e) => {
+                        ctx.problem(format!("{rel}: not a readable GPX file: {e}"));
+                        ctx.remember_file(&path, stamp)?;
+                        continue;
+                    }
+                };
+                let mut too_old = 0;
+                for f in fixes(&g, t) {
+                    let ts = f.time.unwrap_or_else(|| stamp.timestamp());
+                    if !accepted(ts) {
+                        too_old += 1;
+                        continue;
+                    }
+                    let raw_ref = match f.time {
+                        Some(time) => format!("{:.6},{:.6}@{time}", f.lat, f.lon),
+                        None => format!("{rel}#{}", f.at),
+                    };
+                    let mut e = Gps {
+                        lat: f.lat,
+                        lon: f.lon,
+                        accuracy: None,
+                        place_name: f.place,
+                    }
+                    .at(ts)
+                    .raw_ref(raw_ref);
+                    if let Some(ele) = f.elevation {
+                        e = e.field("elevation", ele);
+                    }
+                    ctx.emit(e)?;
+                }
+                if too_old > 0 {
+                    ctx.log(Level::Info, &format!("{rel}: {too_old} points before 2020-01-01 (or too far ahead) not emitted: the ingest contract refuses them"));
+                }
+                ctx.remember_file(&path, stamp)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+openclone_guest::export_plugin!(GpsGpx);

@@ -1,0 +1,86 @@
+//! gps-gpx on the public GPX fixtures and a 2024 sample, through the native harness.
+
+use gps_gpx::GpsGpx;
+use openclone_guest::testing::Harness;
+
+fn fixtures(dir: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(dir)
+}
+
+#[test]
+fn a_recent_track_is_thinned_and_named() -> openclone_guest::Result<()> {
+    let mut host = Harness::new().input(fixtures("gpx-recent"));
+    host.capture::<GpsGpx>()?;
+    let events = host.events();
+    let track: Vec<_> = events
+        .iter()
+        .filter(|e| e.data.get("elevation").is_some())
+        .collect();
+    assert_eq!(
+        track.len(),
+        4,
+        "six points: two within 25 m and 60 s of the first are dropped: {events:#?}"
+    );
+    assert_eq!(track[0].timestamp, 1_717_999_200.0);
+    assert_eq!(
+        track[0].data["place_name"], "Brandenburger Tor",
+        "within 150 m of the waypoint"
+    );
+    assert_eq!(
+        track[0].raw_ref.as_deref(),
+        Some("52.516300,13.377700@1717999200")
+    );
+    assert!(
+        track[3].data.get("place_name").is_none(),
+        "far from any waypoint"
+    );
+    assert_eq!(
+        track[2].timestamp - track[1].timestamp,
+        120.0,
+        "kept after 60 s though it barely moved"
+    );
+    assert_eq!(host.capture::<GpsGpx>()?.emitted, 0);
+    Ok(())
+}
+
+#[test]
+fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_reported()
+-> openclone_guest::Result<()> {
+    let mut host = Harness::new().input(fixtures("gpx"));
+    let report = host.capture::<GpsGpx>()?;
+    assert!(
+        host.logs()
+            .iter()
+            .any(|l| l.contains("garmin-activity.gpx: ") && l.contains("before 2020-01-01")),
+        "{:?}",
+        host.logs()
+    );
+    let events = host.events();
+    assert!(events.iter().all(|e| e.timestamp >= 1_577_836_800.0));
+    assert!(
+        events.iter().any(|e| e
+            .raw_ref
+            .as_deref()
+            .is_some_and(|r| r.starts_with("route.gpx#rte0."))),
+        "timeless route points: {events:#?}"
+    );
+    assert!(
+        report.problems.len() <= 1,
+        "only a file the strict parser refuses: {:?}",
+        report.problems
+    );
+    let dir = std::env::temp_dir().join(format!("gpx-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let good = std::fs::read_to_string(fixtures("gpx-recent").join("morning-walk.gpx"))?;
+    std::fs::write(dir.join("truncated.gpx"), &good[..good.len() / 2])?;
+    std::fs::write(dir.join("empty.gpx"), "")?;
+    std::fs::write(dir.join("good.gpx"), &good)?;
+    let mut host = Harness::new().input(&dir);
+    let report = host.capture::<GpsGpx>()?;
+    std::fs::remove_dir_all(&dir)?;
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert_eq!(report.stored, 5, "the good file still counts");
+    Ok(())
+}

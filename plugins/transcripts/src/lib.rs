@@ -1,0 +1,212 @@
+//! `transcripts`: the cues of WebVTT (`.vtt`) and SubRip (`.srt`) files merged into chunks
+//! of about `chunk_s` seconds, as `audio_system` events: `text`, `duration` (seconds),
+//! `app_name` (config, else the file name), `confidence` left out.
+//!
+//! - Parsed with `subtp` (a trailing newline is added first: the parser needs one).
+//! - A chunk's time is the file's modification time plus the chunk's start offset (a
+//!   transcript file has no wall-clock time of its own).
+//! - `raw_ref` = the file, the first 16 hex digits of the SHA-256 of its content and the
+//!   chunk number: an unchanged transcript is never stored twice, a changed one again.
+//! - An unchanged file is not read again.
+
+use openclone_guest::fs::files;
+use openclone_guest::prelude::*;
+use openclone_guest::time::accepted;
+use sha2::{Digest, Sha256};
+
+/// The plugin.
+pub struct Transcripts;
+
+/// One cue: start and end in seconds from the file's start, and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    /// Seconds.
+    pub start: f64,
+    /// Seconds.
+    pub end: f64,
+    /// Text, lines joined by spaces, tags removed.
+    pub text: String,
+}
+
+/// A merged chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// Seconds from the file's start.
+    pub start: f64,
+    /// Seconds covered.
+    pub duration: f64,
+    /// The cues' text.
+    pub text: String,
+}
+
+fn secs(h: u8, m: u8, s: u8, ms: u16) -> f64 {
+    f64::from(h) * 3600.0 + f64::from(m) * 60.0 + f64::from(s) + f64::from(ms) / 1000.0
+}
+
+/// Removes WebVTT markup (`<v Speaker>`, `<c.x>`, `<00:00:01.000>`) from cue text.
+fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+}
+
+/// The cues of a `.vtt` or `.srt` text. Errors: the parser's message.
+pub fn cues(text: &str, vtt: bool) -> std::result::Result<Vec<Cue>, String> {
+    let text = format!(
+        "{}\n",
+        text.trim_start_matches('\u{feff}').replace("\r\n", "\n")
+    );
+    let join = |lines: &[String]| {
+        strip_tags(&lines.join(" "))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if vtt {
+        let v = subtp::vtt::WebVtt::parse(&text).map_err(|e| e.to_string())?;
+        Ok(v.blocks
+            .into_iter()
+            .filter_map(|b| match b {
+                subtp::vtt::VttBlock::Que(c) => {
+                    let (s, e) = (c.timings.start, c.timings.end);
+                    Some(Cue {
+                        start: secs(s.hours, s.minutes, s.seconds, s.milliseconds),
+                        end: secs(e.hours, e.minutes, e.seconds, e.milliseconds),
+                        text: join(&c.payload),
+                    })
+                }
+                _ => None,
+            })
+            .collect())
+    } else {
+        let s = subtp::srt::SubRip::parse(&text).map_err(|e| e.to_string())?;
+        Ok(s.subtitles
+            .into_iter()
+            .map(|c| Cue {
+                start: secs(
+                    c.start.hours,
+                    c.start.minutes,
+                    c.start.seconds,
+                    c.start.milliseconds,
+                ),
+                end: secs(
+                    c.end.hours,
+                    c.end.minutes,
+                    c.end.seconds,
+                    c.end.milliseconds,
+                ),
+                text: join(&c.text),
+            })
+            .collect())
+    }
+}
+
+/// Merges cues into chunks of about `chunk_s` seconds (a chunk closes once it spans that
+/// long); consecutive identical lines (rolling captions) are kept once.
+pub fn chunks(cues: &[Cue], chunk_s: f64) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::new();
+    let mut current: Option<(f64, f64, Vec<String>)> = None;
+    for c in cues.iter().filter(|c| !c.text.is_empty()) {
+        let (start, end, texts) = current.get_or_insert_with(|| (c.start, c.end, Vec::new()));
+        if texts.last() != Some(&c.text) {
+            texts.push(c.text.clone());
+        }
+        *end = end.max(c.end);
+        if *end - *start >= chunk_s {
+            let (s, e, t) = current.take().unwrap_or_default();
+            out.push(Chunk {
+                start: s,
+                duration: e - s,
+                text: t.join(" "),
+            });
+        }
+    }
+    if let Some((s, e, t)) = current {
+        out.push(Chunk {
+            start: s,
+            duration: e - s,
+            text: t.join(" "),
+        });
+    }
+    out
+}
+
+impl Plugin for Transcripts {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::AudioSystem];
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        let chunk_s: u32 = ctx.config_or("chunk_s", 60)?;
+        let app: Option<String> = ctx.config("app_name")?;
+        for dir in ctx.inputs() {
+            for path in files(&dir, &["vtt", "srt"]) {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                let Some(stamp) = ctx.file_changed(&path)? else {
+                    continue;
+                };
+                let bytes = std::fs::read(&path)?;
+                let vtt = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("vtt"));
+                let parsed = String::from_utf8(bytes.clone())
+                    .map_err(|_| "not UTF-8 text".to_owned())
+                    .and_then(|t| cues(&t, vtt));
+                let found = match parsed {
+                    Ok(c) if !c.is_empty() => c,
+                    Ok(_) => {
+                        ctx.problem(format!("{rel}: no cues; skipped"));
+                        ctx.remember_file(&path, stamp)?;
+                        continue;
+                    }
+                    Err(e) => {
+                        ctx.problem(format!(
+                            "{rel}: not a readable {} file: {e}",
+                            if vtt { "WebVTT" } else { "SRT" }
+                        ));
+                        ctx.remember_file(&path, stamp)?;
+                        continue;
+                    }
+                };
+                let hash = hex::encode(&Sha256::digest(&bytes)[..8]);
+                let app_name = app.clone().unwrap_or_else(|| {
+                    path.file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                });
+                for (i, c) in chunks(&found, f64::from(chunk_s)).into_iter().enumerate() {
+                    let ts = stamp.timestamp() + c.start;
+                    if !accepted(ts) {
+                        continue;
+                    }
+                    let e = AudioSystem {
+                        text: c.text,
+                        duration: Some((c.duration * 1000.0).round() / 1000.0),
+                        app_name: Some(app_name.clone()),
+                        confidence: None,
+                    }
+                    .at(ts)
+                    .raw_ref(format!("{rel}#{hash}#{i}"));
+                    ctx.emit(e)?;
+                }
+                ctx.remember_file(&path, stamp)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+openclone_guest::export_plugin!(Transcripts);
