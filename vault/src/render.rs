@@ -318,11 +318,15 @@ fn duration(s: f64) -> String {
     }
 }
 
-/// A JSON value as text: strings as they are, arrays of scalars joined by `, `, anything
-/// else as compact JSON.
+/// A JSON value as text: strings as they are, whole numbers without `.0`, arrays of
+/// scalars joined by `, `, anything else as compact JSON.
 fn display(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         Value::Array(items) if items.iter().all(|i| !i.is_array() && !i.is_object()) => {
             items.iter().map(display).collect::<Vec<_>>().join(", ")
         }
