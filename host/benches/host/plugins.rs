@@ -94,9 +94,13 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
 
     let wasm = built.join("well-behaved/plugin.wasm");
     let ctx = context(&app, "well-behaved");
-    let bare = bare_instantiation(&wasm, &ctx);
+    let (bare_linker, bare) = bare_instantiation(&wasm, &ctx);
     println!(
         "| bare wasmtime: `Linker::instantiate`, default engine | well-behaved | {:.1} µs |",
+        us(bare_linker)
+    );
+    println!(
+        "| bare wasmtime: `InstancePre::instantiate`, default engine | well-behaved | {:.1} µs |",
         us(bare)
     );
     for pooling in [true, false] {
@@ -112,7 +116,7 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
         }
         let ours = median(times);
         println!(
-            "| host: store + `InstancePre::instantiate`, pooling {} | well-behaved | {:.1} µs ({:.2}× bare) |",
+            "| host: store (WASI, pipes, limits, deadline) + `InstancePre::instantiate`, pooling {} | well-behaved | {:.1} µs ({:.2}× bare `InstancePre`) |",
             if rt.pooling { "on" } else { "off" },
             us(ours),
             us(ours) / us(bare)
@@ -146,30 +150,37 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
     app.close();
 }
 
-/// Median time of a plain wasmtime instantiation: default engine, the same imports, no
-/// `InstancePre`, no pooling, no limits.
-fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> Duration {
+/// Median times of a plain wasmtime instantiation (default engine, the same imports, no
+/// pooling, no limits, an empty WASI context): through `Linker::instantiate`, and through
+/// an `InstancePre`.
+fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> (Duration, Duration) {
     let engine = Engine::default();
     let mut linker: Linker<PluginState> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
     CapturePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).expect("imports");
     let component = Component::from_file(&engine, wasm).expect("compile");
-    let mut times = Vec::with_capacity(INSTANTIATIONS as usize);
+    let pre = linker.instantiate_pre(&component).expect("pre");
+    let state = || PluginState {
+        wasi: wasmtime_wasi::WasiCtx::builder().build(),
+        table: Default::default(),
+        limits: StoreLimits::default(),
+        plugin: ctx.clone(),
+        tally: Tally::default(),
+    };
+    let (mut via_linker, mut via_pre) = (Vec::new(), Vec::new());
     for _ in 0..INSTANTIATIONS {
         let t0 = Instant::now();
-        let state = PluginState {
-            wasi: wasmtime_wasi::WasiCtx::builder().build(),
-            table: Default::default(),
-            limits: StoreLimits::default(),
-            plugin: ctx.clone(),
-            tally: Tally::default(),
-        };
-        let mut store = Store::new(&engine, state);
+        let mut store = Store::new(&engine, state());
         let instance = linker
             .instantiate(&mut store, &component)
             .expect("instantiate");
-        times.push(t0.elapsed());
+        via_linker.push(t0.elapsed());
+        drop((instance, store));
+        let t0 = Instant::now();
+        let mut store = Store::new(&engine, state());
+        let instance = pre.instantiate(&mut store).expect("instantiate");
+        via_pre.push(t0.elapsed());
         drop((instance, store));
     }
-    median(times)
+    (median(via_linker), median(via_pre))
 }

@@ -1,8 +1,15 @@
 //! The compiled-component cache: `<cache>/<sha256 of the .wasm>-<engine hash>.cwasm`, so
 //! a restart (or another plugin folder with the same component) never recompiles.
+//!
+//! Hashing a 2 MB component costs more than loading its compiled code, so the sha256 of a
+//! component file is remembered too, in `<cache>/stat-<hash of path, length, mtime>`: an
+//! unchanged file (same path, length and modification time, as `make` and git judge it) is
+//! not read again.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
+
+use sha2::{Digest, Sha256};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -14,12 +21,40 @@ fn engine_hash(engine: &Engine) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// The component for `bytes`, from the cache when present (second value `true`), else
-/// compiled and written to the cache (atomically: temp file, then rename).
+/// The sha256 (hex) of the component at `path`, and its bytes when they had to be read.
+/// Errors: the file cannot be read.
+pub fn sha256_of(dir: &Path, path: &Path) -> std::io::Result<(String, Option<Vec<u8>>)> {
+    let meta = std::fs::metadata(path)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let canonical = std::fs::canonicalize(path)?;
+    let key = hex::encode(
+        &Sha256::digest(format!("{}\0{}\0{mtime}", canonical.display(), meta.len()).as_bytes())
+            [..16],
+    );
+    let memo = dir.join(format!("stat-{key}"));
+    if let Ok(sha) = std::fs::read_to_string(&memo)
+        && sha.len() == 64
+    {
+        return Ok((sha, None));
+    }
+    let bytes = std::fs::read(path)?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let _ = std::fs::write(&memo, &sha);
+    Ok((sha, Some(bytes)))
+}
+
+/// The component for the file at `path` (whose sha256 is `sha256`; `bytes` if already
+/// read), from the cache when present (second value `true`), else compiled and written to
+/// the cache (atomically: temp file, then rename).
 pub fn load_or_compile(
     engine: &Engine,
     dir: &Path,
-    bytes: &[u8],
+    path: &Path,
+    bytes: Option<Vec<u8>>,
     sha256: &str,
 ) -> anyhow::Result<(Component, bool)> {
     let file = dir.join(format!("{sha256}-{}.cwasm", engine_hash(engine)));
@@ -35,7 +70,11 @@ pub fn load_or_compile(
             }
         }
     }
-    let compiled = engine.precompile_component(bytes)?;
+    let bytes = match bytes {
+        Some(b) => b,
+        None => std::fs::read(path)?,
+    };
+    let compiled = engine.precompile_component(&bytes)?;
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
     if std::fs::write(&tmp, &compiled)
         .and_then(|()| std::fs::rename(&tmp, &file))

@@ -120,8 +120,8 @@ impl Runtime {
     /// wrong WIT version, missing exports.
     pub fn load(&self, path: &Path, expected_sha256: Option<&str>) -> anyhow::Result<Loaded> {
         let started = Instant::now();
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let (sha256, bytes) = cache::sha256_of(&self.cache_dir, path)
+            .with_context(|| format!("reading {}", path.display()))?;
         if let Some(want) = expected_sha256
             && !want.eq_ignore_ascii_case(&sha256)
         {
@@ -131,9 +131,10 @@ impl Runtime {
             );
         }
         let (component, from_cache) =
-            cache::load_or_compile(&self.engine, &self.cache_dir, &bytes, &sha256).with_context(
-                || format!("{}: not a loadable WebAssembly component", path.display()),
-            )?;
+            cache::load_or_compile(&self.engine, &self.cache_dir, path, bytes, &sha256)
+                .with_context(|| {
+                    format!("{}: not a loadable WebAssembly component", path.display())
+                })?;
         check_world(&self.engine, &component).with_context(|| path.display().to_string())?;
         let pre = context(self.linker.instantiate_pre(&component), || {
             format!("{}: cannot be linked", path.display())
