@@ -407,15 +407,30 @@ fn a_restart_loads_unchanged_components_from_the_cache() {
 fn a_change_under_a_granted_path_triggers_a_pass() {
     let host = Host::prepared(CALENDAR_CONFIG, |dir| {
         std::fs::create_dir_all(dir.join("calendars")).expect("calendars");
-        std::fs::copy(fixtures().join("ics/example.ics"), dir.join("calendars/example.ics")).expect("copy");
+        std::fs::copy(
+            fixtures().join("ics/example.ics"),
+            dir.join("calendars/example.ics"),
+        )
+        .expect("copy");
         install_plugin(&dir.join("plugins"), "calendar-ics");
     });
     let first = host.vault("default").join("Calendar/2022-01-01.md");
     assert!(wait_for(60, || first.exists()), "the first pass ran");
-    let passes = || host.get("/api/v1/plugins", Some(KEY)).json["plugins"][0]["counters"]["passes"].as_u64().unwrap_or(0);
+    let passes = || {
+        host.get("/api/v1/plugins", Some(KEY)).json["plugins"][0]["counters"]["passes"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     assert!(wait_for(10, || passes() == 1));
-    std::fs::copy(fixtures().join("ics/sabre_test.ics"), host.dir.path().join("calendars/sabre_test.ics")).expect("drop a calendar in");
+    std::fs::copy(
+        fixtures().join("ics/sabre_test.ics"),
+        host.dir.path().join("calendars/sabre_test.ics"),
+    )
+    .expect("drop a calendar in");
     let second = host.vault("default").join("Calendar/2020-12-23.md");
-    assert!(wait_for(30, || second.exists()), "interval_s is an hour, yet the new calendar was read within seconds");
+    assert!(
+        wait_for(30, || second.exists()),
+        "interval_s is an hour, yet the new calendar was read within seconds"
+    );
     assert!(passes() >= 2);
 }

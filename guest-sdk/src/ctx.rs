@@ -152,6 +152,57 @@ impl Ctx {
         self.report.problems.push(message);
     }
 
+    /// The files under every granted folder that `keep` accepts (`hidden` files too, if
+    /// asked) and that are new or changed since [`Ctx::done`] recorded them, sorted. This
+    /// is the usual start of a pass: unchanged files are not even read.
+    /// Errors: a file cannot be stat'ed, or state failed.
+    pub fn changed_files(
+        &mut self,
+        hidden: bool,
+        keep: impl Fn(&std::path::Path) -> bool,
+    ) -> Result<Vec<InputFile>> {
+        let mut out = Vec::new();
+        for dir in self.inputs() {
+            let all = if hidden {
+                crate::fs::files_including_hidden(&dir)
+            } else {
+                crate::fs::files(&dir, &[])
+            };
+            for path in all.into_iter().filter(|p| keep(p)) {
+                if let Some(stamp) = self.file_changed(&path)? {
+                    let rel = path
+                        .strip_prefix(&dir)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
+                    out.push(InputFile { path, rel, stamp });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The file's text, or `None` (reported in one log line and marked done) when it is
+    /// not UTF-8. Errors: it cannot be read.
+    pub fn read_text(&mut self, file: &InputFile) -> Result<Option<String>> {
+        match String::from_utf8(std::fs::read(&file.path)?) {
+            Ok(text) => Ok(Some(text)),
+            Err(_) => self.skip(file, "not UTF-8 text").map(|()| None),
+        }
+    }
+
+    /// Reports a file that cannot be used (one log line: `<file>: <why>; skipped`) and
+    /// marks it done, so it is not retried until it changes.
+    pub fn skip(&mut self, file: &InputFile, why: &str) -> Result<()> {
+        self.problem(format!("{}: {why}; skipped", file.rel));
+        self.done(file)
+    }
+
+    /// Marks a file read at its stamp (after flushing what it emitted).
+    pub fn done(&mut self, file: &InputFile) -> Result<()> {
+        self.remember_file(&file.path, file.stamp)
+    }
+
     /// The file's stamp if it is new or changed since [`Ctx::remember_file`] recorded it
     /// (state namespace `files`), `None` if it is unchanged. Errors: stat or state failed.
     pub fn file_changed(&mut self, path: &std::path::Path) -> Result<Option<crate::fs::Stamp>> {
@@ -176,6 +227,18 @@ impl Ctx {
         self.flush()?;
         Ok(self.report)
     }
+}
+
+/// A granted file for this pass: where it is, its path relative to its granted folder (for
+/// messages and `raw_ref`s), and its stamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The path to read.
+    pub path: std::path::PathBuf,
+    /// Relative to the granted folder.
+    pub rel: String,
+    /// Length and modification time.
+    pub stamp: crate::fs::Stamp,
 }
 
 /// A keyed store namespace; values are JSON. Cursors and seen-sets live here.

@@ -2,6 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
+/// True if `path`'s extension is one of `extensions` (case-insensitive, without the dot).
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension().is_some_and(|e| {
+        extensions
+            .iter()
+            .any(|x| e.to_string_lossy().eq_ignore_ascii_case(x))
+    })
+}
+
 /// Every file under `dir` (recursively, sorted) whose extension is one of `extensions`
 /// (case-insensitive, without the dot); all files when `extensions` is empty. Hidden
 /// entries (`.name`) are skipped. Unreadable folders are skipped, not fatal.
@@ -31,14 +40,11 @@ fn walk(dir: &Path, extensions: &[&str], hidden_files: bool) -> Vec<PathBuf> {
             }
             match entry.file_type() {
                 Ok(t) if t.is_dir() => stack.push(path),
-                Ok(t) if t.is_file() => {
-                    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
-                    if extensions.is_empty()
-                        || ext
-                            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(&e)))
-                    {
-                        out.push(path);
-                    }
+                Ok(t)
+                    if t.is_file()
+                        && (extensions.is_empty() || has_extension(&path, extensions)) =>
+                {
+                    out.push(path)
                 }
                 _ => {}
             }

@@ -74,7 +74,7 @@ pub mod bindings {
 
 pub use bindings::openclone::capture::log::Level;
 pub use bindings::openclone::capture::types::SourceType;
-pub use ctx::{Ctx, Report, State};
+pub use ctx::{Ctx, InputFile, Report, State};
 pub use error::{Error, Result};
 pub use events::Emit;
 pub use export::{Adapter, Plugin, PluginMeta};

@@ -8,7 +8,6 @@
 //! of the file (no blank line after it yet) is emitted too; if it grows later, the grown
 //! paragraph is a new entry.
 
-use openclone_guest::fs::files;
 use openclone_guest::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -55,55 +54,41 @@ impl Plugin for BraindumpInbox {
     fn capture(ctx: &mut Ctx) -> Result<()> {
         let names: Vec<String> =
             ctx.config_or("files", vec!["inbox.md".into(), "inbox.txt".into()])?;
-        for dir in ctx.inputs() {
-            for path in files(&dir, &[]) {
-                if !path
-                    .file_name()
-                    .is_some_and(|n| names.iter().any(|x| n.to_string_lossy() == *x))
-                {
-                    continue;
-                }
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
-                    continue;
-                };
-                let Ok(text) = String::from_utf8(std::fs::read(&path)?) else {
-                    ctx.problem(format!("{rel}: not UTF-8 text; skipped"));
-                    ctx.remember_file(&path, stamp)?;
-                    continue;
-                };
-                let prev: Option<Cursor> = ctx.state("cursor").get(&rel)?;
-                let from = prev
-                    .filter(|c| {
-                        c.offset <= text.len()
-                            && text.is_char_boundary(c.offset)
-                            && hash16(&text.as_bytes()[..c.offset]) == c.hash
-                    })
-                    .map_or(0, |c| c.offset);
-                let all = paragraphs(&text);
-                let mut offset = from;
-                for (para, end) in all.into_iter().filter(|(_, end)| *end > from) {
-                    offset = end;
-                    ctx.emit(
-                        Braindump { text: para.clone() }
-                            .at(stamp.timestamp())
-                            .raw_ref(format!("{rel}#{}", hash16(para.as_bytes()))),
-                    )?;
-                }
-                ctx.flush()?;
-                ctx.state("cursor").set(
-                    &rel,
-                    &Cursor {
-                        offset,
-                        hash: hash16(&text.as_bytes()[..offset]),
-                    },
+        let inbox = |p: &std::path::Path| {
+            p.file_name()
+                .is_some_and(|n| names.iter().any(|x| n.to_string_lossy() == *x))
+        };
+        for file in ctx.changed_files(false, inbox)? {
+            let Some(text) = ctx.read_text(&file)? else {
+                continue;
+            };
+            let prev: Option<Cursor> = ctx.state("cursor").get(&file.rel)?;
+            let from = prev
+                .filter(|c| {
+                    c.offset <= text.len()
+                        && text.is_char_boundary(c.offset)
+                        && hash16(&text.as_bytes()[..c.offset]) == c.hash
+                })
+                .map_or(0, |c| c.offset);
+            let mut offset = from;
+            for (para, end) in paragraphs(&text).into_iter().filter(|(_, end)| *end > from) {
+                offset = end;
+                let raw_ref = format!("{}#{}", file.rel, hash16(para.as_bytes()));
+                ctx.emit(
+                    Braindump { text: para }
+                        .at(file.stamp.timestamp())
+                        .raw_ref(raw_ref),
                 )?;
-                ctx.remember_file(&path, stamp)?;
             }
+            ctx.flush()?;
+            ctx.state("cursor").set(
+                &file.rel,
+                &Cursor {
+                    offset,
+                    hash: hash16(&text.as_bytes()[..offset]),
+                },
+            )?;
+            ctx.done(&file)?;
         }
         Ok(())
     }

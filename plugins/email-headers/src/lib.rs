@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use mail_parser::{Address, MessageParser};
-use openclone_guest::fs::files;
+use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
 use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
@@ -110,60 +110,46 @@ impl Plugin for EmailHeaders {
     const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Email];
 
     fn capture(ctx: &mut Ctx) -> Result<()> {
-        for dir in ctx.inputs() {
-            let candidates = files(&dir, &[]).into_iter().filter(|p| {
-                let ext = p.extension().map(|e| e.to_string_lossy().to_lowercase());
-                matches!(ext.as_deref(), Some("eml" | "mbox"))
-                    || in_maildir(p)
-                    || p.file_name().is_some_and(|n| n == "mbox")
-            });
-            for path in candidates.collect::<Vec<_>>() {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
-                    continue;
-                };
-                let raw = match messages(&path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        ctx.problem(format!("{rel}: cannot be read as mail: {e}"));
-                        ctx.remember_file(&path, stamp)?;
-                        continue;
-                    }
-                };
-                let parsed: Vec<Headers> = raw.iter().filter_map(|m| headers(m)).collect();
-                if parsed.is_empty() {
-                    ctx.problem(format!(
-                        "{rel}: no e-mail message found (empty, broken or not mail)"
-                    ));
-                    ctx.remember_file(&path, stamp)?;
+        let mail = |p: &Path| {
+            has_extension(p, &["eml", "mbox"])
+                || in_maildir(p)
+                || p.file_name().is_some_and(|n| n == "mbox")
+        };
+        for file in ctx.changed_files(false, mail)? {
+            let raw = match messages(&file.path) {
+                Ok(r) => r,
+                Err(e) => {
+                    ctx.skip(&file, &format!("cannot be read as mail: {e}"))?;
                     continue;
                 }
-                let mut too_old = 0;
-                for h in parsed {
-                    let ts = h.date.map_or_else(|| stamp.timestamp(), |d| d as f64);
-                    if !accepted(ts) {
-                        too_old += 1;
-                        continue;
-                    }
-                    let e = Email {
+            };
+            let parsed: Vec<Headers> = raw.iter().filter_map(|m| headers(m)).collect();
+            if parsed.is_empty() {
+                ctx.skip(&file, "no e-mail message found (empty, broken or not mail)")?;
+                continue;
+            }
+            let mut too_old = 0;
+            for h in parsed {
+                let ts = h.date.map_or_else(|| file.stamp.timestamp(), |d| d as f64);
+                if !accepted(ts) {
+                    too_old += 1;
+                    continue;
+                }
+                ctx.emit(
+                    Email {
                         subject: h.subject,
                         from: h.from,
                         to: h.to,
                         date: h.date_text,
                     }
                     .at(ts)
-                    .raw_ref(h.id);
-                    ctx.emit(e)?;
-                }
-                if too_old > 0 {
-                    ctx.log(Level::Info, &format!("{rel}: {too_old} message(s) dated before 2020-01-01 not emitted: the ingest contract refuses them"));
-                }
-                ctx.remember_file(&path, stamp)?;
+                    .raw_ref(h.id),
+                )?;
             }
+            if too_old > 0 {
+                ctx.log(Level::Info, &format!("{}: {too_old} message(s) dated before 2020-01-01 not emitted: the ingest contract refuses them", file.rel));
+            }
+            ctx.done(&file)?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@
 //! - `raw_ref` = `lat,lon@time` (six decimals, Unix seconds) for timed points, the file
 //!   and the point's place in it for the others; an unchanged file is not read again.
 
-use openclone_guest::fs::files;
+use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
 use openclone_guest::time::accepted;
 
@@ -148,56 +148,45 @@ impl Plugin for GpsGpx {
             min_interval_s: ctx.config_or("min_interval_s", 60.0)?,
             place_radius_m: ctx.config_or("place_radius_m", 150.0)?,
         };
-        for dir in ctx.inputs() {
-            for path in files(&dir, &["gpx"]) {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
+        for file in ctx.changed_files(false, |p| has_extension(p, &["gpx"]))? {
+            let parsed = std::fs::File::open(&file.path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| gpx::read(std::io::BufReader::new(f)).map_err(|e| e.to_string()));
+            let g = match parsed {
+                Ok(g) => g,
+                Err(e) => {
+                    ctx.skip(&file, &format!("not a readable GPX file: {e}"))?;
                     continue;
-                };
-                let parsed = std::fs::File::open(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|f| gpx::read(std::io::BufReader::new(f)).map_err(|e| e.to_string()));
-                let g = match parsed {
-                    Ok(g) => g,
-                    Err(e) => {
-                        ctx.problem(format!("{rel}: not a readable GPX file: {e}"));
-                        ctx.remember_file(&path, stamp)?;
-                        continue;
-                    }
-                };
-                let mut too_old = 0;
-                for f in fixes(&g, t) {
-                    let ts = f.time.unwrap_or_else(|| stamp.timestamp());
-                    if !accepted(ts) {
-                        too_old += 1;
-                        continue;
-                    }
-                    let raw_ref = match f.time {
-                        Some(time) => format!("{:.6},{:.6}@{time}", f.lat, f.lon),
-                        None => format!("{rel}#{}", f.at),
-                    };
-                    let mut e = Gps {
-                        lat: f.lat,
-                        lon: f.lon,
-                        accuracy: None,
-                        place_name: f.place,
-                    }
-                    .at(ts)
-                    .raw_ref(raw_ref);
-                    if let Some(ele) = f.elevation {
-                        e = e.field("elevation", ele);
-                    }
-                    ctx.emit(e)?;
                 }
-                if too_old > 0 {
-                    ctx.log(Level::Info, &format!("{rel}: {too_old} points before 2020-01-01 (or too far ahead) not emitted: the ingest contract refuses them"));
+            };
+            let mut too_old = 0;
+            for f in fixes(&g, t) {
+                let ts = f.time.unwrap_or_else(|| file.stamp.timestamp());
+                if !accepted(ts) {
+                    too_old += 1;
+                    continue;
                 }
-                ctx.remember_file(&path, stamp)?;
+                let raw_ref = match f.time {
+                    Some(time) => format!("{:.6},{:.6}@{time}", f.lat, f.lon),
+                    None => format!("{}#{}", file.rel, f.at),
+                };
+                let mut e = Gps {
+                    lat: f.lat,
+                    lon: f.lon,
+                    accuracy: None,
+                    place_name: f.place,
+                }
+                .at(ts)
+                .raw_ref(raw_ref);
+                if let Some(ele) = f.elevation {
+                    e = e.field("elevation", ele);
+                }
+                ctx.emit(e)?;
             }
+            if too_old > 0 {
+                ctx.log(Level::Info, &format!("{}: {too_old} points before 2020-01-01 (or too far ahead) not emitted: the ingest contract refuses them", file.rel));
+            }
+            ctx.done(&file)?;
         }
         Ok(())
     }

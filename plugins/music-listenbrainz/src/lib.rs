@@ -12,7 +12,7 @@
 //! them); an unchanged file is not read again; lines that are not listens are counted in
 //! one log line per file.
 
-use openclone_guest::fs::files;
+use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
 use openclone_guest::time::accepted;
 use serde_json::Value;
@@ -109,45 +109,34 @@ impl Plugin for MusicListenbrainz {
     const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Music];
 
     fn capture(ctx: &mut Ctx) -> Result<()> {
-        for dir in ctx.inputs() {
-            for path in files(&dir, &["json", "jsonl", "ndjson"]) {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
-                    continue;
-                };
-                let Ok(text) = String::from_utf8(std::fs::read(&path)?) else {
-                    ctx.problem(format!("{rel}: not UTF-8 text; skipped"));
-                    ctx.remember_file(&path, stamp)?;
-                    continue;
-                };
-                let jsonl = !path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-                let (found, bad) = listens(&text, jsonl);
-                if found.is_empty() {
-                    ctx.problem(format!("{rel}: no ListenBrainz listens found; skipped"));
-                } else if bad > 0 {
-                    ctx.problem(format!(
-                        "{rel}: {bad} record(s) are not listens and were skipped"
-                    ));
-                }
-                for l in found.into_iter().filter(|l| accepted(l.at)) {
-                    let e = Music {
+        for file in ctx.changed_files(false, |p| has_extension(p, &["json", "jsonl", "ndjson"]))? {
+            let Some(text) = ctx.read_text(&file)? else {
+                continue;
+            };
+            let (found, bad) = listens(&text, !has_extension(&file.path, &["json"]));
+            if found.is_empty() {
+                ctx.skip(&file, "no ListenBrainz listens found")?;
+                continue;
+            }
+            if bad > 0 {
+                ctx.problem(format!(
+                    "{}: {bad} record(s) are not listens and were skipped",
+                    file.rel
+                ));
+            }
+            for l in found.into_iter().filter(|l| accepted(l.at)) {
+                ctx.emit(
+                    Music {
                         track: l.track,
                         artist: l.artist,
                         album: l.album,
                         duration: l.duration,
                     }
                     .at(l.at)
-                    .raw_ref(l.id);
-                    ctx.emit(e)?;
-                }
-                ctx.remember_file(&path, stamp)?;
+                    .raw_ref(l.id),
+                )?;
             }
+            ctx.done(&file)?;
         }
         Ok(())
     }

@@ -9,10 +9,8 @@
 //!   SHA-256, so an unchanged note is never stored twice and an edited one is a new entry;
 //! - an unchanged file (length and modification time) is not even read again.
 
-use std::path::Path;
-
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use openclone_guest::fs::files;
+use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use sha2::{Digest, Sha256};
@@ -126,10 +124,6 @@ fn globs(patterns: &[String]) -> Result<GlobSet> {
         .map_err(|e| Error::Config(format!("exclude: {e}")))
 }
 
-fn relative(dir: &Path, path: &Path) -> String {
-    path.strip_prefix(dir).unwrap_or(path).display().to_string()
-}
-
 impl Plugin for NotesMarkdown {
     const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Notes];
 
@@ -142,46 +136,37 @@ impl Plugin for NotesMarkdown {
         let extensions: Vec<String> =
             ctx.config_or("extensions", vec!["md".to_owned(), "markdown".to_owned()])?;
         let ext: Vec<&str> = extensions.iter().map(String::as_str).collect();
-        for dir in ctx.inputs() {
-            for path in files(&dir, &ext) {
-                let rel = relative(&dir, &path);
-                if exclude.is_match(&rel) {
-                    continue;
-                }
-                let Some(stamp) = ctx.file_changed(&path)? else {
-                    continue;
-                };
-                let bytes = std::fs::read(&path)?;
-                let Ok(text) = String::from_utf8(bytes) else {
-                    ctx.problem(format!("{rel}: not UTF-8 text; skipped"));
-                    ctx.remember_file(&path, stamp)?;
-                    continue;
-                };
-                if text.trim().is_empty() {
-                    ctx.problem(format!("{rel}: empty note; skipped"));
-                    ctx.remember_file(&path, stamp)?;
-                    continue;
-                }
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                match parse(&text, &stem) {
-                    Ok(note) => {
-                        let hash = hex::encode(Sha256::digest(text.as_bytes()));
-                        let event = Notes {
-                            title: note.title,
-                            text: note.text,
-                            tags: note.tags,
-                        }
-                        .at(stamp.timestamp())
-                        .raw_ref(format!("{rel}#{}", &hash[..16]))
-                        .field("path", rel.clone());
-                        ctx.emit(event)?;
+        for file in ctx.changed_files(false, |p| has_extension(p, &ext))? {
+            if exclude.is_match(&file.rel) {
+                continue;
+            }
+            let Some(text) = ctx.read_text(&file)? else {
+                continue;
+            };
+            if text.trim().is_empty() {
+                ctx.skip(&file, "empty note")?;
+                continue;
+            }
+            let stem = file
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match parse(&text, &stem) {
+                Ok(note) => {
+                    let hash = hex::encode(Sha256::digest(text.as_bytes()));
+                    let event = Notes {
+                        title: note.title,
+                        text: note.text,
+                        tags: note.tags,
                     }
-                    Err(e) => ctx.problem(format!("{rel}: {e}; skipped")),
+                    .at(file.stamp.timestamp())
+                    .raw_ref(format!("{}#{}", file.rel, &hash[..16]))
+                    .field("path", file.rel.clone());
+                    ctx.emit(event)?;
+                    ctx.done(&file)?;
                 }
-                ctx.remember_file(&path, stamp)?;
+                Err(e) => ctx.skip(&file, &e)?,
             }
         }
         Ok(())

@@ -12,7 +12,6 @@
 //! read again from the start, and `raw_ref` (`<shell>:<time>:<hash of the command>`) keeps
 //! that from duplicating anything.
 
-use openclone_guest::fs::files_including_hidden;
 use openclone_guest::prelude::*;
 use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
@@ -236,68 +235,61 @@ impl Plugin for ShellHistory {
                 "fish_history".into(),
             ],
         )?;
-        for dir in ctx.inputs() {
-            for path in files_including_hidden(&dir) {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if !patterns.iter().any(|p| name_matches(&name, p)) {
+        let wanted = |p: &std::path::Path| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            patterns.iter().any(|pat| name_matches(&name, pat))
+        };
+        for file in ctx.changed_files(true, wanted)? {
+            let name = file
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = unmetafy(&std::fs::read(&file.path)?);
+            let text = String::from_utf8_lossy(&bytes);
+            let Some(shell) = Shell::detect(&name, &text) else {
+                ctx.skip(&file, "not a zsh, bash or fish history")?;
+                continue;
+            };
+            let prev: Option<Cursor> = ctx.state("cursor").get(&file.rel)?;
+            let from = prev
+                .filter(|c| c.offset <= bytes.len() && c.head == head_hash(&bytes, c.offset))
+                .map_or(0, |c| c.offset);
+            let mut last_end = from;
+            for c in parse(shell, &text).iter().filter(|c| c.end > from) {
+                last_end = c.end;
+                let ts = c.time.unwrap_or_else(|| file.stamp.timestamp());
+                if !accepted(ts) {
                     continue;
                 }
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
-                    continue;
+                let hash = hex::encode(&Sha256::digest(c.line.as_bytes())[..8]);
+                let raw_ref = match c.time {
+                    Some(t) => format!("{}:{t}:{hash}", shell.name()),
+                    None => format!("{}:{}@{}:{hash}", shell.name(), file.rel, c.end),
                 };
-                let bytes = unmetafy(&std::fs::read(&path)?);
-                let text = String::from_utf8_lossy(&bytes);
-                let Some(shell) = Shell::detect(&name, &text) else {
-                    ctx.problem(format!("{rel}: not a zsh, bash or fish history; skipped"));
-                    ctx.remember_file(&path, stamp)?;
-                    continue;
-                };
-                let prev: Option<Cursor> = ctx.state("cursor").get(&rel)?;
-                let from = prev
-                    .filter(|c| c.offset <= bytes.len() && c.head == head_hash(&bytes, c.offset))
-                    .map_or(0, |c| c.offset);
-                let commands = parse(shell, &text);
-                let mut last_end = from;
-                for c in commands.iter().filter(|c| c.end > from) {
-                    last_end = c.end;
-                    let ts = c.time.unwrap_or_else(|| stamp.timestamp());
-                    if !accepted(ts) {
-                        continue;
-                    }
-                    let hash = hex::encode(&Sha256::digest(c.line.as_bytes())[..8]);
-                    let raw_ref = match c.time {
-                        Some(t) => format!("{}:{t}:{hash}", shell.name()),
-                        None => format!("{}:{rel}@{}:{hash}", shell.name(), c.end),
-                    };
-                    let e = Activity {
-                        app_name: program(&c.line),
-                        duration: c.duration,
-                        category: Some("shell".into()),
-                        text: Some(c.line.clone()),
-                    }
-                    .at(ts)
-                    .raw_ref(raw_ref)
-                    .field("shell", shell.name());
-                    ctx.emit(e)?;
+                let e = Activity {
+                    app_name: program(&c.line),
+                    duration: c.duration,
+                    category: Some("shell".into()),
+                    text: Some(c.line.clone()),
                 }
-                ctx.flush()?;
-                ctx.state("cursor").set(
-                    &rel,
-                    &Cursor {
-                        offset: last_end,
-                        head: head_hash(&bytes, last_end),
-                    },
-                )?;
-                ctx.remember_file(&path, stamp)?;
+                .at(ts)
+                .raw_ref(raw_ref)
+                .field("shell", shell.name());
+                ctx.emit(e)?;
             }
+            ctx.flush()?;
+            ctx.state("cursor").set(
+                &file.rel,
+                &Cursor {
+                    offset: last_end,
+                    head: head_hash(&bytes, last_end),
+                },
+            )?;
+            ctx.done(&file)?;
         }
         Ok(())
     }

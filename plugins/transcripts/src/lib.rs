@@ -9,7 +9,7 @@
 //!   chunk number: an unchanged transcript is never stored twice, a changed one again.
 //! - An unchanged file is not read again.
 
-use openclone_guest::fs::files;
+use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
 use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
@@ -148,62 +148,52 @@ impl Plugin for Transcripts {
     fn capture(ctx: &mut Ctx) -> Result<()> {
         let chunk_s: u32 = ctx.config_or("chunk_s", 60)?;
         let app: Option<String> = ctx.config("app_name")?;
-        for dir in ctx.inputs() {
-            for path in files(&dir, &["vtt", "srt"]) {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let Some(stamp) = ctx.file_changed(&path)? else {
+        for file in ctx.changed_files(false, |p| has_extension(p, &["vtt", "srt"]))? {
+            let bytes = std::fs::read(&file.path)?;
+            let vtt = has_extension(&file.path, &["vtt"]);
+            let parsed = String::from_utf8(bytes.clone())
+                .map_err(|_| "not UTF-8 text".to_owned())
+                .and_then(|t| cues(&t, vtt));
+            let found = match parsed {
+                Ok(c) if !c.is_empty() => c,
+                Ok(_) => {
+                    ctx.skip(&file, "no cues")?;
                     continue;
-                };
-                let bytes = std::fs::read(&path)?;
-                let vtt = path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("vtt"));
-                let parsed = String::from_utf8(bytes.clone())
-                    .map_err(|_| "not UTF-8 text".to_owned())
-                    .and_then(|t| cues(&t, vtt));
-                let found = match parsed {
-                    Ok(c) if !c.is_empty() => c,
-                    Ok(_) => {
-                        ctx.problem(format!("{rel}: no cues; skipped"));
-                        ctx.remember_file(&path, stamp)?;
-                        continue;
-                    }
-                    Err(e) => {
-                        ctx.problem(format!(
-                            "{rel}: not a readable {} file: {e}",
-                            if vtt { "WebVTT" } else { "SRT" }
-                        ));
-                        ctx.remember_file(&path, stamp)?;
-                        continue;
-                    }
-                };
-                let hash = hex::encode(&Sha256::digest(&bytes)[..8]);
-                let app_name = app.clone().unwrap_or_else(|| {
-                    path.file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                });
-                for (i, c) in chunks(&found, f64::from(chunk_s)).into_iter().enumerate() {
-                    let ts = stamp.timestamp() + c.start;
-                    if !accepted(ts) {
-                        continue;
-                    }
-                    let e = AudioSystem {
-                        text: c.text,
-                        duration: Some((c.duration * 1000.0).round() / 1000.0),
-                        app_name: Some(app_name.clone()),
-                        confidence: None,
-                    }
-                    .at(ts)
-                    .raw_ref(format!("{rel}#{hash}#{i}"));
-                    ctx.emit(e)?;
                 }
-                ctx.remember_file(&path, stamp)?;
+                Err(e) => {
+                    ctx.skip(
+                        &file,
+                        &format!(
+                            "not a readable {} file: {e}",
+                            if vtt { "WebVTT" } else { "SRT" }
+                        ),
+                    )?;
+                    continue;
+                }
+            };
+            let hash = hex::encode(&Sha256::digest(&bytes)[..8]);
+            let app_name = app.clone().unwrap_or_else(|| {
+                file.path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            for (i, c) in chunks(&found, f64::from(chunk_s)).into_iter().enumerate() {
+                let ts = file.stamp.timestamp() + c.start;
+                if !accepted(ts) {
+                    continue;
+                }
+                let e = AudioSystem {
+                    text: c.text,
+                    duration: Some((c.duration * 1000.0).round() / 1000.0),
+                    app_name: Some(app_name.clone()),
+                    confidence: None,
+                }
+                .at(ts)
+                .raw_ref(format!("{}#{hash}#{i}", file.rel));
+                ctx.emit(e)?;
             }
+            ctx.done(&file)?;
         }
         Ok(())
     }
