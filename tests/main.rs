@@ -3,8 +3,10 @@
 mod contract;
 mod durability;
 mod hostile;
+mod metrics;
 mod remote_python;
 mod shelf;
 mod support;
 mod tenants;
+mod tooling;
 mod wasm;

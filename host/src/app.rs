@@ -10,6 +10,7 @@ use openclone_vault::{Platform, Policy, Vault, VaultConfig};
 
 use crate::auth::{KeyRing, generate_key, hash_key};
 use crate::config::{Config, TenantConfig};
+use crate::metrics::Metrics;
 use crate::plugins::manifest::Manifest;
 use crate::plugins::registry::{Entry, Registry};
 use crate::ratelimit::RateLimiter;
@@ -44,6 +45,8 @@ pub struct App {
     pub config: Config,
     /// This host's stable device id (`device_id` of what its plugins emit).
     pub device_id: String,
+    /// Prometheus counters.
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             registry: RwLock::new(Arc::new(Registry::scan(cfg))),
             config: cfg.clone(),
             device_id: device_id(&data)?,
+            metrics: Arc::new(Metrics::default()),
         })
     }
 
@@ -150,6 +154,7 @@ impl App {
             device_id: self.device_id.clone(),
             platform: Platform::Linux,
             budget: EventBudget::new(limits.events_per_minute),
+            metrics: self.metrics.clone(),
         }))
     }
 

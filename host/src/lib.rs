@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod plugins;
 pub mod ratelimit;
 pub mod runtime;

@@ -14,6 +14,7 @@ pub mod redact;
 pub mod render;
 pub mod sanitize;
 pub mod source;
+pub mod stats;
 pub mod store;
 pub mod validate;
 

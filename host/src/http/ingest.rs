@@ -80,12 +80,15 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
         }
     };
     let plugin_id = batch.plugin_id.clone();
+    let source_type = batch.source_type;
     let prepared = t.vault.prepare(batch);
     let (tx, rx) = tokio::sync::oneshot::channel();
     t.vault
         .submit(prepared, Box::new(move |r| drop(tx.send(r))));
     match rx.await {
         Ok(Ok(receipt)) => {
+            app.metrics
+                .events(&t.id, source_type.as_str(), receipt.stored, receipt.skipped);
             if let Some((_, entry)) = app.registry().get(&t.id, &plugin_id) {
                 entry.counters.record(receipt.stored, receipt.skipped, now);
             }

@@ -79,3 +79,14 @@ pub fn storage_failed(message: &str) -> Response<Body> {
 pub fn value(status: StatusCode, v: Value) -> Response<Body> {
     json(status, &v)
 }
+
+/// A plain-text response (the Prometheus exposition format).
+pub fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}

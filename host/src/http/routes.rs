@@ -1,7 +1,9 @@
-//! Routing: `POST /api/v1/ingest`, `GET /api/v1/plugins`, `GET /healthz`.
+//! Routing: `POST /api/v1/ingest`, `GET /api/v1/plugins`, `GET /api/v1/stats`,
+//! `GET /metrics`, `GET /healthz`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -9,20 +11,41 @@ use serde_json::json;
 
 use super::ingest::ingest;
 use super::reply::{self, Body};
-use crate::app::App;
+use crate::app::{App, Tenant};
 use crate::auth::hash_key;
 
-/// Dispatches one request; every answer is JSON.
+/// The routes, for the metrics' `route` label.
+const ROUTES: [&str; 5] = [
+    "/healthz",
+    "/metrics",
+    "/api/v1/ingest",
+    "/api/v1/plugins",
+    "/api/v1/stats",
+];
+
+/// Dispatches one request; every answer is JSON except `/metrics` (Prometheus text).
 pub async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let resp = match (req.method(), req.uri().path()) {
+    let started = Instant::now();
+    let path = req.uri().path().to_owned();
+    let mut tenant_label = "-".to_owned();
+    let resp = match (req.method(), path.as_str()) {
         (&Method::GET, "/healthz") => reply::value(StatusCode::OK, json!({ "status": "ok" })),
+        (&Method::GET, "/metrics") => {
+            reply::text(StatusCode::OK, app.metrics.render(&app.registry()))
+        }
         (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req) {
-            Ok(tenant) => ingest(&app, tenant, req).await,
+            Ok(tenant) => {
+                tenant_label.clone_from(&app.tenants[tenant].id);
+                let resp = ingest(&app, tenant, req).await;
+                app.metrics.ingest_latency(started.elapsed());
+                resp
+            }
             Err(denied) => denied.reply(),
         },
         (&Method::GET, "/api/v1/plugins") => match authorize(&app, &req) {
             Ok(tenant) => {
                 let t = &app.tenants[tenant];
+                tenant_label.clone_from(&t.id);
                 reply::value(
                     StatusCode::OK,
                     json!({ "tenant": t.id, "plugins": app.registry().list(&t.id) }),
@@ -30,12 +53,48 @@ pub async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Bod
             }
             Err(denied) => denied.reply(),
         },
-        (_, "/healthz" | "/api/v1/ingest" | "/api/v1/plugins") => {
+        (&Method::GET, "/api/v1/stats") => match authorize(&app, &req) {
+            Ok(tenant) => {
+                let t = &app.tenants[tenant];
+                tenant_label.clone_from(&t.id);
+                stats(t)
+            }
+            Err(denied) => denied.reply(),
+        },
+        (_, p) if ROUTES.contains(&p) => {
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not_found"),
     };
+    let route = if ROUTES.contains(&path.as_str()) {
+        path.as_str()
+    } else {
+        "other"
+    };
+    app.metrics
+        .request(route, &tenant_label, resp.status().as_u16());
     Ok(resp)
+}
+
+/// `GET /api/v1/stats`: the tenant's entries per day and source type, counted from the
+/// vault's markers, with totals per source type.
+fn stats(t: &Tenant) -> Response<Body> {
+    match openclone_vault::stats::count_entries(&t.root) {
+        Ok(days) => {
+            let mut by_source = std::collections::BTreeMap::<String, u64>::new();
+            for per_day in days.values() {
+                for (source, n) in per_day {
+                    *by_source.entry(source.clone()).or_default() += n;
+                }
+            }
+            let total: u64 = by_source.values().sum();
+            reply::value(
+                StatusCode::OK,
+                json!({ "tenant": t.id, "total": total, "by_source_type": by_source, "days": days }),
+            )
+        }
+        Err(e) => reply::storage_failed(&format!("reading the vault: {e}")),
+    }
 }
 
 /// Why a request was turned away before its body was read.

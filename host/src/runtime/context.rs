@@ -37,6 +37,8 @@ pub struct PluginContext {
     pub platform: Platform,
     /// The events-per-minute budget.
     pub budget: EventBudget,
+    /// The host's metrics (events emitted are counted like HTTP ones).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A token bucket of events per minute (DESIGN.md: events per minute per plugin).

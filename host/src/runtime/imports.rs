@@ -100,11 +100,15 @@ impl PluginState {
             }
         };
         match p.vault.ingest(batch) {
-            Ok(r) => Ok(Receipt {
-                stored: r.stored,
-                skipped: r.skipped,
-                files: r.files,
-            }),
+            Ok(r) => {
+                p.metrics
+                    .events(&p.tenant, st.as_str(), r.stored, r.skipped);
+                Ok(Receipt {
+                    stored: r.stored,
+                    skipped: r.skipped,
+                    files: r.files,
+                })
+            }
             Err(e) => Err(EmitError::Storage(e.to_string())),
         }
     }

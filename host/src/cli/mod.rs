@@ -1,5 +1,7 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod plugins;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +35,18 @@ pub enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Installed plugins: list, validate a folder.
+    Plugins {
+        /// What to do.
+        #[command(subcommand)]
+        command: plugins::PluginsCommand,
+    },
+    /// Work on the vaults.
+    Vault {
+        /// What to do.
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Run each enabled WebAssembly plugin's capture once, print a summary, exit (non-zero
     /// if a plugin failed): for cron, a first import, tests.
     Capture {
@@ -45,6 +59,21 @@ pub enum Command {
     },
 }
 
+/// `openclone vault …`
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Rebuild the dedup index of each tenant (or one) from its vault's entry markers.
+    /// Run it with the host stopped.
+    Reindex {
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
 /// Runs the parsed command line.
 ///
 /// Errors: bad configuration, a vault that cannot be opened, an address in use.
@@ -52,7 +81,47 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config, listen } => serve(config, listen),
         Command::Capture { config, plugins } => capture(config, &plugins),
+        Command::Plugins { command } => plugins::run(command),
+        Command::Vault {
+            command: VaultCommand::Reindex { config, tenant },
+        } => reindex(config, tenant.as_deref()),
     }
+}
+
+fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
+    let cfg = Config::load(config.as_deref())?;
+    if let Some(id) = only
+        && cfg.tenants.iter().all(|t| t.id != id)
+    {
+        anyhow::bail!("no tenant {id:?} in the configuration");
+    }
+    let app = App::open(&cfg)?;
+    for t in app
+        .tenants
+        .iter()
+        .filter(|t| only.is_none_or(|id| id == t.id))
+    {
+        println!(
+            "tenant {}: rebuilding the dedup index from {} …",
+            t.id,
+            t.root.display()
+        );
+        let started = std::time::Instant::now();
+        let r = t
+            .vault
+            .reindex()
+            .with_context(|| format!("tenant {}", t.id))?;
+        println!(
+            "tenant {}: index rebuilt from {} file(s), {} entries, {} torn tail(s) removed, in {:.2} s",
+            t.id,
+            r.files_scanned,
+            r.markers_found,
+            r.torn_tails.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    app.close();
+    Ok(())
 }
 
 /// The runtime over `<data>/cache/components`, pooling allocator where the machine allows.

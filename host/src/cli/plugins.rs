@@ -1,0 +1,262 @@
+//! `openclone plugins list | validate` (issue 5): what is installed, and a plugin folder
+//! checked as the host would check it, without installing it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::plugins::manifest::{self, PluginKind};
+use crate::plugins::registry::{Entry, Registry};
+use crate::plugins::settings::settings;
+use crate::runtime::bindings::source_type;
+use crate::runtime::{Runtime, pass};
+
+/// `openclone plugins …`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// The installed plugins: id, version, kind, enabled, status, source types,
+    /// sensitivity, and the entries each has in the vault.
+    List {
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a plugin folder as the host would (manifest, config schema, component world
+    /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
+    Validate {
+        /// The plugin folder (holding plugin.json).
+        dir: PathBuf,
+    },
+}
+
+/// Runs a `plugins` subcommand.
+pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
+    match cmd {
+        PluginsCommand::List { config, json } => list(config, json),
+        PluginsCommand::Validate { dir } => validate(&dir),
+    }
+}
+
+fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
+    let cfg = Config::load(config.as_deref())?;
+    let registry = Registry::scan(&cfg);
+    let mut rows = Vec::new();
+    for e in registry.entries() {
+        let root = cfg
+            .tenants
+            .iter()
+            .find(|t| t.id == e.tenant)
+            .map(|t| cfg.vault_root(t));
+        let stored = root
+            .map(|r| openclone_vault::stats::count_by_plugin(&r))
+            .transpose()
+            .with_context(|| format!("reading the vault of tenant {}", e.tenant))?
+            .and_then(|c| c.get(&e.id()).copied())
+            .unwrap_or(0);
+        let status = match &e.manifest {
+            Err(_) => "error",
+            Ok(_) if !e.settings.enabled => "disabled",
+            Ok(_) => "ready",
+        };
+        let mut row = json!({
+            "id": e.id(), "tenant": e.tenant, "enabled": e.enabled(), "status": status, "entries_in_vault": stored,
+        });
+        match &e.manifest {
+            Ok(m) => {
+                row["version"] = json!(m.version);
+                row["kind"] = json!(m.kind.as_str());
+                row["source_types"] = json!(
+                    m.source_types
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                );
+                row["sensitivity"] = json!(m.sensitivity.as_str());
+            }
+            Err(err) => row["error"] = json!(err.to_string()),
+        }
+        rows.push(row);
+    }
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&Value::Array(rows))?);
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8}  source types",
+        "id", "version", "kind", "enabled", "status", "sens.", "entries"
+    );
+    for r in &rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
+        let types: Vec<&str> = r["source_types"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8}  {}",
+            s("id"),
+            s("version"),
+            s("kind"),
+            r["enabled"],
+            s("status"),
+            s("sensitivity"),
+            r["entries_in_vault"],
+            if types.is_empty() {
+                s("error")
+            } else {
+                types.join(", ")
+            }
+        );
+    }
+    if rows.is_empty() {
+        println!("no plugins under {}", cfg.plugins_dir().display());
+    }
+    Ok(())
+}
+
+/// One checked item: what, and the problem with its fix if any.
+fn report(ok: &mut bool, what: &str, outcome: Result<String, String>) {
+    match outcome {
+        Ok(detail) => println!("ok    {what}: {detail}"),
+        Err(problem) => {
+            *ok = false;
+            println!("FAIL  {what}: {problem}");
+        }
+    }
+}
+
+fn validate(dir: &Path) -> anyhow::Result<()> {
+    let mut ok = true;
+    let manifest = manifest::load(dir);
+    report(
+        &mut ok,
+        "manifest",
+        manifest
+            .as_ref()
+            .map(|m| {
+                format!(
+                    "{} {} ({}, {})",
+                    m.id,
+                    m.version,
+                    m.sensitivity.as_str(),
+                    m.kind.as_str()
+                )
+            })
+            .map_err(|e| format!("{e}; fix the field in plugin.json")),
+    );
+    let Ok(m) = manifest else {
+        anyhow::bail!("{} is not a valid plugin", dir.display())
+    };
+    let scratch = tempfile::tempdir()?;
+    let cfg = Config::parse(
+        &format!(
+            "data_dir = {:?}\nplugins_dir = \"none\"\n[[tenants]]\nid = \"validate\"\napi_key_sha256 = [\"{}\"]\n",
+            scratch.path().display().to_string(),
+            "0".repeat(64)
+        ),
+        scratch.path(),
+        "validate",
+    )?;
+    let plugin_settings = settings(&cfg, &m);
+    report(
+        &mut ok,
+        "config schema",
+        plugin_settings
+            .as_ref()
+            .map(|s| format!("{} setting(s) with defaults", s.config.len()))
+            .map_err(|e| e.message.clone()),
+    );
+    if let PluginKind::Wasm { component } = &m.kind {
+        let rt = Runtime::new(&scratch.path().join("cache"), false)?;
+        let sha = m.raw.get("sha256").and_then(Value::as_str);
+        match rt.load(component, sha) {
+            Ok(loaded) => {
+                report(
+                    &mut ok,
+                    "component",
+                    Ok(format!(
+                        "{} (sha256 {}), openclone:capture@0.1 world",
+                        component.display(),
+                        &loaded.sha256[..16]
+                    )),
+                );
+                report(&mut ok, "describe", describe(&cfg, &m, &rt, &loaded));
+            }
+            Err(e) => report(&mut ok, "component", Err(format!("{e:#}"))),
+        }
+    } else {
+        report(
+            &mut ok,
+            "component",
+            Ok("none: a remote plugin (posts over HTTP)".into()),
+        );
+    }
+    if !ok {
+        anyhow::bail!("{} has problems (see FAIL lines)", dir.display());
+    }
+    println!("{} is a valid plugin", dir.display());
+    Ok(())
+}
+
+/// Instantiates the component and compares its `describe` with the manifest.
+fn describe(
+    cfg: &Config,
+    m: &manifest::Manifest,
+    rt: &Runtime,
+    loaded: &crate::runtime::Loaded,
+) -> Result<String, String> {
+    let app = Arc::new(App::open(cfg).map_err(|e| e.to_string())?);
+    let entry = Entry {
+        dir: PathBuf::new(),
+        tenant: "validate".into(),
+        manifest: Ok(m.clone()),
+        settings: settings(cfg, m).unwrap_or_default(),
+        counters: Default::default(),
+        status: Default::default(),
+    };
+    let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
+    let (mut store, _, _) = pass::store(rt, &ctx, &[], false).map_err(|e| e.to_string())?;
+    let instance = loaded
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| format!("cannot be instantiated: {e}"))?;
+    let info = instance
+        .call_describe(&mut store)
+        .map_err(|e| format!("describe trapped: {e}"))?;
+    app.close();
+    let types: Vec<_> = info.source_types.iter().map(|s| source_type(*s)).collect();
+    let undeclared: Vec<&str> = types
+        .iter()
+        .filter(|t| !m.source_types.contains(t))
+        .map(|t| t.as_str())
+        .collect();
+    if info.id != m.id || info.version != m.version {
+        return Err(format!(
+            "the component says it is {}@{}, plugin.json says {}@{}; rebuild it or fix plugin.json",
+            info.id, info.version, m.id, m.version
+        ));
+    }
+    if !undeclared.is_empty() {
+        return Err(format!(
+            "it emits [{}] that plugin.json's source_types do not declare; add them",
+            undeclared.join(", ")
+        ));
+    }
+    Ok(format!(
+        "{}@{} emitting [{}]",
+        info.id,
+        info.version,
+        types
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}

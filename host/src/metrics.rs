@@ -1,0 +1,163 @@
+//! Prometheus metrics (`GET /metrics`, text format 0.0.4): requests and events by tenant,
+//! status and source type, dedup skips, the ingest latency histogram, and per-plugin
+//! passes, failures, restarts, compiles and pass time (from the registry).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::plugins::registry::{Entry, Registry};
+
+/// Upper bounds of the ingest latency histogram, seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+/// The host's counters.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    events: Mutex<BTreeMap<(String, String, &'static str), u64>>,
+    latency: Mutex<Histogram>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A label value escaped for the text format.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Counts an HTTP answer: `route` (the path, or `other`), tenant (`-` before auth), status.
+    pub fn request(&self, route: &str, tenant: &str, status: u16) {
+        *lock(&self.requests)
+            .entry((route.to_owned(), tenant.to_owned(), status))
+            .or_default() += 1;
+    }
+
+    /// Counts stored and skipped events of a batch (HTTP or `emit`).
+    pub fn events(&self, tenant: &str, source_type: &str, stored: u32, skipped: u32) {
+        let mut e = lock(&self.events);
+        *e.entry((tenant.to_owned(), source_type.to_owned(), "stored"))
+            .or_default() += u64::from(stored);
+        *e.entry((tenant.to_owned(), source_type.to_owned(), "skipped"))
+            .or_default() += u64::from(skipped);
+    }
+
+    /// Records how long an ingest request took, from its first byte to its answer.
+    pub fn ingest_latency(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        let mut h = lock(&self.latency);
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if s <= *le {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += s;
+        h.count += 1;
+    }
+
+    /// The text exposition of everything, plugins from `registry`.
+    pub fn render(&self, registry: &Registry) -> String {
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP openclone_http_requests_total HTTP requests answered, by route, tenant and status.\n# TYPE openclone_http_requests_total counter\n");
+        for ((route, tenant, status), n) in lock(&self.requests).iter() {
+            let _ = writeln!(
+                out,
+                "openclone_http_requests_total{{route=\"{}\",tenant=\"{}\",status=\"{status}\"}} {n}",
+                label(route),
+                label(tenant)
+            );
+        }
+        out.push_str("# HELP openclone_events_total Events by tenant, source type and outcome (stored, or skipped as a duplicate).\n# TYPE openclone_events_total counter\n");
+        for ((tenant, source, outcome), n) in lock(&self.events).iter() {
+            let _ = writeln!(
+                out,
+                "openclone_events_total{{tenant=\"{}\",source_type=\"{}\",outcome=\"{outcome}\"}} {n}",
+                label(tenant),
+                label(source)
+            );
+        }
+        out.push_str("# HELP openclone_ingest_duration_seconds Time from request to answer of POST /api/v1/ingest.\n# TYPE openclone_ingest_duration_seconds histogram\n");
+        {
+            let h = lock(&self.latency);
+            for (i, le) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "openclone_ingest_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "openclone_ingest_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(out, "openclone_ingest_duration_seconds_sum {}", h.sum);
+            let _ = writeln!(out, "openclone_ingest_duration_seconds_count {}", h.count);
+        }
+        let entries = registry.entries();
+        let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Entry) -> f64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for e in entries {
+                let _ = writeln!(out, "{name}{{plugin=\"{}\"}} {}", label(&e.id()), value(e));
+            }
+        };
+        family(
+            "openclone_plugin_passes_total",
+            "counter",
+            "Passes run by a WebAssembly plugin.",
+            &|e| e.status().passes as f64,
+        );
+        family(
+            "openclone_plugin_failed_passes_total",
+            "counter",
+            "Passes that failed (trap, timeout, limit, error).",
+            &|e| e.status().failed_passes as f64,
+        );
+        family(
+            "openclone_plugin_restarts_total",
+            "counter",
+            "Passes run after a failed one.",
+            &|e| e.status().restarts as f64,
+        );
+        family(
+            "openclone_plugin_compiles_total",
+            "counter",
+            "Times the component was compiled, not loaded from the cache.",
+            &|e| e.status().compiles as f64,
+        );
+        family(
+            "openclone_plugin_last_pass_seconds",
+            "gauge",
+            "Wall time of the last pass.",
+            &|e| e.status().last_pass_ms.unwrap_or(0.0) / 1000.0,
+        );
+        family(
+            "openclone_plugin_events_stored_total",
+            "counter",
+            "Events a plugin stored.",
+            &|e| e.counters.totals().0 as f64,
+        );
+        family(
+            "openclone_plugin_events_skipped_total",
+            "counter",
+            "Events of a plugin skipped as duplicates.",
+            &|e| e.counters.totals().1 as f64,
+        );
+        out
+    }
+}

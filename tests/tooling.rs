@@ -1,0 +1,164 @@
+//! `openclone plugins list` and `openclone plugins validate`, as a plugin author runs them.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{KEY, built_plugins, capture, install_plugin};
+
+fn openclone(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .args(args)
+        .current_dir(dir)
+        .env("API_KEY", KEY)
+        .env_remove("OPENCLONE_DATA")
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("openclone runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn copy_plugin(id: &str, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for f in ["plugin.json", "plugin.wasm"] {
+        let from = built_plugins().join(id).join(f);
+        if from.exists() {
+            std::fs::copy(from, to.join(f)).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn validate_accepts_a_good_plugin_and_names_each_problem_with_its_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("calendar-ics");
+    copy_plugin("calendar-ics", &good);
+    let (ok, out) = openclone(
+        dir.path(),
+        &["plugins", "validate", good.to_str().expect("utf-8")],
+    );
+    assert!(
+        ok && out.contains("ok    describe: calendar-ics@0.1.0 emitting [calendar]")
+            && out.contains("is a valid plugin"),
+        "{out}"
+    );
+
+    let future = dir.path().join("future-world");
+    copy_plugin("future-world", &future);
+    let (ok, out) = openclone(
+        dir.path(),
+        &["plugins", "validate", future.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && out.contains("FAIL  component")
+            && out.contains("built for openclone:capture@1.0.0")
+            && out.contains("rebuild it"),
+        "{out}"
+    );
+
+    let pinned = dir.path().join("pinned");
+    copy_plugin("calendar-ics", &pinned);
+    let manifest = std::fs::read_to_string(pinned.join("plugin.json")).expect("manifest");
+    std::fs::write(
+        pinned.join("plugin.json"),
+        manifest.replacen(
+            '{',
+            &format!("{{\n  \"sha256\": \"{}\",", "ab".repeat(32)),
+            1,
+        ),
+    )
+    .expect("pin");
+    let (ok, out) = openclone(
+        dir.path(),
+        &["plugins", "validate", pinned.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && out.contains("but plugin.json pins") && out.contains("update its sha256"),
+        "{out}"
+    );
+
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).expect("dir");
+    std::fs::write(bad.join("plugin.json"), r#"{"id":"bad","name":"Bad","version":"1","platform":["linux"],"source_types":["notes"],"sensitivity":"LOW"}"#).expect("manifest");
+    let (ok, out) = openclone(
+        dir.path(),
+        &["plugins", "validate", bad.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && out.contains("FAIL  manifest")
+            && out.contains("version")
+            && out.contains("semantic version"),
+        "{out}"
+    );
+
+    std::fs::write(
+        bad.join("plugin.json"),
+        r#"{"id":"bad","name":"Bad","version":"1.0.0","platform":["linux"],"source_types":["notes"],"sensitivity":"LOW","config_schema":{"n":{"type":"integer","default":"ten"}}}"#,
+    )
+    .expect("manifest");
+    let (ok, out) = openclone(
+        dir.path(),
+        &["plugins", "validate", bad.to_str().expect("utf-8")],
+    );
+    assert!(
+        !ok && out.contains("config_schema.n.default") && out.contains("must be of type integer"),
+        "{out}"
+    );
+}
+
+#[test]
+fn list_shows_what_is_installed_and_what_it_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cals = dir.path().join("calendars");
+    std::fs::create_dir_all(&cals).expect("calendars");
+    std::fs::copy(
+        crate::support::fixtures().join("ics/sabre_test.ics"),
+        cals.join("x.ics"),
+    )
+    .expect("ics");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        "[plugins.calendar-ics]\npaths = [\"calendars\"]\nfrom = \"2020-01-01\"\n",
+    )
+    .expect("config");
+    for id in ["calendar-ics", "email-headers"] {
+        install_plugin(&dir.path().join("plugins"), id);
+    }
+    assert!(capture(dir.path(), &[]).0);
+    let (ok, out) = openclone(dir.path(), &["plugins", "list", "--json"]);
+    assert!(ok, "{out}");
+    let rows: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let cal = rows
+        .as_array()
+        .and_then(|r| r.iter().find(|p| p["id"] == "calendar-ics"))
+        .expect("listed");
+    assert_eq!(
+        (
+            cal["kind"].as_str(),
+            cal["enabled"].as_bool(),
+            cal["entries_in_vault"].as_u64()
+        ),
+        (Some("wasm"), Some(true), Some(3))
+    );
+    let mail = rows
+        .as_array()
+        .and_then(|r| r.iter().find(|p| p["id"] == "email-headers"))
+        .expect("listed");
+    assert_eq!(
+        (mail["status"].as_str(), mail["sensitivity"].as_str()),
+        (Some("disabled"), Some("CRITICAL"))
+    );
+    let (ok, table) = openclone(dir.path(), &["plugins", "list"]);
+    assert!(
+        ok && table
+            .lines()
+            .any(|l| l.starts_with("calendar-ics") && l.contains("calendar")),
+        "{table}"
+    );
+}
