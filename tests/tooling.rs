@@ -162,3 +162,52 @@ fn list_shows_what_is_installed_and_what_it_stored() {
         "{table}"
     );
 }
+
+#[test]
+fn enable_and_disable_keep_the_config_file_byte_for_byte_and_high_plugins_ask() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for id in ["calendar-ics", "email-headers"] {
+        install_plugin(&dir.path().join("plugins"), id);
+    }
+    let original = "# My OpenClone host\nlisten = \"127.0.0.1:8000\"   # local only\n\n[plugins.calendar-ics]\n# keep me\nenabled = false   # for now\npaths = [ \"cal\" ]\n\n[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"   # from .env\n";
+    let file = dir.path().join("openclone.toml");
+    std::fs::write(&file, original).expect("config");
+    let read = || std::fs::read_to_string(&file).expect("config");
+
+    let (ok, out) = openclone(dir.path(), &["plugins", "enable", "calendar-ics"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        read(),
+        original.replace("enabled = false   # for now", "enabled = true   # for now"),
+        "only the value changed"
+    );
+
+    let before = read();
+    let (ok, out) = openclone(dir.path(), &["plugins", "enable", "email-headers"]);
+    assert!(
+        !ok && out.contains("CRITICAL") && out.contains("captures email") && out.contains("--yes"),
+        "{out}"
+    );
+    assert_eq!(read(), before, "nothing written without confirmation");
+    let (ok, out) = openclone(dir.path(), &["plugins", "enable", "email-headers", "--yes"]);
+    assert!(ok, "{out}");
+    let after = read();
+    let expected = before.replacen(
+        "\n\n[[tenants]]",
+        "\n\n[plugins.email-headers]\nenabled = true\n\n[[tenants]]",
+        1,
+    );
+    assert_eq!(
+        after, expected,
+        "the new table joins the other plugin tables; every other byte is kept"
+    );
+
+    let (ok, out) = openclone(dir.path(), &["plugins", "disable", "calendar-ics"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        read(),
+        after.replace("enabled = true   # for now", "enabled = false   # for now")
+    );
+    let (ok, out) = openclone(dir.path(), &["plugins", "list", "--json"]);
+    assert!(ok && out.contains("\"status\": \"disabled\""), "{out}");
+}

@@ -1,5 +1,6 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod edit;
 mod plugins;
 
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! `openclone plugins list | validate` (issue 5): what is installed, and a plugin folder
+//! `openclone plugins list | validate | enable | disable` (issue 5): what is installed, and a plugin folder
 //! checked as the host would check it, without installing it.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +29,26 @@ pub enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Enable a plugin in the config file (comments and layout kept). HIGH and CRITICAL
+    /// plugins say what they capture and ask first.
+    Enable {
+        /// The plugin id.
+        id: String,
+        /// The config file; default ./openclone.toml (created if missing).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Disable a plugin in the config file (comments and layout kept).
+    Disable {
+        /// The plugin id.
+        id: String,
+        /// The config file; default ./openclone.toml (created if missing).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
     Validate {
@@ -42,6 +62,8 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
+        PluginsCommand::Enable { id, config, yes } => super::edit::run(config, &id, true, yes),
+        PluginsCommand::Disable { id, config } => super::edit::run(config, &id, false, true),
     }
 }
 
