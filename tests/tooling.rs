@@ -211,3 +211,76 @@ fn enable_and_disable_keep_the_config_file_byte_for_byte_and_high_plugins_ask() 
     let (ok, out) = openclone(dir.path(), &["plugins", "list", "--json"]);
     assert!(ok && out.contains("\"status\": \"disabled\""), "{out}");
 }
+
+#[test]
+fn init_then_serve_then_the_printed_curl_line_stores_an_event() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("memory");
+    let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .args(["init", "memory"])
+        .current_dir(dir.path())
+        .output()
+        .expect("init");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let config = std::fs::read_to_string(folder.join("openclone.toml")).expect("config written");
+    assert!(folder.join("data").is_dir() && folder.join("plugins").is_dir());
+    let curl = text
+        .lines()
+        .find(|l| l.starts_with("curl "))
+        .expect("a curl line")
+        .to_owned();
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("oc_"))
+        .expect("the key");
+    assert!(!config.contains(key), "only the hash is stored");
+    assert!(
+        config.contains(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            key.as_bytes()
+        )))
+    );
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(&folder)
+        .env_remove("API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        serve.stdout.take().expect("stdout"),
+    ));
+    let base = lines
+        .find_map(|l| {
+            l.ok()?
+                .strip_prefix("openclone: listening on ")
+                .map(str::to_owned)
+        })
+        .expect("address");
+    let sent = Command::new("sh")
+        .arg("-c")
+        .arg(curl.replace("http://127.0.0.1:8000", &base) + " -s")
+        .output()
+        .expect("curl runs");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let answer = String::from_utf8_lossy(&sent.stdout);
+    assert!(answer.contains("\"stored\":1"), "{answer}");
+    let vault = crate::support::vault_files(&folder.join("data/vaults/default"));
+    assert!(
+        vault
+            .iter()
+            .any(|(p, t)| p.starts_with("Braindump/") && t.contains("My first memory.")),
+        "{vault:?}"
+    );
+
+    let again = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .args(["init", "memory"])
+        .current_dir(dir.path())
+        .output()
+        .expect("init");
+    assert!(!again.status.success(), "init never overwrites a config");
+}

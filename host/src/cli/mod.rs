@@ -1,6 +1,7 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
 mod edit;
+mod init;
 mod plugins;
 
 use std::net::SocketAddr;
@@ -36,7 +37,14 @@ pub enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Installed plugins: list, validate a folder.
+    /// Set up a folder: a commented openclone.toml, data/ and plugins/, and an API key
+    /// (printed once, with a curl line that stores a first event).
+    Init {
+        /// The folder; default the current one.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Installed plugins: list, validate a folder, enable, disable.
     Plugins {
         /// What to do.
         #[command(subcommand)]
@@ -83,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config, listen } => serve(config, listen),
         Command::Capture { config, plugins } => capture(config, &plugins),
         Command::Plugins { command } => plugins::run(command),
+        Command::Init { dir } => init::run(&dir),
         Command::Vault {
             command: VaultCommand::Reindex { config, tenant },
         } => reindex(config, tenant.as_deref()),
