@@ -4,6 +4,9 @@
 # Cargo.toml) are copied as they are.
 #
 #   scripts/build-plugins.sh [--test] [OUT]     OUT defaults to target/plugins
+#   scripts/build-plugins.sh --crate DIR        a stand-alone plugin crate (such as one made by
+#                                               `openclone plugins new`), built in place:
+#                                               DIR/plugin.wasm next to DIR/plugin.json
 #
 # --test also builds the test plugins under tests/plugins/ (the hostile components the
 # end-to-end tests drop in). Cargo builds into target/wasm (or $PLUGIN_TARGET_DIR), apart
@@ -16,6 +19,15 @@ out="${1:-$root/target/plugins}"
 target_dir="${PLUGIN_TARGET_DIR:-$root/target/wasm}"
 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2 >&2
+
+if [ "${1:-}" = "--crate" ]; then
+  dir="$(cd "${2:?--crate needs a folder}" && pwd)"
+  crate="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)"
+  cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$dir/Cargo.toml" --target-dir "$target_dir/standalone"
+  cp "$target_dir/standalone/wasm32-wasip2/release/${crate//-/_}.wasm" "$dir/plugin.wasm"
+  echo "built $dir/plugin.wasm" >&2
+  exit 0
+fi
 
 dirs=("$root"/plugins/*/)
 if $with_tests; then dirs+=("$root"/tests/plugins/*/); fi

@@ -78,6 +78,8 @@ pub use ctx::{Ctx, InputFile, Report, State};
 pub use error::{Error, Result};
 pub use events::Emit;
 pub use export::{Adapter, Plugin, PluginMeta};
+/// `serde_json`, re-exported so plugins can build `data` with `json!` without their own dependency.
+pub use serde_json;
 
 /// What a plugin file usually needs: `use openclone_guest::prelude::*;`.
 pub mod prelude {

@@ -3,6 +3,7 @@
 mod edit;
 mod init;
 mod plugins;
+mod scaffold;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! `openclone plugins list | validate | enable | disable` (issue 5): what is installed, and a plugin folder
+//! `openclone plugins list | validate | enable | disable | new` (issue 5): what is installed, and a plugin folder
 //! checked as the host would check it, without installing it.
 
 use std::path::{Path, PathBuf};
@@ -49,6 +49,23 @@ pub enum PluginsCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Scaffold a plugin crate on the guest SDK that builds and passes its own test.
+    New {
+        /// The plugin id (kebab-case), also the crate and folder name.
+        name: String,
+        /// The source type it emits (e.g. braindump).
+        #[arg(long = "source-type")]
+        source_type: String,
+        /// The folder to create it in; default the config's plugins folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The guest SDK crate (openclone-guest) to depend on.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk"))]
+        sdk: PathBuf,
+        /// The config file (for its plugins folder).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
     Validate {
@@ -62,6 +79,19 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
+        PluginsCommand::New {
+            name,
+            source_type,
+            dir,
+            sdk,
+            config,
+        } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => Config::load(config.as_deref())?.plugins_dir(),
+            };
+            super::scaffold::run(&name, &source_type, &dir, &sdk)
+        }
         PluginsCommand::Enable { id, config, yes } => super::edit::run(config, &id, true, yes),
         PluginsCommand::Disable { id, config } => super::edit::run(config, &id, false, true),
     }

@@ -1,0 +1,128 @@
+//! `openclone plugins new NAME --source-type T`: a plugin crate on the guest SDK that
+//! builds, passes its own test and emits one sample event, ready for
+//! `scripts/build-plugins.sh <folder>` and `openclone capture`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use openclone_vault::SourceType;
+use openclone_vault::validate::plugin_id_ok;
+use serde_json::{Map, Value, json};
+
+/// A sample value for a typical field (the scaffold's event).
+fn sample(field: &str, name: &str) -> Value {
+    match field {
+        "duration" | "confidence" | "steps" | "heart_rate" | "sleep_hours" | "accuracy"
+        | "reading_time" => json!(1),
+        "lat" => json!(52.52),
+        "lon" => json!(13.405),
+        "start" | "end" | "timestamp" => json!(1_708_258_800),
+        "attendees" | "tags" | "to" => json!([format!("sample {field}")]),
+        _ => json!(format!("Sample {field} from {name}")),
+    }
+}
+
+fn camel(name: &str) -> String {
+    name.split('-')
+        .map(|p| p[..1].to_uppercase() + &p[1..])
+        .collect()
+}
+
+/// Writes the crate into `dir/<name>`. Errors: a bad name or type, the folder exists.
+pub fn run(name: &str, source: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
+    if !plugin_id_ok(name) {
+        bail!("{name:?} is not a plugin id: kebab-case, at most 64 chars (e.g. my-notes)");
+    }
+    let st: SourceType = source
+        .parse()
+        .map_err(|()| anyhow::anyhow!("{source:?} is not one of the 15 source types"))?;
+    let root = dir.join(name);
+    if root.exists() {
+        bail!("{} already exists", root.display());
+    }
+    let sdk = std::fs::canonicalize(sdk)
+        .with_context(|| format!("the guest SDK is not at {}; pass --sdk PATH", sdk.display()))?;
+    let variant = format!("{st:?}");
+    let data: Map<String, Value> = st
+        .typical_fields()
+        .iter()
+        .map(|f| ((*f).to_owned(), sample(f, name)))
+        .collect();
+    let files: [(PathBuf, String); 5] = [
+        (
+            root.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\nopenclone-guest = {{ path = {:?} }}\n\n[profile.release]\nopt-level = \"s\"\nstrip = true\n\n# A crate of its own, not part of an enclosing workspace.\n[workspace]\n",
+                sdk.display().to_string()
+            ),
+        ),
+        (
+            root.join("plugin.json"),
+            serde_json::to_string_pretty(&json!({
+                "id": name, "name": name, "version": "0.1.0", "platform": ["any"],
+                "source_types": [st.as_str()], "sensitivity": st.sensitivity().as_str(),
+                "requires_permissions": ["fs-read"], "config_schema": {},
+            }))? + "\n",
+        ),
+        (
+            root.join("src/lib.rs"),
+            format!(
+                r#"//! `{name}`: an OpenClone capture plugin (scaffolded by `openclone plugins new`).
+//!
+//! Replace the sample in `capture` with your own: read the granted folders
+//! (`ctx.changed_files`), emit what is new, and let `raw_ref` make reruns harmless.
+
+use openclone_guest::prelude::*;
+use openclone_guest::serde_json::json;
+
+/// The plugin.
+pub struct {camel};
+
+impl Plugin for {camel} {{
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::{variant}];
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {{
+        let sample = json!({data});
+        ctx.emit(Emit::new(SourceType::{variant}, openclone_guest::time::now(), sample).raw_ref("{name}-sample"))?;
+        Ok(())
+    }}
+}}
+
+openclone_guest::export_plugin!({camel});
+"#,
+                camel = camel(name),
+                data = Value::Object(data.clone()),
+            ),
+        ),
+        (
+            root.join("tests/plugin.rs"),
+            format!(
+                "//! `{name}` against the SDK's in-memory host.\n\nuse openclone_guest::testing::Harness;\n\n#[test]\nfn emits_its_sample_once() -> openclone_guest::Result<()> {{\n    let mut host = Harness::new();\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 1);\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 0, \"a rerun is skipped by raw_ref\");\n    Ok(())\n}}\n",
+                crate_name = name.replace('-', "_"),
+                camel = camel(name),
+            ),
+        ),
+        (
+            root.join("README.md"),
+            format!(
+                "# {name}\n\nAn OpenClone capture plugin emitting `{st}` events.\n\n- test: `cargo test`\n- build the component into this folder: `scripts/build-plugins.sh {}` (from the host repository)\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
+                root.display()
+            ),
+        ),
+    ];
+    for (path, text) in files {
+        std::fs::create_dir_all(path.parent().unwrap_or(&root))?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "Created {} ({} plugin, source type {st}).",
+        root.display(),
+        st.sensitivity().as_str()
+    );
+    println!(
+        "Next: cd {} && cargo test; then scripts/build-plugins.sh {} to build plugin.wasm in place.",
+        root.display(),
+        root.display()
+    );
+    Ok(())
+}
