@@ -333,3 +333,73 @@ fn a_scaffolded_plugin_builds_passes_its_test_and_stores_its_sample() {
         "{vault:?}"
     );
 }
+
+#[test]
+fn doctor_names_each_problem_and_its_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugins = dir.path().join("plugins");
+    for id in ["calendar-ics", "future-world"] {
+        install_plugin(&plugins, id);
+    }
+    copy_plugin("well-behaved", &plugins.join("pinned"));
+    let manifest = std::fs::read_to_string(plugins.join("pinned/plugin.json")).expect("manifest");
+    std::fs::write(
+        plugins.join("pinned/plugin.json"),
+        manifest.replacen(
+            '{',
+            &format!("{{\n  \"sha256\": \"{}\",", "cd".repeat(32)),
+            1,
+        ),
+    )
+    .expect("pin");
+    std::fs::create_dir_all(plugins.join("broken")).expect("dir");
+    std::fs::write(plugins.join("broken/plugin.json"), r#"{"id":"broken","name":"B","version":"1.0.0","platform":["linux"],"source_types":["notes"],"sensitivity":"HIGHEST"}"#).expect("manifest");
+    std::fs::write(
+        dir.path().join("not-a-folder"),
+        "a file where the vault should be",
+    )
+    .expect("file");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        "[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\nvault = \"not-a-folder\"\n\n[plugins.calendar-ics]\npast_days = \"thirty\"\n",
+    )
+    .expect("config");
+    let (ok, out) = openclone(dir.path(), &["doctor"]);
+    assert!(!ok, "{out}");
+    let fail = |needle: &str| {
+        out.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains(needle))
+    };
+    assert!(
+        fail("plugin broken") && out.contains("sensitivity") && out.contains("fix:"),
+        "a bad manifest field:\n{out}"
+    );
+    assert!(
+        fail("past_days") && out.contains("must be of type integer"),
+        "a config value of the wrong type:\n{out}"
+    );
+    assert!(
+        fail("plugin future-world component") && out.contains("built for openclone:capture@1.0.0"),
+        "another WIT major version:\n{out}"
+    );
+    assert!(
+        fail("plugin well-behaved component") && out.contains("but plugin.json pins"),
+        "a sha256 mismatch:\n{out}"
+    );
+    assert!(
+        fail("tenant default vault")
+            && out.contains("not a writable folder")
+            && out.contains("fix:"),
+        "an unwritable vault:\n{out}"
+    );
+
+    let clean = tempfile::tempdir().expect("tempdir");
+    install_plugin(&clean.path().join("plugins"), "calendar-ics");
+    std::fs::write(clean.path().join("openclone.toml"), "").expect("config");
+    let (ok, out) = openclone(clean.path(), &["doctor"]);
+    assert!(
+        ok && out.contains("all checks passed")
+            && out.contains("ok    plugin calendar-ics describe"),
+        "{out}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod doctor;
 mod edit;
 mod init;
 mod plugins;
@@ -45,7 +46,14 @@ pub enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
-    /// Installed plugins: list, validate a folder, enable, disable.
+    /// Check config, keys, vaults, the compile cache, every plugin and the wasm32-wasip2
+    /// target; print what is wrong and the fix.
+    Doctor {
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Installed plugins: list, validate a folder, enable, disable, new.
     Plugins {
         /// What to do.
         #[command(subcommand)]
@@ -93,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Capture { config, plugins } => capture(config, &plugins),
         Command::Plugins { command } => plugins::run(command),
         Command::Init { dir } => init::run(&dir),
+        Command::Doctor { config } => doctor::run(config),
         Command::Vault {
             command: VaultCommand::Reindex { config, tenant },
         } => reindex(config, tenant.as_deref()),

@@ -173,17 +173,6 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One checked item: what, and the problem with its fix if any.
-fn report(ok: &mut bool, what: &str, outcome: Result<String, String>) {
-    match outcome {
-        Ok(detail) => println!("ok    {what}: {detail}"),
-        Err(problem) => {
-            *ok = false;
-            println!("FAIL  {what}: {problem}");
-        }
-    }
-}
-
 fn validate(dir: &Path) -> anyhow::Result<()> {
     let mut ok = true;
     let manifest = manifest::load(dir);
@@ -206,16 +195,7 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
     let Ok(m) = manifest else {
         anyhow::bail!("{} is not a valid plugin", dir.display())
     };
-    let scratch = tempfile::tempdir()?;
-    let cfg = Config::parse(
-        &format!(
-            "data_dir = {:?}\nplugins_dir = \"none\"\n[[tenants]]\nid = \"validate\"\napi_key_sha256 = [\"{}\"]\n",
-            scratch.path().display().to_string(),
-            "0".repeat(64)
-        ),
-        scratch.path(),
-        "validate",
-    )?;
+    let (scratch, cfg) = scratch()?;
     let plugin_settings = settings(&cfg, &m);
     report(
         &mut ok,
@@ -225,30 +205,9 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
             .map(|s| format!("{} setting(s) with defaults", s.config.len()))
             .map_err(|e| e.message.clone()),
     );
-    if let PluginKind::Wasm { component } = &m.kind {
-        let rt = Runtime::new(&scratch.path().join("cache"), false)?;
-        let sha = m.raw.get("sha256").and_then(Value::as_str);
-        match rt.load(component, sha) {
-            Ok(loaded) => {
-                report(
-                    &mut ok,
-                    "component",
-                    Ok(format!(
-                        "{} (sha256 {}), openclone:capture@0.1 world",
-                        component.display(),
-                        &loaded.sha256[..16]
-                    )),
-                );
-                report(&mut ok, "describe", describe(&cfg, &m, &rt, &loaded));
-            }
-            Err(e) => report(&mut ok, "component", Err(format!("{e:#}"))),
-        }
-    } else {
-        report(
-            &mut ok,
-            "component",
-            Ok("none: a remote plugin (posts over HTTP)".into()),
-        );
+    let rt = Runtime::new(&scratch.path().join("cache"), false)?;
+    for (what, outcome) in check_component(&rt, &m) {
+        report(&mut ok, what, outcome);
     }
     if !ok {
         anyhow::bail!("{} has problems (see FAIL lines)", dir.display());
@@ -257,19 +216,73 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Instantiates the component and compares its `describe` with the manifest.
+/// Checks a plugin's component as the host loads it (sha256 pin, compiled, WIT world and
+/// version) and its `describe` against the manifest; one (what, outcome) per check.
+pub(crate) fn check_component(
+    rt: &Runtime,
+    m: &manifest::Manifest,
+) -> Vec<(&'static str, Result<String, String>)> {
+    let PluginKind::Wasm { component } = &m.kind else {
+        return vec![(
+            "component",
+            Ok("none: a remote plugin (posts over HTTP)".into()),
+        )];
+    };
+    let sha = m.raw.get("sha256").and_then(Value::as_str);
+    match rt.load(component, sha) {
+        Ok(loaded) => vec![
+            (
+                "component",
+                Ok(format!(
+                    "{} (sha256 {}…), openclone:capture@0.1 world",
+                    component.display(),
+                    &loaded.sha256[..16]
+                )),
+            ),
+            ("describe", describe(m, rt, &loaded)),
+        ],
+        Err(e) => vec![("component", Err(format!("{e:#}")))],
+    }
+}
+
+/// Prints one checked item (`ok` or `FAIL`); a FAIL clears `ok`.
+pub(crate) fn report(ok: &mut bool, what: &str, outcome: Result<String, String>) {
+    match outcome {
+        Ok(detail) => println!("ok    {what}: {detail}"),
+        Err(problem) => {
+            *ok = false;
+            println!("FAIL  {what}: {problem}");
+        }
+    }
+}
+
+/// A scratch host (a temporary data folder and one tenant, `validate`), so checking a
+/// component never touches a real vault, key or state.
+fn scratch() -> anyhow::Result<(tempfile::TempDir, Config)> {
+    let dir = tempfile::tempdir()?;
+    let text = format!(
+        "data_dir = {:?}\nplugins_dir = \"none\"\n[[tenants]]\nid = \"validate\"\napi_key_sha256 = [\"{}\"]\n",
+        dir.path().display().to_string(),
+        "0".repeat(64)
+    );
+    let cfg = Config::parse(&text, dir.path(), "validate")?;
+    Ok((dir, cfg))
+}
+
+/// Instantiates the component in a scratch host and compares its `describe` with the
+/// manifest.
 fn describe(
-    cfg: &Config,
     m: &manifest::Manifest,
     rt: &Runtime,
     loaded: &crate::runtime::Loaded,
 ) -> Result<String, String> {
-    let app = Arc::new(App::open(cfg).map_err(|e| e.to_string())?);
+    let (_dir, cfg) = scratch().map_err(|e| e.to_string())?;
+    let app = Arc::new(App::open(&cfg).map_err(|e| e.to_string())?);
     let entry = Entry {
         dir: PathBuf::new(),
         tenant: "validate".into(),
         manifest: Ok(m.clone()),
-        settings: settings(cfg, m).unwrap_or_default(),
+        settings: settings(&cfg, m).unwrap_or_default(),
         counters: Default::default(),
         status: Default::default(),
     };

@@ -1,0 +1,198 @@
+//! `openclone doctor`: checks the configuration, keys, vaults (writable, free space), the
+//! compile cache, every plugin (manifest, settings, component) and, for plugin authors,
+//! the `wasm32-wasip2` target; prints what is wrong and the fix, exits non-zero on a FAIL.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::plugins::registry::Registry;
+use crate::runtime::Runtime;
+
+use super::plugins::{check_component, report};
+
+/// Below this much free space in a vault's filesystem, doctor warns.
+const LOW_SPACE: u64 = 1 << 30;
+
+fn warn(what: &str, message: &str) {
+    println!("WARN  {what}: {message}");
+}
+
+/// Creates `dir` if needed and writes and removes a probe file in it.
+fn writable(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let probe = dir.join(format!(".openclone-doctor-{}", std::process::id()));
+    std::fs::write(&probe, b"probe").map_err(|e| e.to_string())?;
+    std::fs::remove_file(&probe).map_err(|e| e.to_string())
+}
+
+fn free_bytes(dir: &Path) -> Option<u64> {
+    rustix::fs::statvfs(dir)
+        .ok()
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+/// Runs every check. Errors: at least one FAIL.
+pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut ok = true;
+    let cfg = match Config::load(config.as_deref()) {
+        Ok(c) => {
+            report(
+                &mut ok,
+                "config",
+                Ok(config.map_or_else(
+                    || "openclone.toml or built-in defaults".into(),
+                    |p| p.display().to_string(),
+                )),
+            );
+            c
+        }
+        Err(e) => {
+            report(
+                &mut ok,
+                "config",
+                Err(format!(
+                    "{e} — fix: correct that key (README.md, \"Configuration\")"
+                )),
+            );
+            anyhow::bail!("the configuration cannot be read");
+        }
+    };
+    let data = cfg.data_dir();
+    for t in &cfg.tenants {
+        let env_key = t
+            .api_key_env
+            .as_deref()
+            .is_some_and(|v| std::env::var(v).is_ok_and(|k| !k.is_empty()));
+        let generated = data.join("keys").join(format!("{}.sha256", t.id)).is_file();
+        let what = format!("tenant {} keys", t.id);
+        if t.api_key_sha256.is_empty() && !env_key && !generated {
+            warn(
+                &what,
+                "no key configured: one is generated and printed once at the first start — or run `openclone init`, or set the api_key_env variable",
+            );
+        } else {
+            report(
+                &mut ok,
+                &what,
+                Ok(format!(
+                    "{} hash(es){}",
+                    t.api_key_sha256.len() + usize::from(generated),
+                    if env_key {
+                        " + one from the environment"
+                    } else {
+                        ""
+                    }
+                )),
+            );
+        }
+        let root = cfg.vault_root(t);
+        let what = format!("tenant {} vault", t.id);
+        match writable(&root) {
+            Ok(()) => {
+                let free = free_bytes(&root).unwrap_or(u64::MAX);
+                report(
+                    &mut ok,
+                    &what,
+                    Ok(format!(
+                        "{} is writable, {:.1} GiB free",
+                        root.display(),
+                        free as f64 / f64::from(1u32 << 30)
+                    )),
+                );
+                if free < LOW_SPACE {
+                    warn(
+                        &what,
+                        "less than 1 GiB free: free space, or point `vault` at a larger disk",
+                    );
+                }
+            }
+            Err(e) => report(
+                &mut ok,
+                &what,
+                Err(format!(
+                    "{} is not a writable folder ({e}) — fix: make it a folder the host's user can write, or set `vault` for tenant {}",
+                    root.display(),
+                    t.id
+                )),
+            ),
+        }
+    }
+    let cache = data.join("cache").join("components");
+    report(
+        &mut ok,
+        "compile cache",
+        writable(&cache)
+            .map(|()| cache.display().to_string())
+            .map_err(|e| {
+                format!(
+                    "{} is not writable ({e}) — fix: check data_dir's permissions",
+                    cache.display()
+                )
+            }),
+    );
+    let registry = Registry::scan(&cfg);
+    let runtime = Runtime::new(&cache, true);
+    for e in registry.entries() {
+        let what = format!("plugin {}", e.id());
+        match &e.manifest {
+            Err(err) => report(
+                &mut ok,
+                &what,
+                Err(format!(
+                    "{err} — fix: correct it, or `openclone plugins validate {}`",
+                    e.dir.display()
+                )),
+            ),
+            Ok(m) => match &runtime {
+                Ok(rt) => {
+                    for (check, outcome) in check_component(rt, m) {
+                        report(&mut ok, &format!("{what} {check}"), outcome);
+                    }
+                }
+                Err(err) => report(
+                    &mut ok,
+                    &what,
+                    Err(format!("the WebAssembly runtime cannot start: {err}")),
+                ),
+            },
+        }
+    }
+    if registry.entries().is_empty() {
+        warn(
+            "plugins",
+            &format!(
+                "none under {}: `openclone plugins new` scaffolds one",
+                cfg.plugins_dir().display()
+            ),
+        );
+    }
+    match std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2") =>
+        {
+            report(
+                &mut ok,
+                "plugin authors",
+                Ok("the wasm32-wasip2 target is installed".into()),
+            );
+        }
+        Ok(_) => warn(
+            "plugin authors",
+            "the wasm32-wasip2 target is missing — fix: rustup target add wasm32-wasip2",
+        ),
+        Err(_) => warn(
+            "plugin authors",
+            "rustup not found: building plugins needs Rust with the wasm32-wasip2 target",
+        ),
+    }
+    if !ok {
+        anyhow::bail!("doctor found problems (FAIL lines above)");
+    }
+    println!("all checks passed");
+    Ok(())
+}
