@@ -1,4 +1,4 @@
-//! `openclone plugins list | validate | enable | disable | new` (issue 5): what is installed, and a plugin folder
+//! `openclone plugins list | inspect | validate | enable | disable | new` (issue 5): what is installed, and a plugin folder
 //! checked as the host would check it, without installing it.
 
 use std::path::{Path, PathBuf};
@@ -66,6 +66,15 @@ pub enum PluginsCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// One plugin in detail: manifest, requested vs granted permissions, config with
+    /// defaults, limits, problems, and the component's imports and exports.
+    Inspect {
+        /// The plugin id.
+        id: String,
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
     Validate {
@@ -79,6 +88,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
+        PluginsCommand::Inspect { id, config } => inspect(config, &id),
         PluginsCommand::New {
             name,
             source_type,
@@ -213,6 +223,104 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
         anyhow::bail!("{} has problems (see FAIL lines)", dir.display());
     }
     println!("{} is a valid plugin", dir.display());
+    Ok(())
+}
+
+/// What a permission gives a plugin on this host, and whether it is granted.
+fn permission(name: &str, s: &crate::plugins::settings::Settings) -> String {
+    match name {
+        "fs-read" if s.paths.is_empty() => {
+            "fs-read: requested, NOT granted (no `paths` in its settings): it sees no files"
+                .to_owned()
+        }
+        "fs-read" => {
+            let mounts: Vec<String> = s
+                .paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("/input/{i} ← {} (read-only)", p.display()))
+                .collect();
+            format!("fs-read: granted — {}", mounts.join(", "))
+        }
+        "net-http" => "net-http: requested, not offered by this host (no outgoing HTTP)".to_owned(),
+        other => format!(
+            "{other}: a platform permission this host does not grant (no effect in the sandbox)"
+        ),
+    }
+}
+
+fn inspect(config: Option<PathBuf>, id: &str) -> anyhow::Result<()> {
+    let cfg = Config::load(config.as_deref())?;
+    let registry = Registry::scan(&cfg);
+    let Some(e) = registry.entries().iter().find(|e| e.id() == id) else {
+        anyhow::bail!(
+            "no plugin {id:?} under {}; `openclone plugins list` shows what is there",
+            cfg.plugins_dir().display()
+        );
+    };
+    println!("plugin {id} in {} (tenant {})", e.dir.display(), e.tenant);
+    let m = match &e.manifest {
+        Ok(m) => m,
+        Err(err) => {
+            println!("status: error — {err}");
+            anyhow::bail!("{id} cannot be loaded");
+        }
+    };
+    println!(
+        "status: {}",
+        if e.settings.enabled {
+            "enabled"
+        } else {
+            "disabled (HIGH and CRITICAL plugins start disabled: `openclone plugins enable`)"
+        }
+    );
+    println!(
+        "\nmanifest:\n{}",
+        serde_json::to_string_pretty(&Value::Object(m.raw.clone()))?
+    );
+    println!("\npermissions:");
+    println!(
+        "  always: emit, log, config, state, clocks, random; no environment, arguments, stdin or sockets"
+    );
+    for p in &m.permissions {
+        println!("  {}", permission(p, &e.settings));
+    }
+    println!(
+        "\nconfig (defaults applied):\n{}",
+        serde_json::to_string_pretty(&Value::Object(e.settings.config.clone()))?
+    );
+    let l = e.settings.limits;
+    println!(
+        "\nlimits: every {} s, timeout {} s, memory {} MiB, {} bytes per emit, {} events/min, parked after {} failures, state {} entries × {} bytes",
+        e.settings.interval.as_secs(),
+        l.timeout.as_secs(),
+        l.memory_bytes >> 20,
+        l.emit_max_bytes,
+        l.events_per_minute,
+        l.max_failures,
+        l.state.max_entries,
+        l.state.max_value_bytes
+    );
+    if let PluginKind::Wasm { component } = &m.kind {
+        let rt = Runtime::new(&cfg.data_dir().join("cache").join("components"), false)?;
+        match rt.load(component, m.raw.get("sha256").and_then(Value::as_str)) {
+            Ok(loaded) => {
+                println!(
+                    "\ncomponent: {} (sha256 {})",
+                    component.display(),
+                    loaded.sha256
+                );
+                println!("  imports: {}", loaded.imports.join(", "));
+                println!("  exports: {}", loaded.exports.join(", "));
+            }
+            Err(err) => println!("\ncomponent: cannot be loaded — {err:#}"),
+        }
+    } else {
+        println!("\ncomponent: none (a remote plugin, fed over HTTP)");
+    }
+    println!(
+        "\nlast errors: a running host shows live status, counters and the last error at GET /api/v1/plugins"
+    );
     Ok(())
 }
 

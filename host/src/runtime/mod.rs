@@ -49,6 +49,10 @@ pub struct Loaded {
     pub from_cache: bool,
     /// Time to read, hash, compile or deserialize, and pre-link.
     pub load_time: Duration,
+    /// The component's imports (interfaces and functions), by name.
+    pub imports: Vec<String>,
+    /// The component's exports, by name.
+    pub exports: Vec<String>,
 }
 
 /// Engine settings for plugins.
@@ -145,11 +149,22 @@ impl Runtime {
                 path.display()
             )
         })?;
+        let ty = component.component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
         Ok(Loaded {
             pre,
             sha256,
             from_cache,
             load_time: started.elapsed(),
+            imports,
+            exports,
         })
     }
 }
