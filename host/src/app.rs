@@ -155,6 +155,7 @@ impl App {
             platform: Platform::Linux,
             budget: EventBudget::new(limits.events_per_minute),
             metrics: self.metrics.clone(),
+            emitted: Default::default(),
         }))
     }
 

@@ -4,6 +4,7 @@ mod doctor;
 mod edit;
 mod init;
 mod plugins;
+mod progress;
 mod scaffold;
 
 use std::net::SocketAddr;
@@ -165,7 +166,12 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
         }
     }
     let manager = Manager::new(app.clone(), runtime(&cfg)?);
-    let outcomes = manager.run_once(only);
+    let progress = std::cell::RefCell::new(progress::Passes::new());
+    let outcomes = manager.run_once_observed(
+        only,
+        &mut |id, ctx| progress.borrow_mut().start(id, ctx),
+        &mut |o| progress.borrow_mut().finish(o),
+    );
     app.close();
     let mut failed = 0;
     println!(

@@ -116,6 +116,17 @@ impl Manager {
     /// Runs one pass of each enabled WebAssembly plugin (those named in `only`, if any),
     /// one after another, and returns their outcomes (`openclone capture`).
     pub fn run_once(&self, only: &[String]) -> Vec<Outcome> {
+        self.run_once_observed(only, &mut |_, _| {}, &mut |_| {})
+    }
+
+    /// [`Manager::run_once`], calling `started` with each plugin's id and context before its
+    /// pass (a display can watch `PluginContext::emitted`) and `done` after it.
+    pub fn run_once_observed(
+        &self,
+        only: &[String],
+        started: &mut dyn FnMut(&str, &Arc<PluginContext>),
+        done: &mut dyn FnMut(&Outcome),
+    ) -> Vec<Outcome> {
         let registry = self.app.registry();
         let mut out = Vec::new();
         for (entry, manifest, component) in registry.wasm() {
@@ -125,14 +136,17 @@ impl Manager {
             let result = self
                 .load(entry, manifest, component)
                 .and_then(|(loaded, ctx)| {
+                    started(&manifest.id, &ctx);
                     let outcome = self.pass(entry, manifest, &loaded, &ctx);
                     self.after_pass(entry, &outcome);
                     outcome.map_err(|e| e.to_string())
                 });
-            out.push(Outcome {
+            let outcome = Outcome {
                 id: manifest.id.clone(),
                 result,
-            });
+            };
+            done(&outcome);
+            out.push(outcome);
         }
         out
     }

@@ -39,6 +39,8 @@ pub struct PluginContext {
     pub budget: EventBudget,
     /// The host's metrics (events emitted are counted like HTTP ones).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Events handed to `emit` so far (for progress displays).
+    pub emitted: std::sync::atomic::AtomicU64,
 }
 
 /// A token bucket of events per minute (DESIGN.md: events per minute per plugin).

@@ -17,6 +17,9 @@ impl emit::Host for PluginState {
     /// ingest. The envelope fields come from the manifest and the host.
     fn emit(&mut self, source: SourceType, events: Vec<Event>) -> Result<Receipt, EmitError> {
         self.tally.calls += 1;
+        self.plugin
+            .emitted
+            .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let result = self.emit_inner(source, events);
         match &result {
             Ok(r) => {
