@@ -147,6 +147,12 @@ impl Metrics {
             &|e| e.status().last_pass_ms.unwrap_or(0.0) / 1000.0,
         );
         family(
+            "openclone_plugin_memory_peak_bytes",
+            "gauge",
+            "Largest linear memory of the plugin's last successful pass.",
+            &|e| e.status().peak_memory.unwrap_or(0) as f64,
+        );
+        family(
             "openclone_plugin_events_stored_total",
             "counter",
             "Events a plugin stored.",

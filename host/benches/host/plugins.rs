@@ -10,7 +10,7 @@ use openclone_host::app::App;
 use openclone_host::config::Config;
 use openclone_host::plugins::manager::Manager;
 use openclone_host::runtime::bindings::CapturePlugin;
-use openclone_host::runtime::context::{PluginContext, PluginState, Tally};
+use openclone_host::runtime::context::{Limiter, PluginContext, PluginState, Tally};
 use openclone_host::runtime::{Runtime, pass};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, StoreLimits};
@@ -163,7 +163,7 @@ fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> (Duration, Durat
     let state = || PluginState {
         wasi: wasmtime_wasi::WasiCtx::builder().build(),
         table: Default::default(),
-        limits: StoreLimits::default(),
+        limits: Limiter::new(StoreLimits::default()),
         plugin: ctx.clone(),
         tally: Tally::default(),
     };

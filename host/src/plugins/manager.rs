@@ -188,6 +188,7 @@ impl Manager {
                 Ok(r) => {
                     s.failures = 0;
                     s.last_pass_ms = Some(r.elapsed.as_secs_f64() * 1000.0);
+                    s.peak_memory = Some(r.peak_memory);
                 }
                 Err(e) => {
                     s.failures += 1;

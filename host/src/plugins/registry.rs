@@ -67,6 +67,8 @@ pub struct RuntimeStatus {
     pub load_ms: Option<f64>,
     /// Milliseconds the last pass took.
     pub last_pass_ms: Option<f64>,
+    /// Largest linear memory the last successful pass reached, bytes.
+    pub peak_memory: Option<usize>,
 }
 
 /// One plugin folder.
@@ -164,6 +166,7 @@ impl Entry {
             counters["loaded_from_cache"] = json!(s.from_cache);
             counters["load_ms"] = json!(s.load_ms);
             counters["last_pass_ms"] = json!(s.last_pass_ms);
+            counters["peak_memory_bytes"] = json!(s.peak_memory);
         }
         obj.insert("counters".into(), counters);
         Value::Object(obj)

@@ -113,6 +113,68 @@ pub struct Tally {
     pub refused: u32,
 }
 
+/// The store's resource limiter: wasmtime's `StoreLimits`, plus the peak linear memory
+/// the instance reached (for the registry and `/metrics`).
+pub struct Limiter {
+    inner: StoreLimits,
+    /// Largest linear memory granted, bytes.
+    pub peak_memory: usize,
+}
+
+impl Limiter {
+    /// Wraps `limits`.
+    pub fn new(limits: StoreLimits) -> Self {
+        Self {
+            inner: limits,
+            peak_memory: 0,
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.inner.memory_growing(current, desired, maximum);
+        if matches!(allowed, Ok(true)) {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        allowed
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// The `T` of a plugin's `Store<T>`.
 pub struct PluginState {
     /// WASI: preopens, clocks, random; no env, args, sockets or stdin.
@@ -120,7 +182,7 @@ pub struct PluginState {
     /// WASI resources.
     pub table: ResourceTable,
     /// Memory and instance limits.
-    pub limits: StoreLimits,
+    pub limits: Limiter,
     /// The plugin.
     pub plugin: Arc<PluginContext>,
     /// This pass's tally.

@@ -8,7 +8,7 @@ use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use super::context::{PluginContext, PluginState, Tally};
+use super::context::{Limiter, PluginContext, PluginState, Tally};
 use super::imports::clean_log_text;
 use super::{EPOCH_TICK, Loaded, Runtime};
 
@@ -20,6 +20,8 @@ const STDIO_CAPACITY: usize = 64 * 1024;
 pub struct PassReport {
     /// The host's tally of `emit`.
     pub tally: Tally,
+    /// The largest linear memory the instance reached, bytes.
+    pub peak_memory: usize,
     /// Inputs the plugin reported it could not use.
     pub problems: Vec<String>,
     /// Wall time of the pass.
@@ -95,7 +97,7 @@ pub fn store(
     let state = PluginState {
         wasi: wasi.build(),
         table: Default::default(),
-        limits,
+        limits: Limiter::new(limits),
         plugin: ctx.clone(),
         tally: Tally::default(),
     };
@@ -140,6 +142,7 @@ pub fn run(
     forward_stdio(&ctx.id, "stdout", &stdout);
     forward_stdio(&ctx.id, "stderr", &stderr);
     let tally = store.data().tally;
+    let peak_memory = store.data().limits.peak_memory;
     let report = result.map_err(|e| match e {
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
         other => other,
@@ -147,6 +150,7 @@ pub fn run(
     Ok(PassReport {
         tally,
         problems: report.problems,
+        peak_memory,
         elapsed: started.elapsed(),
     })
 }
