@@ -178,6 +178,16 @@ fn state_err(e: StateError) -> state::StateError {
     }
 }
 
+impl PluginState {
+    /// `register` and `register-if-absent`: stores `value` under the plugin's own id.
+    fn put(&self, namespace: &str, key: &str, put: Put<'_>) -> Result<bool, state::StateError> {
+        let p = &self.plugin;
+        p.state
+            .register(&p.id, namespace, key, put, p.limits.state)
+            .map_err(state_err)
+    }
+}
+
 impl state::Host for PluginState {
     fn register(
         &mut self,
@@ -186,16 +196,16 @@ impl state::Host for PluginState {
         value: String,
         ttl_ms: Option<u64>,
     ) -> Result<(), state::StateError> {
-        let p = &self.plugin;
-        let put = Put {
-            value: &value,
-            ttl_ms,
-            only_if_absent: false,
-        };
-        p.state
-            .register(&p.id, &namespace, &key, put, p.limits.state)
-            .map(drop)
-            .map_err(state_err)
+        self.put(
+            &namespace,
+            &key,
+            Put {
+                value: &value,
+                ttl_ms,
+                only_if_absent: false,
+            },
+        )
+        .map(drop)
     }
 
     fn register_if_absent(
@@ -205,15 +215,15 @@ impl state::Host for PluginState {
         value: String,
         ttl_ms: Option<u64>,
     ) -> Result<bool, state::StateError> {
-        let p = &self.plugin;
-        let put = Put {
-            value: &value,
-            ttl_ms,
-            only_if_absent: true,
-        };
-        p.state
-            .register(&p.id, &namespace, &key, put, p.limits.state)
-            .map_err(state_err)
+        self.put(
+            &namespace,
+            &key,
+            Put {
+                value: &value,
+                ttl_ms,
+                only_if_absent: true,
+            },
+        )
     }
 
     fn lookup(
