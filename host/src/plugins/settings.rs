@@ -98,6 +98,16 @@ fn positive(
     }
 }
 
+/// [`positive`] for a `u32` setting (larger values are capped at `u32::MAX`).
+fn positive_u32(
+    table: &toml::Table,
+    key: &str,
+    default: u32,
+    err: &dyn Fn(&str, String) -> SettingsError,
+) -> Result<u32, SettingsError> {
+    positive(table, key, u64::from(default), err).map(|v| v.min(u64::from(u32::MAX)) as u32)
+}
+
 /// Reads `[plugins.<id>]` for `manifest` and checks the plugin's keys against its
 /// `config_schema`: an unknown key or a value of the wrong type is an error naming it.
 pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsError> {
@@ -141,13 +151,12 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
         )? as usize)
             << 20,
         emit_max_bytes: positive(table, "emit_max_bytes", defaults.emit_max_bytes, &err)?,
-        events_per_minute: positive(
+        events_per_minute: positive_u32(
             table,
             "events_per_minute",
-            u64::from(defaults.events_per_minute),
+            defaults.events_per_minute,
             &err,
-        )?
-        .min(u64::from(u32::MAX)) as u32,
+        )?,
         max_failures: positive(
             table,
             "max_failures",
@@ -156,20 +165,18 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
         )?
         .min(1000) as u32,
         state: StateLimits {
-            max_entries: positive(
+            max_entries: positive_u32(
                 table,
                 "state_max_entries",
-                u64::from(defaults.state.max_entries),
+                defaults.state.max_entries,
                 &err,
-            )?
-            .min(u64::from(u32::MAX)) as u32,
-            max_value_bytes: positive(
+            )?,
+            max_value_bytes: positive_u32(
                 table,
                 "state_max_value_bytes",
-                u64::from(defaults.state.max_value_bytes),
+                defaults.state.max_value_bytes,
                 &err,
-            )?
-            .min(u64::from(u32::MAX)) as u32,
+            )?,
         },
     };
     let interval = Duration::from_secs(positive(table, "interval_s", 60, &err)?);

@@ -179,6 +179,19 @@ fn state_err(e: StateError) -> state::StateError {
 }
 
 impl PluginState {
+    /// `lookup` and (with `consume`) `consume`, in the plugin's own rows.
+    fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+        consume: bool,
+    ) -> Result<Option<String>, state::StateError> {
+        self.plugin
+            .state
+            .lookup(&self.plugin.id, namespace, key, consume)
+            .map_err(state_err)
+    }
+
     /// `register` and `register-if-absent`: stores `value` under the plugin's own id.
     fn put(&self, namespace: &str, key: &str, put: Put<'_>) -> Result<bool, state::StateError> {
         let p = &self.plugin;
@@ -231,10 +244,7 @@ impl state::Host for PluginState {
         namespace: String,
         key: String,
     ) -> Result<Option<String>, state::StateError> {
-        self.plugin
-            .state
-            .lookup(&self.plugin.id, &namespace, &key, false)
-            .map_err(state_err)
+        self.get(&namespace, &key, false)
     }
 
     fn consume(
@@ -242,10 +252,7 @@ impl state::Host for PluginState {
         namespace: String,
         key: String,
     ) -> Result<Option<String>, state::StateError> {
-        self.plugin
-            .state
-            .lookup(&self.plugin.id, &namespace, &key, true)
-            .map_err(state_err)
+        self.get(&namespace, &key, true)
     }
 
     fn clear(&mut self, namespace: String) -> Result<(), state::StateError> {
