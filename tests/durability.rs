@@ -43,10 +43,11 @@ fn dedup_survives_restart_and_a_deleted_index() {
     assert_eq!(marker_keys(&text).len(), 2);
 }
 
-const CLIENTS: usize = 4;
-const EVENTS: usize = 40;
+pub(crate) const CLIENTS: usize = 4;
+pub(crate) const EVENTS: usize = 40;
 
-fn load_batch(client: usize, n: usize) -> Value {
+/// Batch `n` of client `client`: EVENTS unique events, braindump or journal by parity.
+pub(crate) fn load_batch(client: usize, n: usize) -> Value {
     let events: Vec<Value> = (0..EVENTS)
         .map(|i| {
             let seq = (n * EVENTS + i) as f64;
@@ -64,7 +65,8 @@ fn load_batch(client: usize, n: usize) -> Value {
     })
 }
 
-fn key(source_type: &str, raw_ref: &str) -> String {
+/// The dedup key of a load-test event.
+pub(crate) fn key(source_type: &str, raw_ref: &str) -> String {
     hex::encode(Sha256::digest(
         format!("{source_type}\0load-test\0{raw_ref}").as_bytes(),
     ))
@@ -128,9 +130,14 @@ fn load_then(
 
 /// How often each dedup key stands in the vault; checks every file's structure on the way:
 /// one front matter, and as many entry headings and HTML blocks as markers (no torn entry).
-fn markers(host: &Host) -> HashMap<String, usize> {
+pub(crate) fn markers(host: &Host) -> HashMap<String, usize> {
+    markers_in(&host.vault("default"))
+}
+
+/// [`markers`] of the vault at `root`.
+pub(crate) fn markers_in(root: &std::path::Path) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for (path, text) in vault_files(&host.vault("default")) {
+    for (path, text) in vault_files(root) {
         let s = structure(&text);
         let keys = marker_keys(&text);
         assert_eq!(s.front_matter, 1, "{path}");
@@ -147,21 +154,27 @@ fn markers(host: &Host) -> HashMap<String, usize> {
     counts
 }
 
+/// The dedup keys of [`load_batch`]`(client, n)`.
+pub(crate) fn batch_keys(client: usize, n: usize) -> Vec<String> {
+    let st = if n.is_multiple_of(2) {
+        "braindump"
+    } else {
+        "journal"
+    };
+    (0..EVENTS)
+        .map(|i| key(st, &format!("c{client}-b{n}-e{i}")))
+        .collect()
+}
+
 /// Every acknowledged event is in the vault exactly once.
 fn assert_acked_once(results: &[(usize, Vec<usize>)], counts: &HashMap<String, usize>) {
     for (c, (_, acked)) in results.iter().enumerate() {
         for &n in acked {
-            let st = if n.is_multiple_of(2) {
-                "braindump"
-            } else {
-                "journal"
-            };
-            for i in 0..EVENTS {
-                let k = key(st, &format!("c{c}-b{n}-e{i}"));
+            for k in batch_keys(c, n) {
                 assert_eq!(
                     counts.get(&k),
                     Some(&1),
-                    "acknowledged event c{c}-b{n}-e{i} is in the vault exactly once"
+                    "acknowledged event of batch c{c}-b{n} is in the vault exactly once"
                 );
             }
         }

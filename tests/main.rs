@@ -1,11 +1,14 @@
 //! End-to-end tests: the real `openclone` binary, real HTTP on 127.0.0.1, real files.
 
 mod contract;
+mod crash;
 mod durability;
 mod hostile;
 mod metrics;
 mod remote_python;
+mod safety;
 mod shelf;
+mod stalls;
 mod support;
 mod tenants;
 mod tooling;

@@ -10,6 +10,7 @@ use openclone_vault::{Platform, Policy, Vault, VaultConfig};
 
 use crate::auth::{KeyRing, generate_key, hash_key};
 use crate::config::{Config, TenantConfig};
+use crate::lock::DataLock;
 use crate::metrics::Metrics;
 use crate::plugins::manifest::Manifest;
 use crate::plugins::registry::{Entry, Registry};
@@ -47,14 +48,19 @@ pub struct App {
     pub device_id: String,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// The data folder's lock: one host per data folder.
+    _lock: DataLock,
 }
 
 impl App {
-    /// Opens every tenant's vault (reconciling its index with the vault) and scans plugins.
+    /// Locks the data folder ([`DataLock`]), opens every tenant's vault (reconciling its
+    /// index with the vault) and scans plugins.
     ///
-    /// Errors: a vault or index cannot be opened, a key file cannot be written.
+    /// Errors: another process holds the data folder (its pid is named), a vault or index
+    /// cannot be opened, a key file cannot be written.
     pub fn open(cfg: &Config) -> anyhow::Result<Self> {
         let data = cfg.data_dir();
+        let lock = DataLock::acquire(&data)?;
         let mut tenants = Vec::new();
         let mut keys = KeyRing::default();
         for (i, t) in cfg.tenants.iter().enumerate() {
@@ -107,6 +113,7 @@ impl App {
             config: cfg.clone(),
             device_id: device_id(&data)?,
             metrics: Arc::new(Metrics::default()),
+            _lock: lock,
         })
     }
 

@@ -26,6 +26,9 @@ pub struct Config {
     /// Ingest limits.
     #[serde(default)]
     pub ingest: IngestLimits,
+    /// Connection limits of the HTTP server.
+    #[serde(default)]
+    pub http: HttpLimits,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -56,6 +59,58 @@ impl Default for IngestLimits {
             rate_per_s: default_refill(),
         }
     }
+}
+
+/// `[http]`: what a slow, idle or flooding client may hold (issue 8: slow clients never
+/// stall the server). Seconds are whole seconds, used between 1 and 3600.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Seconds a client has to send a request's head. hyper's timer also runs while a
+    /// kept-alive connection waits for its next request, so this is the idle keep-alive
+    /// timeout too. Default 10.
+    #[serde(default = "default_header_timeout")]
+    pub header_read_timeout_s: u64,
+    /// Seconds a client has to send a request's whole body once its head is in; past it
+    /// → 408 and the connection closes. Default 30.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_s: u64,
+    /// Open connections at most; one more is answered 503 with `Retry-After` and closed.
+    /// Default 4096.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_s: default_header_timeout(),
+            body_timeout_s: default_body_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+impl HttpLimits {
+    /// The header-read (and keep-alive idle) timeout, 1 s to 1 h.
+    pub fn header_read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.header_read_timeout_s.clamp(1, 3600))
+    }
+
+    /// The body-read deadline, 1 s to 1 h.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.body_timeout_s.clamp(1, 3600))
+    }
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_body_timeout() -> u64 {
+    30
+}
+fn default_max_connections() -> u32 {
+    4096
 }
 
 /// One tenant: its keys, its vault and how its text is treated.

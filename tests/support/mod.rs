@@ -63,6 +63,22 @@ pub fn capture(dir: &Path, extra: &[&str]) -> (bool, String) {
     )
 }
 
+/// Runs `openclone ARGS` in `dir`; (success, stdout, stderr).
+pub fn openclone(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
+        .args(args)
+        .current_dir(dir)
+        .env("API_KEY", KEY)
+        .env_remove("OPENCLONE_DATA")
+        .output()
+        .expect("openclone runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Polls `f` every 100 ms for up to `secs` seconds.
 pub fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let until = std::time::Instant::now() + Duration::from_secs(secs);
@@ -87,6 +103,8 @@ pub struct Host {
     child: Child,
     config: Option<PathBuf>,
     agent: ureq::Agent,
+    /// A command the host is started under (`unshare …`), its arguments before the binary.
+    wrapper: Vec<String>,
 }
 
 /// An HTTP answer.
@@ -130,19 +148,39 @@ impl Host {
         Self::start_in(dir, Some(path))
     }
 
+    /// With `openclone.toml` holding `config`, after `prepare`, the binary started as the
+    /// last argument of `wrapper` (a shell command line that ends in `exec "$0" "$@"`).
+    pub fn wrapped(config: &str, prepare: impl FnOnce(&Path), wrapper: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        prepare(dir.path());
+        let path = dir.path().join("openclone.toml");
+        std::fs::write(&path, config).expect("write config");
+        let wrapper: Vec<String> = wrapper.iter().map(|s| (*s).to_owned()).collect();
+        let (child, base) = spawn(dir.path(), Some(&path), &wrapper);
+        Self {
+            dir,
+            base,
+            child,
+            config: Some(path),
+            agent: agent(),
+            wrapper,
+        }
+    }
+
+    /// The host's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn start_in(dir: tempfile::TempDir, config: Option<PathBuf>) -> Self {
-        let (child, base) = spawn(dir.path(), config.as_deref());
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let (child, base) = spawn(dir.path(), config.as_deref(), &[]);
         Self {
             dir,
             base,
             child,
             config,
-            agent,
+            agent: agent(),
+            wrapper: Vec::new(),
         }
     }
 
@@ -216,7 +254,7 @@ impl Host {
 
     /// Starts the host again on the same folder (after [`Host::kill9`] or [`Host::stop`]).
     pub fn restart(&mut self) {
-        let (child, base) = spawn(self.dir.path(), self.config.as_deref());
+        let (child, base) = spawn(self.dir.path(), self.config.as_deref(), &self.wrapper);
         self.child = child;
         self.base = base;
     }
@@ -228,8 +266,24 @@ impl Drop for Host {
     }
 }
 
-fn spawn(dir: &Path, config: Option<&Path>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openclone"));
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, String) {
+    let bin = env!("CARGO_BIN_EXE_openclone");
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
     if let Some(c) = config {
         cmd.arg("--config").arg(c);

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod dedup;
 pub mod escape;
 pub mod index;
+pub mod journal;
 pub mod prepare;
 pub mod recover;
 pub mod redact;

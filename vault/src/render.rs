@@ -206,11 +206,17 @@ impl Body<'_> {
         self.used.extend(["start", "end"]);
         let when = match (start, end) {
             (Some(s), Some(e)) => {
-                let same_day = s.len() == 16 && e.len() == 16 && s[..10] == e[..10];
-                Some(if same_day {
-                    format!("{s} – {}", &e[11..])
-                } else {
-                    format!("{s} – {e}")
+                // Byte offsets only where the text is ASCII: `when` passes through
+                // whatever a client sent when it is not a time (CONTRACT.md: no input
+                // panics).
+                let same_day = s.len() == 16
+                    && e.len() == 16
+                    && s.is_ascii()
+                    && e.is_ascii()
+                    && s.get(..10) == e.get(..10);
+                Some(match e.get(11..).filter(|_| same_day) {
+                    Some(time) => format!("{s} – {time}"),
+                    None => format!("{s} – {e}"),
                 })
             }
             (Some(s), None) => Some(s),

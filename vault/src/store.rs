@@ -21,6 +21,7 @@ use jiff::tz::TimeZone;
 use crate::batch::{Batch, Receipt};
 use crate::dedup::DedupKey;
 use crate::index::{Index, IndexError};
+use crate::journal::{Journal, Record, replay};
 use crate::prepare::{Prepared, prepare};
 use crate::recover::{RecoveryReport, reconcile};
 use crate::render::render_header;
@@ -101,8 +102,9 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Opens the vault root as a capability (`cap_std::fs::Dir`), opens the index, brings
-    /// it in line with the vault (removing a torn tail a crash left) and starts the writer.
+    /// Opens the vault root as a capability (`cap_std::fs::Dir`), cuts back the appends a
+    /// crash left unfinished (the journal beside the index, [`crate::journal`]), opens the
+    /// index, brings it in line with the vault and starts the writer.
     ///
     /// Errors: the root or index cannot be created or opened, or a vault file cannot be read.
     pub fn open(cfg: VaultConfig) -> Result<Self, StoreError> {
@@ -114,12 +116,19 @@ impl Vault {
         }
         let dir = Dir::open_ambient_dir(&cfg.root, ambient_authority())
             .map_err(|e| StoreError::io(&root_name, e))?;
+        let mut journal = Journal::open(&cfg.index_path.with_file_name("appends.journal"))?;
+        let torn_tails = replay(&dir, &mut journal)?;
         let mut index = Index::open(&cfg.index_path)?;
-        let recovered = reconcile(&dir, &mut index, false)?;
+        let recovered = RecoveryReport {
+            torn_tails,
+            ..reconcile(&dir, &mut index, false)?
+        };
         let (tx, rx) = channel();
         let writer = Writer {
             dir,
             index,
+            journal,
+            uncut: HashMap::new(),
             lens: HashMap::new(),
             unindexed: HashSet::new(),
         };
@@ -195,10 +204,21 @@ impl Drop for Vault {
 struct Writer {
     dir: Dir,
     index: Index,
+    journal: Journal,
+    /// Files whose failed append could not be cut back (path → the offset it started
+    /// at): kept in every journal until cut, and no append goes to them before that.
+    uncut: HashMap<String, u64>,
     /// File lengths as this writer last left them: a file still that long ends in `\n`.
     lens: HashMap<String, u64>,
     /// Keys durably in the vault whose index commit failed; retried with the next group.
     unindexed: HashSet<DedupKey>,
+}
+
+/// A file opened for its append, with the bytes to append at `offset` (its length).
+struct Staged {
+    file: std::fs::File,
+    offset: u64,
+    data: Vec<u8>,
 }
 
 /// The new entries of one daily file in a group.
@@ -262,9 +282,7 @@ impl Writer {
                 return;
             }
         };
-        for fw in &mut files {
-            fw.result = self.append(fw);
-        }
+        self.append_all(&mut files);
         self.record(&files);
         for ((prepared, done), (stored, skipped, deps)) in batches.into_iter().zip(outcomes) {
             let failed = deps
@@ -332,15 +350,55 @@ impl Writer {
         Ok((stored, skipped, deps))
     }
 
-    /// Appends a file's new entries (after the front matter if the file is new) and fsyncs.
-    /// On failure the file is cut back to its old length. Returns the new length.
-    fn append(&mut self, fw: &FileWrite) -> Result<u64, String> {
+    /// Appends every file's new entries: opens and stages each, journals the planned
+    /// appends (fsynced), then writes and fsyncs each file and empties the journal. Sets
+    /// each file's result: its new length, or why it failed (then it was cut back).
+    fn append_all(&mut self, files: &mut [FileWrite]) {
+        let mut staged: Vec<Result<Staged, String>> =
+            files.iter().map(|fw| self.stage(fw)).collect();
+        let records: Vec<Record> = staged
+            .iter()
+            .zip(files.iter())
+            .filter_map(|(s, fw)| {
+                s.as_ref()
+                    .ok()
+                    .map(|s| Record::new(&fw.path, s.offset, &s.data))
+            })
+            .chain(
+                self.uncut
+                    .iter()
+                    .map(|(path, &offset)| Record::unfinished(path, offset)),
+            )
+            .collect();
+        if let Err(e) = self.journal.begin(&records) {
+            tracing::error!(error = %e, "append journal failed; the group was not written");
+            for s in &mut staged {
+                if s.is_ok() {
+                    *s = Err(format!("append journal: {e}"));
+                }
+            }
+        }
+        for (fw, s) in files.iter_mut().zip(staged) {
+            fw.result = s.and_then(|s| self.write(&fw.path, s));
+        }
+        self.journal.clear();
+    }
+
+    /// Opens (creating) a file and prepares what to append: the front matter if the file
+    /// is new, a line break if someone left it without one, then the entries.
+    fn stage(&mut self, fw: &FileWrite) -> Result<Staged, String> {
         let path = fw.path.as_str();
         let opts = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .clone();
+        if let Some(&offset) = self.uncut.get(path) {
+            let file = self.dir.open_with(path, OpenOptions::new().write(true));
+            file.and_then(|f| f.set_len(offset).and_then(|()| f.sync_all()))
+                .map_err(|e| format!("an earlier failed append could not be cut back yet: {e}"))?;
+            self.uncut.remove(path);
+        }
         let (file, created_folder) = match self.dir.open_with(path, &opts) {
             Ok(f) => (f, false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -354,32 +412,51 @@ impl Writer {
             }
             Err(e) => return Err(e.to_string()),
         };
-        let mut file = file.into_std();
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let file = file.into_std();
+        let offset = file.metadata().map_err(|e| e.to_string())?.len();
         let mut data = String::with_capacity(fw.text.len() + 256);
-        if len == 0 {
+        if offset == 0 {
             self.sync_dir(fw.source_type.folder(), created_folder)
                 .map_err(|e| e.to_string())?;
             render_header(&mut data, fw.source_type, fw.date);
-        } else if self.lens.get(path) != Some(&len) {
+        } else if self.lens.get(path) != Some(&offset) {
             let mut last = [0u8];
-            file.read_exact_at(&mut last, len - 1)
+            file.read_exact_at(&mut last, offset - 1)
                 .map_err(|e| e.to_string())?;
             if last[0] != b'\n' {
                 data.push('\n');
             }
         }
         data.push_str(&fw.text);
-        let written = file
-            .write_all(data.as_bytes())
-            .and_then(|()| file.sync_data());
+        Ok(Staged {
+            file,
+            offset,
+            data: data.into_bytes(),
+        })
+    }
+
+    /// Appends a staged file's bytes and fsyncs. On failure the file is cut back to its
+    /// old length. Returns the new length.
+    fn write(&mut self, path: &str, s: Staged) -> Result<u64, String> {
+        let Staged {
+            mut file,
+            offset,
+            data,
+        } = s;
+        let written = file.write_all(&data).and_then(|()| file.sync_data());
         if let Err(e) = written {
-            let _ = file.set_len(len).and_then(|()| file.sync_data());
+            if file
+                .set_len(offset)
+                .and_then(|()| file.sync_data())
+                .is_err()
+            {
+                self.uncut.insert(path.to_owned(), offset);
+            }
             self.lens.remove(path);
             tracing::error!(file = %path, error = %e, "vault write failed; the file was cut back to its previous length");
             return Err(e.to_string());
         }
-        let new_len = len + data.len() as u64;
+        let new_len = offset + data.len() as u64;
         self.lens.insert(path.to_owned(), new_len);
         Ok(new_len)
     }

@@ -81,8 +81,8 @@ pub enum Command {
 /// `openclone vault …`
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Rebuild the dedup index of each tenant (or one) from its vault's entry markers.
-    /// Run it with the host stopped.
+    /// Rebuild the dedup index of each tenant (or one) from its vault's entry markers,
+    /// changing no vault file. Refused while `serve` holds the data folder.
     Reindex {
         /// The config file; default ./openclone.toml if present, else built-in defaults.
         #[arg(long, short)]
@@ -133,11 +133,10 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
             .reindex()
             .with_context(|| format!("tenant {}", t.id))?;
         println!(
-            "tenant {}: index rebuilt from {} file(s), {} entries, {} torn tail(s) removed, in {:.2} s",
+            "tenant {}: index rebuilt from {} file(s), {} entries, in {:.2} s (no file was changed)",
             t.id,
             r.files_scanned,
             r.markers_found,
-            r.torn_tails.len(),
             started.elapsed().as_secs_f64()
         );
     }

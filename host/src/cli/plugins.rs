@@ -396,12 +396,15 @@ fn describe(
     };
     let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
     let (mut store, _, _) = pass::store(rt, &ctx, &[], false).map_err(|e| e.to_string())?;
-    let instance = loaded
-        .pre
-        .instantiate(&mut store)
+    let limit = ctx.limits.timeout;
+    let timed_out = || format!("did not answer within {limit:?}");
+    let instance = rt
+        .run_for(limit, loaded.pre.instantiate_async(&mut store))
+        .ok_or_else(timed_out)?
         .map_err(|e| format!("cannot be instantiated: {e}"))?;
-    let info = instance
-        .call_describe(&mut store)
+    let info = rt
+        .run_for(limit, instance.call_describe(&mut store))
+        .ok_or_else(timed_out)?
         .map_err(|e| format!("describe trapped: {e}"))?;
     app.close();
     let types: Vec<_> = info.source_types.iter().map(|s| source_type(*s)).collect();

@@ -9,6 +9,7 @@ use openclone_vault::{Rules, validate_body};
 
 use super::reply::{self, Body};
 use crate::app::App;
+use crate::guard::no_panic;
 
 /// CONTRACT.md: the whole body is at most 1 MiB; more → 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -44,15 +45,22 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = req.into_body();
+    let deadline = tokio::time::Instant::now() + app.config.http.body_timeout();
+    let timed_out = || reply::body_timeout(app.config.http.body_timeout().as_secs());
     if declared_len.is_some_and(|l| l > MAX_BODY_BYTES as u64) {
-        drain(&mut body).await;
+        let _ = tokio::time::timeout_at(deadline, drain(&mut body)).await;
         return reply::too_large(MAX_BODY_BYTES);
     }
-    let collected = Limited::new(&mut body, MAX_BODY_BYTES).collect().await;
+    let collected =
+        tokio::time::timeout_at(deadline, Limited::new(&mut body, MAX_BODY_BYTES).collect()).await;
+    let Ok(collected) = collected else {
+        tracing::info!("request body not received within [http] body_timeout_s (408)");
+        return timed_out();
+    };
     let body = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            drain(&mut body).await;
+            let _ = tokio::time::timeout_at(deadline, drain(&mut body)).await;
             return reply::too_large(MAX_BODY_BYTES);
         }
         Err(e) => {
@@ -72,16 +80,20 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
         registration: &registration,
         require_registered: t.require_registered,
     };
-    let batch = match validate_body(&body, &rules) {
-        Ok(b) => b,
-        Err(details) => {
+    let checked = no_panic("ingest", || {
+        validate_body(&body, &rules).map(|batch| {
+            let (plugin_id, source_type) = (batch.plugin_id.clone(), batch.source_type);
+            (plugin_id, source_type, t.vault.prepare(batch))
+        })
+    });
+    let (plugin_id, source_type, prepared) = match checked {
+        Ok(Ok(p)) => p,
+        Ok(Err(details)) => {
             tracing::info!(tenant = %t.id, violations = details.len(), first = %details[0].field, "batch refused (422)");
             return reply::invalid(&details);
         }
+        Err(_) => return reply::internal_error(),
     };
-    let plugin_id = batch.plugin_id.clone();
-    let source_type = batch.source_type;
-    let prepared = t.vault.prepare(batch);
     let (tx, rx) = tokio::sync::oneshot::channel();
     t.vault
         .submit(prepared, Box::new(move |r| drop(tx.send(r))));

@@ -11,21 +11,35 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 use crate::app::App;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a connection over `[http] max_connections` is told before it is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 58\r\n\r\n{\"error\":\"too_many_connections\",\"detail\":\"retry shortly\"}\n";
+
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
 /// in-flight request finish (up to 30 s) and closes the vaults, so every batch that was
 /// answered is on disk and every batch in flight is answered.
+///
+/// A connection must send each request head within `[http] header_read_timeout_s` (which
+/// also closes idle kept-alive connections); past `[http] max_connections` open
+/// connections a new one is answered 503 and closed.
 pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
     let graceful = GracefulShutdown::new();
-    let builder = http1::Builder::new();
+    let limits = app.config.http;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout());
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1) as usize));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -38,6 +52,10 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                         continue;
                     }
                 };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    tokio::spawn(refuse_busy(stream));
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
                 let conn = builder.serve_connection(
@@ -49,6 +67,7 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -65,6 +84,12 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     let app2 = app.clone();
     let _ = tokio::task::spawn_blocking(move || app2.close()).await;
     tracing::info!("stopped");
+}
+
+/// Answers a connection over the cap with 503 and closes it, without reading its request.
+async fn refuse_busy(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -75,6 +75,25 @@ pub fn storage_failed(message: &str) -> Response<Body> {
     )
 }
 
+/// 500 `{"error":"internal_error"}`: a bug in the host, logged; nothing was stored.
+pub fn internal_error() -> Response<Body> {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+}
+
+/// 408 `{"error":"request_timeout","limit_s":N}` with `Connection: close`: the body did
+/// not arrive within `[http] body_timeout_s`.
+pub fn body_timeout(limit_s: u64) -> Response<Body> {
+    let mut resp = json(
+        StatusCode::REQUEST_TIMEOUT,
+        &json!({ "error": "request_timeout", "limit_s": limit_s }),
+    );
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 /// A value with `status` (for listings).
 pub fn value(status: StatusCode, v: Value) -> Response<Body> {
     json(status, &v)

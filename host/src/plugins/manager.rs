@@ -15,6 +15,7 @@ use notify::{RecursiveMode, Watcher};
 use super::manifest::Manifest;
 use super::registry::{Entry, Registry};
 use crate::app::App;
+use crate::guard::no_panic;
 use crate::http::unix_now;
 use crate::runtime::context::PluginContext;
 use crate::runtime::pass::{self, PassError, PassReport};
@@ -65,6 +66,13 @@ fn fingerprint(path: &Path) -> (u64, Option<SystemTime>) {
     std::fs::metadata(path)
         .map(|m| (m.len(), m.modified().ok()))
         .unwrap_or((0, None))
+}
+
+/// True for a watcher event that means something changed. Reading a file (the host
+/// itself reads `plugin.json` and `plugin.wasm` on every load, a plugin reads its granted
+/// files on every pass) raises access events: acting on those would rescan forever.
+fn is_change(ev: &notify::Result<notify::Event>) -> bool {
+    ev.as_ref().is_ok_and(|e| !e.kind.is_access())
 }
 
 impl Manager {
@@ -160,7 +168,14 @@ impl Manager {
     ) -> Result<PassReport, PassError> {
         entry.update(|s| s.in_pass = true);
         let fs_read = manifest.permissions.iter().any(|p| p == "fs-read");
-        pass::run(&self.runtime, loaded, ctx, &entry.settings.paths, fs_read)
+        no_panic(&format!("pass of {}", manifest.id), || {
+            pass::run(&self.runtime, loaded, ctx, &entry.settings.paths, fs_read)
+        })
+        .unwrap_or_else(|m| {
+            Err(PassError::Failed(format!(
+                "internal error in the host: {m}"
+            )))
+        })
     }
 
     /// Records a pass: counters, failures, parking.
@@ -171,7 +186,13 @@ impl Manager {
                 entry
                     .counters
                     .record(r.tally.stored, r.tally.skipped, unix_now());
-                tracing::info!(plugin = %id, stored = r.tally.stored, skipped = r.tally.skipped, problems = r.problems.len(), ms = r.elapsed.as_secs_f64() * 1000.0, "pass done");
+                // An idle host is quiet: a pass that stored nothing new is logged at
+                // INFO only when it is the plugin's first.
+                if r.tally.stored > 0 || entry.status().passes == 0 {
+                    tracing::info!(plugin = %id, stored = r.tally.stored, skipped = r.tally.skipped, problems = r.problems.len(), ms = r.elapsed.as_secs_f64() * 1000.0, "pass done");
+                } else {
+                    tracing::debug!(plugin = %id, skipped = r.tally.skipped, ms = r.elapsed.as_secs_f64() * 1000.0, "pass done, nothing new");
+                }
             }
             Err(e) => {
                 tracing::error!(plugin = %id, kind = e.kind(), error = %e, "pass failed; the instance was dropped")
@@ -213,7 +234,7 @@ impl Manager {
         let dir_tx = Mutex::new(tx.clone());
         let mut dir_watcher =
             notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-                if ev.is_ok() {
+                if is_change(&ev) {
                     let _ = dir_tx
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -374,7 +395,7 @@ impl Manager {
         }
         let (tx, id_owned) = (Mutex::new(tx.clone()), id.to_owned());
         let mut w = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-            if ev.is_ok_and(|e| !e.kind.is_access()) {
+            if is_change(&ev) {
                 let _ = tx
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -70,16 +70,27 @@ const CONFIG_TYPES: [&str; 6] = ["string", "integer", "number", "boolean", "arra
 /// requires_permissions, config_schema, component, sha256).
 pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
     let file = dir.join("plugin.json");
-    let name = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| ManifestError {
+        file: file.display().to_string(),
+        field: "body".into(),
+        message: format!("cannot be read: {e}"),
+    })?;
+    parse(dir, &text)
+}
+
+/// Checks the text of `<dir>/plugin.json` ([`load`] without the read): any text gets an
+/// answer, never a panic (fuzzed in `host/tests/no_panic.rs`).
+///
+/// Errors: as [`load`].
+pub fn parse(dir: &Path, text: &str) -> Result<Manifest, ManifestError> {
+    let name = dir.join("plugin.json").display().to_string();
     let err = |field: &str, message: String| ManifestError {
         file: name.clone(),
         field: field.to_owned(),
         message,
     };
-    let text =
-        std::fs::read_to_string(&file).map_err(|e| err("body", format!("cannot be read: {e}")))?;
     let value: Value =
-        serde_json::from_str(&text).map_err(|e| err("body", format!("is not valid JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| err("body", format!("is not valid JSON: {e}")))?;
     let Value::Object(raw) = value else {
         return Err(err("body", "must be a JSON object".into()));
     };

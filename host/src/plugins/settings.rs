@@ -108,6 +108,59 @@ fn positive_u32(
     positive(table, key, u64::from(default), err).map(|v| v.min(u64::from(u32::MAX)) as u32)
 }
 
+/// The host's own output (the data folder, every tenant's vault) must not be granted to a
+/// plugin: each append would come back as a changed file, in a loop (issue 8). A granted
+/// path that contains one of them, or lies inside one, is refused naming both paths.
+fn refuse_own_output(
+    cfg: &Config,
+    paths: &[std::path::PathBuf],
+    err: &dyn Fn(&str, String) -> SettingsError,
+) -> Result<(), SettingsError> {
+    let own = std::iter::once(("the data folder", cfg.data_dir()))
+        .chain(cfg.tenants.iter().map(|t| ("a vault", cfg.vault_root(t))));
+    for (what, folder) in own {
+        let folder_real = real(&folder);
+        for p in paths {
+            let p_real = real(p);
+            let relation = if p_real.starts_with(&folder_real) {
+                "lies inside"
+            } else if folder_real.starts_with(&p_real) {
+                "contains"
+            } else {
+                continue;
+            };
+            return Err(err(
+                "paths",
+                format!(
+                    "{} {relation} {what} ({}); the host would capture its own output; grant a folder outside it",
+                    p.display(),
+                    folder.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `path` with symbolic links resolved as far as it exists (a folder not yet created is
+/// compared as written below its nearest existing parent).
+fn real(path: &std::path::Path) -> std::path::PathBuf {
+    let mut missing = Vec::new();
+    let mut cur = path;
+    loop {
+        if let Ok(r) = std::fs::canonicalize(cur) {
+            return missing.iter().rev().fold(r, |acc, part| acc.join(part));
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                cur = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
 /// Reads `[plugins.<id>]` for `manifest` and checks the plugin's keys against its
 /// `config_schema`: an unknown key or a value of the wrong type is an error naming it.
 pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsError> {
@@ -135,6 +188,7 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(err("paths", "must be an array of folder paths".into())),
     };
+    refuse_own_output(cfg, &paths, &err)?;
     let defaults = Limits::default();
     let limits = Limits {
         timeout: Duration::from_secs(positive(

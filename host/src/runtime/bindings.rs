@@ -4,6 +4,9 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "capture-plugin",
+    // The exports are called as futures, so a pass can be abandoned at its deadline while
+    // the guest waits in an async WASI call (issue 8). The host's own imports stay sync.
+    exports: { default: async },
 });
 
 pub use openclone::capture::types::{EmitError, Event, FieldError, Receipt, SourceType};

@@ -8,6 +8,7 @@ use super::bindings::openclone::capture::{config, emit, log, state, types};
 use super::bindings::{EmitError, Event, FieldError, Receipt, SourceType, source_type};
 use super::context::PluginState;
 use super::state_store::{Put, StateError};
+use crate::guard::no_panic;
 use crate::http::unix_now;
 
 impl types::Host for PluginState {}
@@ -20,7 +21,14 @@ impl emit::Host for PluginState {
         self.plugin
             .emitted
             .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let result = self.emit_inner(source, events);
+        let result = no_panic(&format!("emit of {}", self.plugin.id), || {
+            self.emit_inner(source, events)
+        })
+        .unwrap_or_else(|m| {
+            Err(EmitError::Storage(format!(
+                "internal error in the host: {m}"
+            )))
+        });
         match &result {
             Ok(r) => {
                 self.tally.stored += r.stored;

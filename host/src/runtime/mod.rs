@@ -33,6 +33,9 @@ pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
 pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginState>,
+    /// Timers and the blocking pool behind WASI's async host calls; `None` only while
+    /// dropping.
+    io: Option<tokio::runtime::Runtime>,
     cache_dir: PathBuf,
     /// Whether the pooling allocator is in use (else on-demand allocation).
     pub pooling: bool,
@@ -88,7 +91,12 @@ impl Runtime {
             None => (Engine::new(&config(false))?, false),
         };
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let io = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("wasi-io")
+            .enable_all()
+            .build()?;
         CapturePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
         std::fs::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
@@ -105,6 +113,7 @@ impl Runtime {
         Ok(Self {
             engine,
             linker,
+            io: Some(io),
             cache_dir: cache_dir.to_path_buf(),
             pooling,
             ticking,
@@ -114,6 +123,17 @@ impl Runtime {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Drives `call` (a component call) on the calling thread, with this runtime's timers
+    /// and blocking pool, for at most `limit`. `None`: the limit passed and the call was
+    /// dropped where it stood (its store must be dropped too). A host thread left blocked
+    /// in the kernel by the dropped call (a FIFO read) is abandoned to the blocking pool.
+    ///
+    /// Panics if called from inside an async context: run passes on their own threads.
+    pub fn run_for<F: std::future::Future>(&self, limit: Duration, call: F) -> Option<F::Output> {
+        let io = self.io.as_ref()?;
+        io.handle().block_on(tokio::time::timeout(limit, call)).ok()
     }
 
     /// Loads a component: checks its sha256 (if the manifest pins one), takes the compiled
@@ -177,6 +197,10 @@ fn context<T>(r: wasmtime::Result<T>, what: impl FnOnce() -> String) -> anyhow::
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticking.store(false, Ordering::Relaxed);
+        // Never wait for blocking-pool threads: one may sit in a read that never returns.
+        if let Some(io) = self.io.take() {
+            io.shutdown_background();
+        }
     }
 }
 

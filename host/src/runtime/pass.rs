@@ -75,9 +75,11 @@ pub fn store(
         MemoryOutputPipe::new(STDIO_CAPACITY),
         MemoryOutputPipe::new(STDIO_CAPACITY),
     );
+    // Blocking file I/O goes to the runtime's blocking pool, never the calling thread, so
+    // a read that never returns (a FIFO in a granted folder) cannot outlast `timeout_s`.
     wasi.stdout(stdout.clone())
         .stderr(stderr.clone())
-        .allow_blocking_current_thread(true);
+        .allow_blocking_current_thread(false);
     if fs_read {
         for (i, p) in paths.iter().enumerate() {
             wasi.preopened_dir(p, format!("/input/{i}"), FsPerms::ReadOnly)
@@ -114,6 +116,10 @@ fn deadline_ticks(ctx: &PluginContext) -> u64 {
 
 /// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
 /// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
+///
+/// Each call ends within `timeout_s`: a guest computing is stopped by its epoch deadline,
+/// a guest blocked in a host call (sleeping, reading a FIFO) by the call's timeout, which
+/// drops the instance mid-call ([`Runtime::run_for`]). Errors: [`PassError`].
 pub fn run(
     rt: &Runtime,
     loaded: &Loaded,
@@ -124,18 +130,20 @@ pub fn run(
     let started = Instant::now();
     let (mut store, stdout, stderr) = store(rt, ctx, paths, fs_read)?;
     let ticks = deadline_ticks(ctx);
+    let limit = ctx.limits.timeout;
+    let timed_out = || PassError::Timeout(limit);
     let result = (|| {
-        let instance = loaded
-            .pre
-            .instantiate(&mut store)
+        let instance = rt
+            .run_for(limit, loaded.pre.instantiate_async(&mut store))
+            .ok_or_else(timed_out)?
             .map_err(|e| classify(e, ctx))?;
-        instance
-            .call_init(&mut store)
+        rt.run_for(limit, instance.call_init(&mut store))
+            .ok_or_else(timed_out)?
             .map_err(|e| classify(e, ctx))?
             .map_err(|m| PassError::Failed(format!("init: {m}")))?;
         store.set_epoch_deadline(ticks);
-        instance
-            .call_capture(&mut store)
+        rt.run_for(limit, instance.call_capture(&mut store))
+            .ok_or_else(timed_out)?
             .map_err(|e| classify(e, ctx))?
             .map_err(|m| PassError::Failed(format!("capture: {m}")))
     })();

@@ -1,4 +1,4 @@
-//! One component, seven behaviours (`mode` in its config; each drop-in folder's
+//! One component, ten behaviours (`mode` in its config; each drop-in folder's
 //! plugin.json sets the default):
 //!
 //! - `good`: emits one braindump event per pass, numbered by a state counter;
@@ -9,6 +9,8 @@
 //! - `undeclared`: emits a `music` event while declaring only `braindump`;
 //! - `escape`: tries to read outside its preopens, the environment and the network, and
 //!   emits `ESCAPED: …` for anything that worked;
+//! - `sleep`: sleeps an hour in `capture` (blocked in a WASI call, not computing);
+//! - `fifo`: reads `/input/0/fifo`, a named pipe no one writes (blocked in the host);
 //! - `bench`: emits `count` new `audio_system` events (the benchmark's emit path).
 
 use openclone_guest::prelude::*;
@@ -83,6 +85,11 @@ impl Plugin for Misbehaving {
                 }
             }
             "trap" => panic!("deliberate panic in capture"),
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            "fifo" => {
+                let text = std::fs::read_to_string("/input/0/fifo").unwrap_or_default();
+                println!("read {} bytes from the fifo", text.len());
+            }
             "big-emit" => {
                 ctx.emit(
                     Braindump {

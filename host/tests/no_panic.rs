@@ -1,0 +1,116 @@
+//! Fuzzing (proptest) of what a person or a plugin author writes: `plugin.json` and
+//! `openclone.toml` (issue 8: every manifest and config gets an answer, never a panic).
+//!
+//! Cases per property: `PROPTEST_CASES` (default 2,000 here).
+
+use std::path::Path;
+
+use openclone_host::config::Config;
+use openclone_host::plugins::manifest;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        any::<String>().prop_map(Value::String),
+        "[a-z0-9\\-./*é€]{0,12}".prop_map(Value::String),
+        any::<f64>().prop_map(|f| json!(f)),
+        any::<i64>().prop_map(|i| json!(i)),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{0,10}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+const MANIFEST_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "version",
+    "platform",
+    "source_types",
+    "sensitivity",
+    "requires_permissions",
+    "config_schema",
+    "component",
+    "sha256",
+    "allowed_hosts",
+];
+
+fn manifest_text() -> impl Strategy<Value = String> {
+    let good = json!({
+        "id": "fuzz", "name": "Fuzz", "version": "1.0.0", "platform": ["any"],
+        "source_types": ["braindump"], "sensitivity": "LOW", "requires_permissions": [],
+        "config_schema": {"mode": {"type": "string", "default": "x"}}
+    });
+    prop_oneof![
+        any::<String>(),
+        prop::collection::vec((prop::sample::select(MANIFEST_FIELDS), value()), 0..6).prop_map(
+            move |changes| {
+                let mut m = good.clone();
+                for (k, v) in changes {
+                    m[k] = v;
+                }
+                m.to_string()
+            }
+        ),
+    ]
+}
+
+const CONFIG_LINES: &[&str] = &[
+    "listen = \"127.0.0.1:0\"",
+    "listen = \"[::1]:99999\"",
+    "data_dir = \"\"",
+    "[[tenants]]",
+    "id = \"a\"",
+    "id = \"€\"",
+    "timezone = \"Mars/Base\"",
+    "vault = \"/\"",
+    "api_key_sha256 = [\"zz\"]",
+    "[ingest]",
+    "rate_per_s = nan",
+    "rate_burst = -1",
+    "[http]",
+    "max_connections = 0",
+    "header_read_timeout_s = 18446744073709551615",
+    "[plugins.x]",
+    "paths = [1, \"~\"]",
+    "timeout_s = 0",
+    "memory_mb = 99999999999",
+    "= broken",
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_manifest_gets_an_answer(text in manifest_text()) {
+        let _ = manifest::parse(Path::new("/plugins/fuzz"), &text);
+    }
+
+    #[test]
+    fn any_config_gets_an_answer(
+        lines in prop::collection::vec(prop::sample::select(CONFIG_LINES), 0..12),
+        noise in any::<String>(),
+    ) {
+        let _ = Config::parse(&lines.join("\n"), Path::new("/tmp"), "openclone.toml");
+        let _ = Config::parse(&noise, Path::new("/tmp"), "openclone.toml");
+    }
+}
