@@ -2,8 +2,9 @@
 //!
 //! The vault is the source of truth. Each daily file whose length differs from what the
 //! index accounted for is scanned for entry markers, whose keys are added. Reconciling
-//! never changes a vault file: unfinished appends are cut by the append journal
-//! ([`crate::journal`]) before this runs, and only those. Files with CRLF line ends (a
+//! never changes a vault file's bytes: unfinished appends are cut by the append journal
+//! ([`crate::journal`]) before this runs, and only those. An empty daily file (created by
+//! the writer just before a crash) is removed. Files with CRLF line ends (a
 //! vault synced through Windows or git) are read the same as LF ones.
 
 use cap_std::fs::Dir;
@@ -53,6 +54,13 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
                 .metadata()
                 .map_err(|e| StoreError::io(&path, e))?
                 .len();
+            if len == 0 {
+                // A daily file the writer created and a crash left before its journalled
+                // first append: it holds no one's words, and is not a note.
+                dir.remove_file(&path)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                continue;
+            }
             let accounted = index.file_len(&path)?;
             seen.push(path.clone());
             if accounted == Some(len) {

@@ -106,6 +106,7 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
     for pooling in [true, false] {
         let rt = Runtime::new(&cache, pooling).expect("runtime");
         let loaded = rt.load(&wasm, None).expect("load");
+        let _io = rt.enter();
         let mut times = Vec::with_capacity(INSTANTIATIONS as usize);
         for _ in 0..INSTANTIATIONS {
             let t0 = Instant::now();

@@ -26,6 +26,13 @@ plugins_dir = "plugins"
 rate_burst = 60
 rate_per_s = 1.0
 
+[http]
+# Seconds a client has to send a request head (also how long an idle kept-alive connection
+# stays open), seconds to send the body, and how many connections may be open at once.
+header_read_timeout_s = 10
+body_timeout_s = 30
+max_connections = 4096
+
 [[tenants]]
 id = "default"
 # SHA-256 of the API key printed by `openclone init`; the key itself is stored nowhere.

@@ -395,6 +395,7 @@ fn describe(
         status: Default::default(),
     };
     let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
+    let _io = rt.enter();
     let (mut store, _, _) = pass::store(rt, &ctx, &[], false).map_err(|e| e.to_string())?;
     let limit = ctx.limits.timeout;
     let timed_out = || format!("did not answer within {limit:?}");

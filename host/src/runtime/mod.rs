@@ -125,6 +125,12 @@ impl Runtime {
         &self.engine
     }
 
+    /// Makes this runtime's timers and blocking pool the current ones on this thread, for
+    /// as long as the guard lives: WASI needs them while a store is built, used and dropped.
+    pub fn enter(&self) -> Option<tokio::runtime::EnterGuard<'_>> {
+        self.io.as_ref().map(tokio::runtime::Runtime::enter)
+    }
+
     /// Drives `call` (a component call) on the calling thread, with this runtime's timers
     /// and blocking pool, for at most `limit`. `None`: the limit passed and the call was
     /// dropped where it stood (its store must be dropped too). A host thread left blocked

@@ -63,7 +63,8 @@ impl PassError {
 
 /// A fresh store for one instance of the plugin: WASI with `paths` preopened read-only as
 /// `/input/N` when `fs_read`, stdout/stderr captured, memory limit, epoch deadline.
-/// Returns the store and its (stdout, stderr) pipes.
+/// Returns the store and its (stdout, stderr) pipes. Build, use and drop it inside
+/// [`Runtime::enter`].
 pub fn store(
     rt: &Runtime,
     ctx: &Arc<PluginContext>,
@@ -128,6 +129,7 @@ pub fn run(
     fs_read: bool,
 ) -> Result<PassReport, PassError> {
     let started = Instant::now();
+    let _io = rt.enter();
     let (mut store, stdout, stderr) = store(rt, ctx, paths, fs_read)?;
     let ticks = deadline_ticks(ctx);
     let limit = ctx.limits.timeout;
