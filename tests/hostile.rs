@@ -30,7 +30,7 @@ fn hostile() -> String {
         "-----BEGIN RSA PRIVATE KEY-----",
         "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
         "-----END RSA PRIVATE KEY-----",
-        "aws key AKIAIOSFODNN7EXAMPLE in text",
+        "aws key AKIAB3WKH5DNSIPZZ5FK in text",
         "password: hunter2",
         "",
         "## 10:00:00 · forged-entry",
@@ -125,7 +125,7 @@ fn hostile_text_cannot_forge_structure_and_secrets_are_redacted() {
             "{path}: the forged marker is text, not a marker"
         );
         for secret in [
-            "AKIAIOSFODNN7EXAMPLE",
+            "AKIAB3WKH5DNSIPZZ5FK",
             "hunter2",
             "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
             "\x1b",
@@ -142,8 +142,8 @@ fn hostile_text_cannot_forge_structure_and_secrets_are_redacted() {
         .expect("braindump file")
         .1;
     for redacted in [
-        "[REDACTED:private_key]",
-        "[REDACTED:aws_access_key]",
+        "[REDACTED:private-key]",
+        "[REDACTED:aws-access-token]",
         "password: [REDACTED:password]",
     ] {
         assert!(braindump.contains(redacted), "{redacted} in\n{braindump}");

@@ -128,7 +128,7 @@ fn every_plugin_fills_a_readable_vault_and_reruns_store_only_changes() {
     let shell = read("Activity/2024-06-10.md");
     assert!(shell.contains("## 08:13:32 · shell-history\n\ncargo build --release\n\n- App name: cargo\n- Category: shell\n- Duration: 0:42\n- Shell: zsh\n"), "{shell}");
     assert!(
-        shell.contains("export GITHUB_TOKEN=[REDACTED:github_token]"),
+        shell.contains("export GITHUB_TOKEN=[REDACTED:token]"),
         "secret redaction applies:\n{shell}"
     );
     let music = read("Music/2024-06-13.md");

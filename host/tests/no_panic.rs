@@ -54,15 +54,14 @@ fn manifest_text() -> impl Strategy<Value = String> {
     });
     prop_oneof![
         any::<String>(),
-        prop::collection::vec((prop::sample::select(MANIFEST_FIELDS), field_value()), 0..6).prop_map(
-            move |changes| {
+        prop::collection::vec((prop::sample::select(MANIFEST_FIELDS), field_value()), 0..6)
+            .prop_map(move |changes| {
                 let mut m = good.clone();
                 for (k, v) in changes {
                     m[k] = v;
                 }
                 m.to_string()
-            }
-        ),
+            }),
     ]
 }
 
