@@ -5,6 +5,7 @@ mod crash;
 mod durability;
 mod hostile;
 mod metrics;
+mod privacy;
 mod remote_python;
 mod safety;
 mod shelf;

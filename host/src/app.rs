@@ -18,6 +18,9 @@ use crate::ratelimit::RateLimiter;
 use crate::runtime::context::{EventBudget, PluginContext};
 use crate::runtime::state_store::StateStore;
 
+/// Keys shorter than this are warned about at start and fail `openclone doctor` (issue 9).
+pub const MIN_KEY_CHARS: usize = 16;
+
 /// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
 pub struct Tenant {
     /// Tenant id.
@@ -65,19 +68,31 @@ impl App {
         let mut keys = KeyRing::default();
         for (i, t) in cfg.tenants.iter().enumerate() {
             let before = keys.len();
+            let add = |keys: &mut KeyRing, hash, what: &str| {
+                keys.add(hash, i).map_err(|other| {
+                    anyhow::anyhow!(
+                        "tenants {:?} and {:?} accept the same API key ({what}): one person's clients would write into the other's vault; give each tenant its own key (a different api_key_env variable or api_key_sha256)",
+                        cfg.tenants[other].id,
+                        t.id
+                    )
+                })
+            };
             for h in &t.api_key_sha256 {
                 let mut hash = [0u8; 32];
                 hex::decode_to_slice(h, &mut hash).context("api_key_sha256")?;
-                keys.add(hash, i);
+                add(&mut keys, hash, "api_key_sha256")?;
             }
             if let Some(var) = &t.api_key_env
                 && let Ok(key) = std::env::var(var)
                 && !key.is_empty()
             {
-                keys.add(hash_key(&key), i);
+                if key.chars().count() < MIN_KEY_CHARS {
+                    tracing::warn!(tenant = %t.id, variable = %var, "the API key is shorter than {MIN_KEY_CHARS} characters: anyone who can reach the host may guess it; use a longer one (openclone init makes one)");
+                }
+                add(&mut keys, hash_key(&key), &format!("${var}"))?;
             }
             if keys.len() == before {
-                keys.add(stored_or_new_key(&data, t)?, i);
+                add(&mut keys, stored_or_new_key(&data, t)?, "a generated key")?;
             }
             let root = cfg.vault_root(t);
             let tz = jiff::tz::TimeZone::get(&t.timezone)
@@ -161,6 +176,7 @@ impl App {
             device_id: self.device_id.clone(),
             platform: Platform::Linux,
             budget: EventBudget::new(limits.events_per_minute),
+            log_budget: EventBudget::new(crate::runtime::context::LOG_LINES_PER_MINUTE),
             metrics: self.metrics.clone(),
             emitted: Default::default(),
         }))

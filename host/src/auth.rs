@@ -19,9 +19,17 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Accepts `hash` for tenant number `tenant`.
-    pub fn add(&mut self, hash: KeyHash, tenant: usize) {
-        self.keys.push((hash, tenant));
+    /// Accepts `hash` for tenant number `tenant`. Errors: the number of another tenant
+    /// that already accepts this key (issue 9: one key never opens two people's vaults).
+    pub fn add(&mut self, hash: KeyHash, tenant: usize) -> Result<(), usize> {
+        match self.keys.iter().find(|(k, _)| *k == hash) {
+            Some(&(_, other)) if other != tenant => Err(other),
+            Some(_) => Ok(()),
+            None => {
+                self.keys.push((hash, tenant));
+                Ok(())
+            }
+        }
     }
 
     /// The tenant whose key this is. Every stored hash is compared, in constant time, so the

@@ -26,9 +26,18 @@ pub struct Config {
     /// Ingest limits.
     #[serde(default)]
     pub ingest: IngestLimits,
-    /// Connection limits of the HTTP server.
+    /// PEM certificate chain for HTTPS; with `tls_key`, `serve` speaks only TLS.
     #[serde(default)]
-    pub http: HttpLimits,
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback `listen` anyway (CONTRACT.md: refused otherwise).
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// The HTTP server's connection limits and who may call it.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -63,9 +72,9 @@ impl Default for IngestLimits {
 
 /// `[http]`: what a slow, idle or flooding client may hold (issue 8: slow clients never
 /// stall the server). Seconds are whole seconds, used between 1 and 3600.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HttpLimits {
+pub struct HttpConfig {
     /// Seconds a client has to send a request's head. hyper's timer also runs while a
     /// kept-alive connection waits for its next request, so this is the idle keep-alive
     /// timeout too. Default 10.
@@ -79,19 +88,30 @@ pub struct HttpLimits {
     /// Default 4096.
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// More names a request's `Host` may carry, `host` or `host:port` (issue 9: DNS
+    /// rebinding). The listening address, the address a connection arrived at, and
+    /// `localhost`, `127.0.0.1` and `[::1]` with the bound port are always accepted.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Origins (`scheme://host[:port]`) whose browser requests are accepted, with CORS
+    /// headers; default none: a request carrying any `Origin` is refused.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
-impl Default for HttpLimits {
+impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             header_read_timeout_s: default_header_timeout(),
             body_timeout_s: default_body_timeout(),
             max_connections: default_max_connections(),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }
 
-impl HttpLimits {
+impl HttpConfig {
     /// The header-read (and keep-alive idle) timeout, 1 s to 1 h.
     pub fn header_read_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.header_read_timeout_s.clamp(1, 3600))
@@ -271,6 +291,25 @@ impl Config {
                 }
             }
         }
+        let roots: Vec<(String, PathBuf)> = cfg
+            .tenants
+            .iter()
+            .map(|t| (t.id.clone(), lexical(&cfg.vault_root(t))))
+            .collect();
+        for (i, (a, ra)) in roots.iter().enumerate() {
+            for (b, rb) in &roots[i + 1..] {
+                if ra.starts_with(rb) || rb.starts_with(ra) {
+                    return Err(invalid(
+                        "tenants.vault".into(),
+                        &format!(
+                            "tenants {a:?} ({}) and {b:?} ({}) share vault folders: one person's entries would land in the other's vault; give each tenant a vault folder outside every other",
+                            ra.display(),
+                            rb.display()
+                        ),
+                    ));
+                }
+            }
+        }
         if cfg.tenants.is_empty() {
             cfg.tenants.push(TenantConfig {
                 id: "default".into(),
@@ -337,4 +376,20 @@ impl Config {
             .and_then(|t| t.get("enabled"))
             .and_then(|v| v.as_bool())
     }
+}
+
+/// `path` with `.` and `..` components folded away, without touching the disk (vault
+/// roots may not exist yet), for comparing folders.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

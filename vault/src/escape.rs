@@ -28,15 +28,49 @@ pub fn escape_line(line: &str) -> Cow<'_, str> {
     Cow::Owned(escape_html(&out).into_owned())
 }
 
-/// Escapes what is dangerous anywhere in a line, not only at its start: every `<` becomes
-/// `\<` (no raw HTML, no forged marker) and every `%%` becomes `\%\%` (no Obsidian
-/// comment hiding what follows). For text that does not start a line, such as a value
-/// after `- Label: `.
+/// Escapes what is dangerous anywhere in a line, not only at its start (issue 9: captured
+/// text never makes Obsidian load or run anything):
+/// - every `<` becomes `\<`: no raw HTML (`<img src=…>`, `<iframe>`), no autolink, no
+///   forged marker;
+/// - every `%%` becomes `\%\%`: no Obsidian comment hiding what follows;
+/// - every `![` becomes `!\[`: a remote image `![](https://…)` stays a plain link and an
+///   embed `![[note]]` a plain wikilink (wikilinks stay live: they only link inside the
+///   vault);
+/// - a backtick run that opens `` `= … ` `` or `` `$= … ` `` gets backslashes: no Dataview
+///   inline query or inline JavaScript runs.
+///
+/// For text that does not start a line, such as a value after `- Label: `.
 pub fn escape_html(text: &str) -> Cow<'_, str> {
-    if !text.contains('<') && !text.contains("%%") {
+    if !text.contains('<') && !text.contains("%%") && !text.contains("![") && !text.contains('`') {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(text.replace("%%", "\\%\\%").replace('<', "\\<"))
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        let n = c.len_utf8();
+        match c {
+            '<' => out.push_str("\\<"),
+            '%' if rest.starts_with("%%") => {
+                out.push_str("\\%\\%");
+                rest = &rest[2..];
+                continue;
+            }
+            '!' if rest.starts_with("![") => out.push_str("!\\"),
+            '`' => {
+                let run = rest.bytes().take_while(|&b| b == b'`').count();
+                let after = rest[run..].strip_prefix(' ').unwrap_or(&rest[run..]);
+                let query = after.starts_with('=') || after.starts_with("$=");
+                for _ in 0..run {
+                    out.push_str(if query { "\\`" } else { "`" });
+                }
+                rest = &rest[run..];
+                continue;
+            }
+            _ => out.push(c),
+        }
+        rest = &rest[n..];
+    }
+    Cow::Owned(out)
 }
 
 /// Characters that can open a block (or a setext underline) at the start of a line; `<`
@@ -102,5 +136,19 @@ mod tests {
         assert_eq!(escape_line("a <b> c %% d"), "a \\<b> c \\%\\% d");
         assert_eq!(escape_line("plain text - ok"), "plain text - ok");
         assert_eq!(escape_line("- item"), "- item");
+    }
+
+    #[test]
+    fn nothing_in_a_line_loads_or_runs() {
+        assert_eq!(
+            escape_line("see ![](https://tracker.example/p.png) and ![[Secret note]]"),
+            "see !\\[](https://tracker.example/p.png) and !\\[[Secret note]]"
+        );
+        assert_eq!(
+            escape_line("total `= this.file.size` and `$= dv.pages().length`"),
+            "total \\`= this.file.size` and \\`$= dv.pages().length`"
+        );
+        assert_eq!(escape_line("code `x = 1` stays"), "code `x = 1` stays");
+        assert_eq!(escape_line("[[Wikilink]] stays"), "[[Wikilink]] stays");
     }
 }

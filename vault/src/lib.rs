@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod dedup;
 pub mod escape;
+pub mod headers;
 pub mod index;
 pub mod journal;
 pub mod prepare;

@@ -45,8 +45,8 @@ pub fn prepare(mut batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
         .map(|e| DedupKey::of(batch.source_type, &batch.plugin_id, e))
         .collect();
     let sanitized = sanitize_batch(&mut batch, policy);
-    if sanitized.bodies_dropped > 0 {
-        tracing::info!(plugin = %batch.plugin_id, dropped = sanitized.bodies_dropped, "dropped e-mail body fields: email events never store a body");
+    if sanitized.email_fields_dropped > 0 {
+        tracing::info!(plugin = %batch.plugin_id, dropped = sanitized.email_fields_dropped, "dropped e-mail fields that are not headers: email events keep headers only");
     }
     let mut files: Vec<String> = Vec::new();
     let entries = batch

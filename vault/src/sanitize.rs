@@ -11,15 +11,12 @@ use serde_json::{Map, Value};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::batch::Batch;
+use crate::headers::{bound_preview, keep_email_headers};
 use crate::redact::redact;
 use crate::source::SourceType;
 
 /// CONTRACT.md **Decided**: a single string field is capped at 64 KiB (bytes of UTF-8).
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
-
-/// `data` keys that hold a mail body; CONTRACT.md: `email` events never store a body.
-pub const EMAIL_BODY_FIELDS: &[&str] =
-    &["body", "body_text", "body_html", "text_body", "html_body"];
 
 /// Per-tenant sanitization switches.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,8 +28,10 @@ pub struct Policy {
 /// What sanitizing a batch changed, for the log.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
-    /// E-mail body fields dropped.
-    pub bodies_dropped: u32,
+    /// Fields of `email` events dropped because they are not headers (any depth).
+    pub email_fields_dropped: u32,
+    /// `messaging` previews cut to their bound.
+    pub previews_cut: u32,
     /// String values that were changed (control characters, redaction, truncation, NFC).
     pub strings_changed: u32,
 }
@@ -46,12 +45,14 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 pub fn sanitize_batch(batch: &mut Batch, policy: Policy) -> Report {
     let mut report = Report::default();
     for event in &mut batch.events {
-        if batch.source_type == SourceType::Email {
-            for field in EMAIL_BODY_FIELDS {
-                if event.data.remove(*field).is_some() {
-                    report.bodies_dropped += 1;
-                }
+        match batch.source_type {
+            SourceType::Email => {
+                report.email_fields_dropped += keep_email_headers(&mut event.data);
             }
+            SourceType::Messaging => {
+                report.previews_cut += u32::from(bound_preview(&mut event.data));
+            }
+            _ => {}
         }
         sanitize_map(&mut event.data, policy, &mut report);
     }

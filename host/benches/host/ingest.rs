@@ -142,7 +142,7 @@ pub fn over_http(seconds: u64, clients: usize) -> f64 {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = server_rt.spawn(openclone_host::http::serve(app, listener, async {
+    let server = server_rt.spawn(openclone_host::http::serve(app, listener, None, async {
         let _ = stop_rx.await;
     }));
     let bodies: Vec<Vec<Bytes>> = (0..clients)

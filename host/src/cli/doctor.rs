@@ -25,6 +25,28 @@ fn writable(dir: &Path) -> Result<(), String> {
     std::fs::remove_file(&probe).map_err(|e| e.to_string())
 }
 
+/// The first folder or file under `root` (itself included) that other users may read,
+/// list or enter (mode bits for group or others); the host makes 0700 folders and 0600
+/// files (CONTRACT.md, "File modes").
+fn readable_by_others(root: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Some(p);
+        }
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&p)
+        {
+            stack.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    None
+}
+
 fn free_bytes(dir: &Path) -> Option<u64> {
     rustix::fs::statvfs(dir)
         .ok()
@@ -103,6 +125,17 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
                     warn(
                         &what,
                         "less than 1 GiB free: free space, or point `vault` at a larger disk",
+                    );
+                }
+                if let Some(open) = readable_by_others(&root) {
+                    report(
+                        &mut ok,
+                        &format!("tenant {} privacy", t.id),
+                        Err(format!(
+                            "{} can be read by other users of this machine — fix: chmod -R go-rwx {}",
+                            open.display(),
+                            root.display()
+                        )),
                     );
                 }
             }

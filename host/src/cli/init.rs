@@ -12,9 +12,9 @@ use crate::auth::{generate_key, hash_key};
 const TEMPLATE: &str = r#"# OpenClone host configuration (openclone init). Relative paths are relative to this file.
 # Reference: README.md, "Configuration". Start the host with: openclone serve
 
-# Where the HTTP ingest listens. Keep it on 127.0.0.1 unless you put TLS in front.
-listen = "127.0.0.1:8000"
-
+# Where the HTTP ingest listens. Beyond 127.0.0.1 the host speaks only TLS (tls_cert, tls_key).
+listen = "{listen}"
+{tls}
 # Dedup index, plugin state, compile cache; vaults default to data/vaults/<tenant>.
 data_dir = "data"
 
@@ -32,6 +32,9 @@ rate_per_s = 1.0
 header_read_timeout_s = 10
 body_timeout_s = 30
 max_connections = 4096
+# More names the Host header may carry (DNS-rebinding protection); origins of web pages allowed.
+allowed_hosts = [{hosts}]
+# allowed_origins = ["https://my-dashboard.example"]
 
 [[tenants]]
 id = "default"
@@ -50,8 +53,22 @@ timezone = "UTC"
 # interval_s = 900
 "#;
 
-/// Runs `init` in `dir` (created if needed). Errors: an `openclone.toml` is already there.
-pub fn run(dir: &Path) -> anyhow::Result<()> {
+/// This machine's name, for the certificate and `allowed_hosts` of `init --tls`.
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+}
+
+/// Runs `init` in `dir` (created if needed); with `tls`, also a self-signed certificate in
+/// `data/tls/` and a config that listens on every interface over TLS only. Errors: an
+/// `openclone.toml` is already there.
+pub fn run(dir: &Path, tls: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("openclone.toml");
     if config.exists() {
@@ -65,9 +82,40 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
     }
     let key = generate_key();
+    let host = hostname();
+    let names: Vec<String> = host
+        .iter()
+        .flat_map(|h| [h.clone(), format!("{h}.local")])
+        .collect();
+    let mut fingerprint = None;
+    let (listen, tls_lines) = if tls {
+        let mut sans = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        sans.extend(names.iter().cloned());
+        let (_, _, fp) = crate::http::tls::self_signed(&dir.join("data/tls"), sans)?;
+        fingerprint = Some(fp);
+        (
+            "0.0.0.0:8443",
+            "tls_cert = \"data/tls/cert.pem\"   # self-signed by openclone init --tls\ntls_key = \"data/tls/key.pem\"\n",
+        )
+    } else {
+        ("127.0.0.1:8000", "")
+    };
+    let hosts = names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     std::fs::write(
         &config,
-        TEMPLATE.replace("{hash}", &hex::encode(hash_key(&key))),
+        TEMPLATE
+            .replace("{hash}", &hex::encode(hash_key(&key)))
+            .replace("{listen}", listen)
+            .replace("{tls}", tls_lines)
+            .replace("{hosts}", &hosts),
     )
     .with_context(|| format!("writing {}", config.display()))?;
     let now = crate::http::unix_now().floor();
@@ -80,11 +128,32 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
     println!();
     println!("    {key}");
     println!();
+    if let Some(fp) = &fingerprint {
+        println!(
+            "A self-signed TLS certificate is in data/tls/cert.pem; the host listens on {listen} over HTTPS only."
+        );
+        println!(
+            "Its SHA-256 fingerprint (pin it in your phone's client, or check it when asked to trust it):"
+        );
+        println!();
+        println!("    {fp}");
+        println!();
+    }
     println!("Start the host in {}:  openclone serve", dir.display());
     println!("Then store a first memory:");
     println!();
     println!(
-        "curl -X POST http://127.0.0.1:8000/api/v1/ingest -H \"Content-Type: application/json\" -H \"X-API-Key: {key}\" -d '{{\"source_type\":\"braindump\",\"platform\":\"linux\",\"device_id\":\"first-steps\",\"plugin_id\":\"first-steps\",\"plugin_version\":\"1.0.0\",\"timestamp\":{now},\"events\":[{{\"timestamp\":{now},\"data\":{{\"text\":\"My first memory.\"}},\"raw_ref\":\"first-memory\"}}]}}'"
+        "curl {}-X POST {}/api/v1/ingest -H \"Content-Type: application/json\" -H \"X-API-Key: {key}\" -d '{{\"source_type\":\"braindump\",\"platform\":\"linux\",\"device_id\":\"first-steps\",\"plugin_id\":\"first-steps\",\"plugin_version\":\"1.0.0\",\"timestamp\":{now},\"events\":[{{\"timestamp\":{now},\"data\":{{\"text\":\"My first memory.\"}},\"raw_ref\":\"first-memory\"}}]}}'",
+        if tls {
+            "--cacert data/tls/cert.pem "
+        } else {
+            ""
+        },
+        if tls {
+            "https://localhost:8443"
+        } else {
+            "http://127.0.0.1:8000"
+        }
     );
     Ok(())
 }

@@ -46,6 +46,10 @@ pub enum Command {
         /// The folder; default the current one.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Also make a self-signed TLS certificate (printing its fingerprint) and listen on
+        /// every interface over HTTPS only, so a phone on the LAN can post safely.
+        #[arg(long)]
+        tls: bool,
     },
     /// Check config, keys, vaults, the compile cache, every plugin and the wasm32-wasip2
     /// target; print what is wrong and the fix.
@@ -101,7 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config, listen } => serve(config, listen),
         Command::Capture { config, plugins } => capture(config, &plugins),
         Command::Plugins { command } => plugins::run(command),
-        Command::Init { dir } => init::run(&dir),
+        Command::Init { dir, tls } => init::run(&dir, tls),
         Command::Doctor { config } => doctor::run(config),
         Command::Vault {
             command: VaultCommand::Reindex { config, tenant },
@@ -211,6 +215,7 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
 fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let cfg = Config::load(config.as_deref())?;
     let addr = listen.unwrap_or(cfg.listen);
+    let tls = crate::http::tls::acceptor_for(&cfg, addr)?;
     let app = Arc::new(App::open(&cfg)?);
     let runtime = runtime(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -224,10 +229,11 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
         for t in &app.tenants {
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");
         }
-        println!("openclone: listening on http://{local}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("openclone: listening on {scheme}://{local}");
         let manager = Manager::new(app.clone(), runtime);
         let scheduler = manager.start()?;
-        crate::http::serve(app, listener, crate::http::shutdown_signal()).await;
+        crate::http::serve(app, listener, tls, crate::http::shutdown_signal()).await;
         manager.stop();
         let _ = scheduler.join();
         anyhow::Ok(())

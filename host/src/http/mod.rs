@@ -1,9 +1,11 @@
 //! The HTTP server (hyper 1, HTTP/1.1 with keep-alive) and its graceful shutdown.
 
 mod ingest;
+mod origin;
 pub use ingest::unix_now;
 mod reply;
 mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
 
@@ -29,12 +32,18 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConn
 /// in-flight request finish (up to 30 s) and closes the vaults, so every batch that was
 /// answered is on disk and every batch in flight is answered.
 ///
+/// With `tls`, every connection is TLS (its handshake bounded by the header-read timeout).
 /// A connection must send each request head within `[http] header_read_timeout_s` (which
 /// also closes idle kept-alive connections); past `[http] max_connections` open
 /// connections a new one is answered 503 and closed.
-pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
-    let limits = app.config.http;
+    let limits = &app.config.http;
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -57,18 +66,30 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let conn = builder.serve_connection(
-                    TokioIo::new(stream),
-                    service_fn(move |req| routes::route(app.clone(), req)),
-                );
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                let Ok(local) = stream.local_addr() else {
+                    continue;
+                };
+                let conn = Conn {
+                    app: app.clone(),
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                    local,
+                };
+                match &tls {
+                    None => {
+                        tokio::spawn(conn.serve(stream, slot));
                     }
-                    drop(slot);
-                });
+                    Some(acceptor) => {
+                        let (acceptor, limit) = (acceptor.clone(), limits.header_read_timeout());
+                        tokio::spawn(async move {
+                            match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                                Ok(Ok(tls_stream)) => conn.serve(tls_stream, slot).await,
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }
@@ -84,6 +105,38 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, shutdown: impl Future<O
     let app2 = app.clone();
     let _ = tokio::task::spawn_blocking(move || app2.close()).await;
     tracing::info!("stopped");
+}
+
+/// One accepted connection, about to be served.
+struct Conn {
+    app: Arc<App>,
+    builder: http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+    local: std::net::SocketAddr,
+}
+
+impl Conn {
+    /// Serves HTTP/1.1 on `io` (plain TCP or TLS) until the client or a shutdown ends it;
+    /// frees the connection's `slot` after.
+    async fn serve<I>(self, io: I, slot: tokio::sync::OwnedSemaphorePermit)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self {
+            app,
+            builder,
+            watcher,
+            local,
+        } = self;
+        let conn = builder.serve_connection(
+            TokioIo::new(io),
+            service_fn(move |req| routes::route(app.clone(), local, req)),
+        );
+        if let Err(e) = watcher.watch(conn).await {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        drop(slot);
+    }
 }
 
 /// Answers a connection over the cap with 503 and closes it, without reading its request.

@@ -2,6 +2,7 @@
 //! `GET /metrics`, `GET /healthz`.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,12 +24,33 @@ const ROUTES: [&str; 5] = [
     "/api/v1/stats",
 ];
 
-/// Dispatches one request; every answer is JSON except `/metrics` (Prometheus text).
-pub async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+/// Dispatches one request that arrived at `local`; every answer is JSON except `/metrics`
+/// (Prometheus text). Every route first passes the Host and Origin check
+/// ([`super::origin`]); a key is needed on `/api/v1/*`, not on `/healthz` and `/metrics`.
+pub async fn route(
+    app: Arc<App>,
+    local: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     let mut tenant_label = "-".to_owned();
-    let resp = match (req.method(), path.as_str()) {
+    let cors = match super::origin::check(&req, local, &app.config.http) {
+        Ok(cors) => cors,
+        Err(refusal) => {
+            let refused = refusal.reply();
+            tracing::info!(path = %path, status = refused.status().as_u16(), "request refused by the Host/Origin check");
+            app.metrics
+                .request(label(&path), &tenant_label, refused.status().as_u16());
+            return Ok(refused);
+        }
+    };
+    let mut resp = match (req.method(), path.as_str()) {
+        (&Method::OPTIONS, _) if cors.is_some() => {
+            let mut r = Response::new(Body::default());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            r
+        }
         (&Method::GET, "/healthz") => reply::value(StatusCode::OK, json!({ "status": "ok" })),
         (&Method::GET, "/metrics") => {
             reply::text(StatusCode::OK, app.metrics.render(&app.registry()))
@@ -66,14 +88,21 @@ pub async fn route(app: Arc<App>, req: Request<Incoming>) -> Result<Response<Bod
         }
         _ => reply::error(StatusCode::NOT_FOUND, "not_found"),
     };
-    let route = if ROUTES.contains(&path.as_str()) {
-        path.as_str()
+    if let Some(origin) = cors {
+        super::origin::allow(&mut resp, origin);
+    }
+    app.metrics
+        .request(label(&path), &tenant_label, resp.status().as_u16());
+    Ok(resp)
+}
+
+/// The metrics' `route` label of `path`: a known route, or `other`.
+fn label(path: &str) -> &str {
+    if ROUTES.contains(&path) {
+        path
     } else {
         "other"
-    };
-    app.metrics
-        .request(route, &tenant_label, resp.status().as_u16());
-    Ok(resp)
+    }
 }
 
 /// `GET /api/v1/stats`: the tenant's entries per day and source type, counted from the

@@ -197,6 +197,24 @@ impl Registry {
         let mut entries: Vec<std::sync::Arc<Entry>> = Vec::new();
         for dir in dirs {
             let mut manifest = manifest::load(&dir);
+            let folder = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let Ok(m) = &manifest
+                && m.id != folder
+            {
+                // Issue 9: a folder must not take another plugin's config, state and
+                // tenant by claiming its id.
+                manifest = Err(ManifestError {
+                    file: dir.join("plugin.json").display().to_string(),
+                    field: "id".into(),
+                    message: format!(
+                        "{:?} differs from its folder's name {folder:?}; a plugin folder is named after its id — rename the folder to {:?}",
+                        m.id, m.id
+                    ),
+                });
+            }
             if let Ok(m) = &manifest
                 && let Some(other) = entries
                     .iter()

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::runtime::state_store::StateLimits;
 
 /// Keys of `[plugins.<id>]` that the host reads; every other key is the plugin's config.
-pub const HOST_KEYS: [&str; 12] = [
+pub const HOST_KEYS: [&str; 13] = [
     "enabled",
     "tenant",
     "interval_s",
@@ -24,6 +24,7 @@ pub const HOST_KEYS: [&str; 12] = [
     "max_failures",
     "state_max_entries",
     "state_max_value_bytes",
+    "state_max_total_bytes",
     "allowed_hosts",
 ];
 
@@ -229,6 +230,12 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
                 table,
                 "state_max_value_bytes",
                 defaults.state.max_value_bytes,
+                &err,
+            )?,
+            max_total_bytes: positive(
+                table,
+                "state_max_total_bytes",
+                defaults.state.max_total_bytes,
                 &err,
             )?,
         },

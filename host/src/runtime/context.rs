@@ -37,6 +37,8 @@ pub struct PluginContext {
     pub platform: Platform,
     /// The events-per-minute budget.
     pub budget: EventBudget,
+    /// The log-lines-per-minute budget ([`LOG_LINES_PER_MINUTE`]).
+    pub log_budget: EventBudget,
     /// The host's metrics (events emitted are counted like HTTP ones).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Events handed to `emit` so far (for progress displays).
@@ -111,7 +113,13 @@ pub struct Tally {
     pub skipped: u32,
     /// Calls refused (invalid, not permitted, too large, rate limited, storage).
     pub refused: u32,
+    /// `log` lines held back by the plugin's log rate limit.
+    pub logs_suppressed: u32,
 }
+
+/// Issue 9: a plugin may log this many lines a minute (a burst of as many), the rest are
+/// counted and summed up in one line per pass.
+pub const LOG_LINES_PER_MINUTE: u32 = 120;
 
 /// The store's resource limiter: wasmtime's `StoreLimits`, plus the peak linear memory
 /// the instance reached (for the registry and `/metrics`).

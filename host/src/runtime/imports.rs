@@ -159,6 +159,10 @@ pub fn clean_log_text(message: &str) -> String {
 
 impl log::Host for PluginState {
     fn log(&mut self, level: log::Level, message: String) {
+        if self.plugin.log_budget.take(1).is_err() {
+            self.tally.logs_suppressed += 1;
+            return;
+        }
         let plugin = &self.plugin.id;
         let message = clean_log_text(&message);
         match level {

@@ -8,6 +8,7 @@ pub mod context;
 mod imports;
 pub mod pass;
 pub mod state_store;
+mod stdio;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

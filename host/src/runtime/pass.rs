@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::context::{Limiter, PluginContext, PluginState, Tally};
 use super::imports::clean_log_text;
+use super::stdio::CappedPipe;
 use super::{EPOCH_TICK, Loaded, Runtime};
 
-/// Bytes of guest stdout/stderr kept per pass (then forwarded to the log).
+/// Bytes of guest stdout/stderr kept per pass (then forwarded to the log); more is dropped
+/// and counted, and the pass goes on.
 const STDIO_CAPACITY: usize = 64 * 1024;
 
 /// What a successful pass did.
@@ -70,11 +71,11 @@ pub fn store(
     ctx: &Arc<PluginContext>,
     paths: &[std::path::PathBuf],
     fs_read: bool,
-) -> Result<(Store<PluginState>, MemoryOutputPipe, MemoryOutputPipe), PassError> {
+) -> Result<(Store<PluginState>, CappedPipe, CappedPipe), PassError> {
     let mut wasi = WasiCtxBuilder::new();
     let (stdout, stderr) = (
-        MemoryOutputPipe::new(STDIO_CAPACITY),
-        MemoryOutputPipe::new(STDIO_CAPACITY),
+        CappedPipe::new(STDIO_CAPACITY),
+        CappedPipe::new(STDIO_CAPACITY),
     );
     // Blocking file I/O goes to the runtime's blocking pool, never the calling thread, so
     // a read that never returns (a FIFO in a granted folder) cannot outlast `timeout_s`.
@@ -152,6 +153,7 @@ pub fn run(
     forward_stdio(&ctx.id, "stdout", &stdout);
     forward_stdio(&ctx.id, "stderr", &stderr);
     let tally = store.data().tally;
+    report_suppressed(&ctx.id, &tally);
     let peak_memory = store.data().limits.peak_memory;
     let report = result.map_err(|e| match e {
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
@@ -178,8 +180,8 @@ fn classify(e: wasmtime::Error, ctx: &PluginContext) -> PassError {
 }
 
 /// Adds the guest's own panic message (Rust guests print it to stderr) to a trap.
-fn with_panic(trap: String, stderr: &MemoryOutputPipe) -> String {
-    let bytes = stderr.contents();
+fn with_panic(trap: String, stderr: &CappedPipe) -> String {
+    let (bytes, _) = stderr.contents();
     let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines().skip_while(|l| !l.contains("panicked at"));
     match (lines.next(), lines.next()) {
@@ -193,12 +195,22 @@ fn with_panic(trap: String, stderr: &MemoryOutputPipe) -> String {
     }
 }
 
-fn forward_stdio(plugin: &str, stream: &str, pipe: &MemoryOutputPipe) {
-    let bytes = pipe.contents();
+fn forward_stdio(plugin: &str, stream: &str, pipe: &CappedPipe) {
+    let (bytes, dropped) = pipe.contents();
     for line in String::from_utf8_lossy(&bytes)
         .lines()
         .filter(|l| !l.trim().is_empty())
     {
         tracing::info!(plugin = %plugin, stream, "{}", clean_log_text(line));
+    }
+    if dropped > 0 {
+        tracing::warn!(plugin = %plugin, stream, dropped_bytes = dropped, "output past the {} KiB cap of one pass was dropped", STDIO_CAPACITY >> 10);
+    }
+}
+
+/// Says once per pass how many `log` lines the plugin's log rate limit held back.
+fn report_suppressed(plugin: &str, tally: &super::context::Tally) {
+    if tally.logs_suppressed > 0 {
+        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, super::context::LOG_LINES_PER_MINUTE);
     }
 }

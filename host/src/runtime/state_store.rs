@@ -15,6 +15,9 @@ pub struct StateLimits {
     pub max_entries: u32,
     /// Largest value, bytes; default 64 KiB.
     pub max_value_bytes: u32,
+    /// Most bytes (keys and values, every namespace) one plugin's live state may hold;
+    /// default 64 MiB (issue 9: no plugin fills the disk through many namespaces).
+    pub max_total_bytes: u64,
 }
 
 impl Default for StateLimits {
@@ -22,6 +25,7 @@ impl Default for StateLimits {
         Self {
             max_entries: 100_000,
             max_value_bytes: 64 * 1024,
+            max_total_bytes: 64 << 20,
         }
     }
 }
@@ -152,6 +156,29 @@ impl StateStore {
                 return Err(StateError::Full(limits.max_entries));
             }
         }
+        let total = |tx: &rusqlite::Transaction<'_>| -> Result<u64, rusqlite::Error> {
+            tx.query_row(
+                "SELECT coalesce(sum(length(CAST(namespace AS BLOB)) + length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) FROM kv WHERE plugin = ?1 AND NOT (namespace = ?2 AND key = ?3)",
+                params![plugin, namespace, key],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+        };
+        let adding = (namespace.len() + key.len() + value.len()) as u64;
+        if total(&tx)? + adding > limits.max_total_bytes {
+            tx.execute(
+                "DELETE FROM kv WHERE plugin = ?1 AND expires_ms IS NOT NULL AND expires_ms <= ?2",
+                params![plugin, now],
+            )?;
+            let after_sweep = total(&tx)?;
+            if after_sweep + adding > limits.max_total_bytes {
+                tx.commit()?;
+                return Err(StateError::Storage(format!(
+                    "the plugin's state holds {after_sweep} bytes; {adding} more would pass its state_max_total_bytes of {}: remove entries (clear a namespace, give them a TTL) or raise the limit",
+                    limits.max_total_bytes
+                )));
+            }
+        }
         tx.execute(
             "INSERT OR REPLACE INTO kv (plugin, namespace, key, value, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![plugin, namespace, key, value, expires],
@@ -215,6 +242,7 @@ mod tests {
         let lim = StateLimits {
             max_entries: 2,
             max_value_bytes: 8,
+            max_total_bytes: 1 << 20,
         };
         assert!(
             s.register("a", "ns", "k", put("1", None, true), lim)
@@ -263,5 +291,40 @@ mod tests {
         assert_eq!(s.lookup("a", "ns", "k", false).expect("gone"), None);
         s.clear("a", "ns").expect("clear");
         assert_eq!(s.lookup("a", "ns", "k3", false).expect("cleared"), None);
+    }
+
+    #[test]
+    fn a_plugins_total_is_capped_across_namespaces_and_expired_entries_are_swept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = StateStore::open(&dir.path().join("s.sqlite")).expect("open");
+        let lim = StateLimits {
+            max_entries: 1000,
+            max_value_bytes: 64,
+            max_total_bytes: 100,
+        };
+        let v = "x".repeat(40);
+        assert!(
+            s.register("a", "n1", "k", put(&v, Some(1), false), lim)
+                .expect("first")
+        );
+        assert!(
+            s.register("a", "n2", "k", put(&v, None, false), lim)
+                .expect("second")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(
+            s.register("a", "n3", "k", put(&v, None, false), lim)
+                .expect("fits once the expired entry is swept"),
+        );
+        let full = s.register("a", "n4", "k", put(&v, None, false), lim);
+        assert!(matches!(full, Err(StateError::Storage(m)) if m.contains("state_max_total_bytes")));
+        assert!(
+            s.register("b", "n1", "k", put(&v, None, false), lim)
+                .expect("another plugin has its own cap")
+        );
+        assert!(
+            s.register("a", "n2", "k", put("y", None, false), lim)
+                .expect("shrinking an entry is fine")
+        );
     }
 }

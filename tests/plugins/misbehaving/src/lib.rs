@@ -1,4 +1,4 @@
-//! One component, ten behaviours (`mode` in its config; each drop-in folder's
+//! One component, thirteen behaviours (`mode` in its config; each drop-in folder's
 //! plugin.json sets the default):
 //!
 //! - `good`: emits one braindump event per pass, numbered by a state counter;
@@ -11,6 +11,9 @@
 //!   emits `ESCAPED: …` for anything that worked;
 //! - `sleep`: sleeps an hour in `capture` (blocked in a WASI call, not computing);
 //! - `fifo`: reads `/input/0/fifo`, a named pipe no one writes (blocked in the host);
+//! - `log-flood`: logs 10,000 lines, then emits one event;
+//! - `stdout-flood`: prints 200 KB to stdout, then emits one event;
+//! - `state-flood`: writes 1 KB values into ever new namespaces until the host refuses;
 //! - `bench`: emits `count` new `audio_system` events (the benchmark's emit path).
 
 use openclone_guest::prelude::*;
@@ -86,6 +89,28 @@ impl Plugin for Misbehaving {
             }
             "trap" => panic!("deliberate panic in capture"),
             "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            "log-flood" | "stdout-flood" => {
+                for i in 0..10_000 {
+                    if mode == "log-flood" {
+                        ctx.log(Level::Info, &format!("flood line {i}"));
+                    } else if i < 2_000 {
+                        println!("{i:>99}");
+                    }
+                }
+                ctx.emit(
+                    Braindump {
+                        text: format!("{mode} survived"),
+                    }
+                    .at(NOW)
+                    .raw_ref(mode.clone()),
+                )?;
+            }
+            "state-flood" => {
+                let value = "x".repeat(1024);
+                for i in 0..100_000 {
+                    ctx.state(&format!("ns-{i}")).set("k", &value)?;
+                }
+            }
             "fifo" => {
                 let text = std::fs::read_to_string("/input/0/fifo").unwrap_or_default();
                 println!("read {} bytes from the fifo", text.len());
