@@ -236,6 +236,11 @@ fn no_one_else_on_the_machine_can_read_the_vault() {
         out.contains("can be read by other users") && out.contains("chmod -R go-rwx"),
         "{out}"
     );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("shorter than 16 characters")),
+        "doctor fails the quick-start key: {out}"
+    );
 }
 
 #[test]

@@ -190,7 +190,8 @@ fn slow_heads_slow_bodies_and_too_many_connections_are_cut_off() {
 
     let mut body = connect(&host.base);
     let req = format!(
-        "POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"source"
+        "POST /api/v1/ingest HTTP/1.1\r\nHost: {}\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"source",
+        host.base.trim_start_matches("http://")
     );
     body.write_all(req.as_bytes())
         .expect("head and a little body");

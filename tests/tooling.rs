@@ -341,10 +341,11 @@ fn doctor_names_each_problem_and_its_fix() {
     for id in ["calendar-ics", "future-world"] {
         install_plugin(&plugins, id);
     }
-    copy_plugin("well-behaved", &plugins.join("pinned"));
-    let manifest = std::fs::read_to_string(plugins.join("pinned/plugin.json")).expect("manifest");
+    copy_plugin("well-behaved", &plugins.join("well-behaved"));
+    let manifest =
+        std::fs::read_to_string(plugins.join("well-behaved/plugin.json")).expect("manifest");
     std::fs::write(
-        plugins.join("pinned/plugin.json"),
+        plugins.join("well-behaved/plugin.json"),
         manifest.replacen(
             '{',
             &format!("{{\n  \"sha256\": \"{}\",", "cd".repeat(32)),
@@ -395,7 +396,14 @@ fn doctor_names_each_problem_and_its_fix() {
 
     let clean = tempfile::tempdir().expect("tempdir");
     install_plugin(&clean.path().join("plugins"), "calendar-ics");
-    std::fs::write(clean.path().join("openclone.toml"), "").expect("config");
+    std::fs::write(
+        clean.path().join("openclone.toml"),
+        format!(
+            "[[tenants]]\nid = \"default\"\napi_key_sha256 = [\"{}\"]\n",
+            "ab".repeat(32)
+        ),
+    )
+    .expect("config: a stored key hash (the quick-start key is too short for doctor)");
     let (ok, out) = openclone(clean.path(), &["doctor"]);
     assert!(
         ok && out.contains("all checks passed")

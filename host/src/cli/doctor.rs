@@ -87,6 +87,20 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             .is_some_and(|v| std::env::var(v).is_ok_and(|k| !k.is_empty()));
         let generated = data.join("keys").join(format!("{}.sha256", t.id)).is_file();
         let what = format!("tenant {} keys", t.id);
+        if let Some(var) = &t.api_key_env
+            && let Ok(key) = std::env::var(var)
+            && !key.is_empty()
+            && key.chars().count() < crate::app::MIN_KEY_CHARS
+        {
+            report(
+                &mut ok,
+                &what,
+                Err(format!(
+                    "the key in ${var} is shorter than {} characters, so anyone who can reach the host may guess it — fix: use a longer one (`openclone init` makes one)",
+                    crate::app::MIN_KEY_CHARS
+                )),
+            );
+        }
         if t.api_key_sha256.is_empty() && !env_key && !generated {
             warn(
                 &what,
