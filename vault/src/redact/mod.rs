@@ -18,6 +18,7 @@ pub mod gitleaks;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::{Captures, Regex, RegexSet};
 
 /// A redaction pattern: its kind (the `<kind>` in the marker) and its regex. Where the
@@ -29,11 +30,22 @@ struct Pattern {
 }
 
 struct PatternSet {
+    /// Words at least one of which every match contains (case-insensitive): text with none
+    /// of them skips the regexes (one Aho-Corasick pass instead of the `RegexSet`).
+    prefilter: Option<AhoCorasick>,
     set: RegexSet,
     patterns: Vec<Pattern>,
 }
 
 impl PatternSet {
+    fn with_prefilter(mut self, words: &[&str]) -> Self {
+        self.prefilter = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .ok();
+        self
+    }
+
     fn new(defs: &[(&'static str, &str)]) -> Self {
         let set =
             RegexSet::new(defs.iter().map(|(_, re)| *re)).expect("redaction patterns compile");
@@ -44,10 +56,52 @@ impl PatternSet {
                 regex: Regex::new(re).expect("redaction pattern compiles"),
             })
             .collect();
-        Self { set, patterns }
+        Self {
+            prefilter: None,
+            set,
+            patterns,
+        }
+    }
+
+    /// [`PatternSet::apply`] line by line, skipping every line without a prefilter word:
+    /// for patterns that never span lines, on text where few lines hold a trigger.
+    fn apply_lines<'a>(&self, text: Cow<'a, str>) -> Cow<'a, str> {
+        let Some(prefilter) = &self.prefilter else {
+            return self.apply(text);
+        };
+        if !prefilter.is_match(text.as_ref()) {
+            return text;
+        }
+        let mut out: Option<String> = None;
+        let mut done = 0;
+        for (start, line) in line_spans(&text) {
+            if !prefilter.is_match(line) {
+                continue;
+            }
+            if let Cow::Owned(changed) = self.apply(Cow::Borrowed(line)) {
+                let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 32));
+                o.push_str(&text[done..start]);
+                o.push_str(&changed);
+                done = start + line.len();
+            }
+        }
+        match out {
+            Some(mut o) => {
+                o.push_str(&text[done..]);
+                Cow::Owned(o)
+            }
+            None => text,
+        }
     }
 
     fn apply<'a>(&self, text: Cow<'a, str>) -> Cow<'a, str> {
+        if self
+            .prefilter
+            .as_ref()
+            .is_some_and(|p| !p.is_match(text.as_ref()))
+        {
+            return text;
+        }
         let hits = self.set.matches(&text);
         if !hits.matched_any() {
             return text;
@@ -132,10 +186,6 @@ static SECRETS: LazyLock<PatternSet> = LazyLock::new(|| {
         r#"(?P<name>[A-Za-z0-9_]*_[A-Za-z0-9_]*(?i:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key)[A-Za-z0-9_]*|\b(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)(?:_[A-Z0-9_]+)?)[ \t]+{VALUE}"#
     );
     PatternSet::new(&[
-        (
-            "private_key",
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
-        ),
         ("password", &assignment),
         ("password", &spaced),
         (
@@ -160,7 +210,29 @@ static SECRETS: LazyLock<PatternSet> = LazyLock::new(|| {
             r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,}=*)",
         ),
     ])
+    .with_prefilter(&[
+        "pass", "pwd", "secret", "token", "api", "access", "private", "://", "mysql", "mariadb",
+        "eyj", "bearer",
+    ])
 });
+
+/// Private-key blocks span lines: their own set, over the whole text.
+static PEM: LazyLock<PatternSet> = LazyLock::new(|| {
+    PatternSet::new(&[(
+        "private_key",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+    )])
+    .with_prefilter(&["PRIVATE KEY"])
+});
+
+/// Each line of `text` with its byte offset, line break included.
+fn line_spans(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |at, line| {
+        let start = *at;
+        *at += line.len();
+        Some((start, line))
+    })
+}
 
 static PII: LazyLock<PatternSet> = LazyLock::new(|| {
     PatternSet::new(&[
@@ -180,7 +252,8 @@ static PII: LazyLock<PatternSet> = LazyLock::new(|| {
 /// then this host's (see the module documentation).
 pub fn redact(text: Cow<'_, str>, pii: bool) -> Cow<'_, str> {
     let text = redact_gitleaks(text);
-    let text = SECRETS.apply(text);
+    let text = PEM.apply(text);
+    let text = SECRETS.apply_lines(text);
     if pii { PII.apply(text) } else { text }
 }
 
