@@ -393,6 +393,10 @@ fn floods_are_cut_and_the_pass_goes_on() {
             .collect();
         text.contains("log-flood survived") && text.contains("stdout-flood survived")
     }));
+    assert!(
+        wait_for(20, || host.log().contains("dropped_bytes")),
+        "the stdout flood's pass ends with a note of what was dropped"
+    );
     let log = host.log();
     let flood_lines = log
         .lines()
@@ -411,5 +415,17 @@ fn floods_are_cut_and_the_pass_goes_on() {
         log.lines()
             .any(|l| l.contains("plugin=hostile-stdout-flood") && l.contains("dropped_bytes")),
         "{log}"
+    );
+    let printed = log
+        .lines()
+        .filter(|l| {
+            l.contains("plugin=hostile-stdout-flood")
+                && l.contains("stream=\"stdout\"")
+                && !l.contains("dropped_bytes")
+        })
+        .count();
+    assert!(
+        printed <= 120,
+        "{printed} stdout lines forwarded: the log rate limit holds"
     );
 }

@@ -150,9 +150,9 @@ pub fn run(
             .map_err(|e| classify(e, ctx))?
             .map_err(|m| PassError::Failed(format!("capture: {m}")))
     })();
-    forward_stdio(&ctx.id, "stdout", &stdout);
-    forward_stdio(&ctx.id, "stderr", &stderr);
-    let tally = store.data().tally;
+    let mut tally = store.data().tally;
+    tally.logs_suppressed += forward_stdio(ctx, "stdout", &stdout);
+    tally.logs_suppressed += forward_stdio(ctx, "stderr", &stderr);
     report_suppressed(&ctx.id, &tally);
     let peak_memory = store.data().limits.peak_memory;
     let report = result.map_err(|e| match e {
@@ -195,22 +195,32 @@ fn with_panic(trap: String, stderr: &CappedPipe) -> String {
     }
 }
 
-fn forward_stdio(plugin: &str, stream: &str, pipe: &CappedPipe) {
+/// Forwards a guest's stdout or stderr to the log, line by line, under the plugin's log
+/// rate limit; returns how many lines the limit held back.
+fn forward_stdio(ctx: &PluginContext, stream: &str, pipe: &CappedPipe) -> u32 {
     let (bytes, dropped) = pipe.contents();
+    let plugin = &ctx.id;
+    let mut suppressed = 0;
     for line in String::from_utf8_lossy(&bytes)
         .lines()
         .filter(|l| !l.trim().is_empty())
     {
+        if ctx.log_budget.take(1).is_err() {
+            suppressed += 1;
+            continue;
+        }
         tracing::info!(plugin = %plugin, stream, "{}", clean_log_text(line));
     }
     if dropped > 0 {
         tracing::warn!(plugin = %plugin, stream, dropped_bytes = dropped, "output past the {} KiB cap of one pass was dropped", STDIO_CAPACITY >> 10);
     }
+    suppressed
 }
 
-/// Says once per pass how many `log` lines the plugin's log rate limit held back.
+/// Says once per pass how many lines (`log` calls and stdout/stderr lines) the plugin's log
+/// rate limit held back.
 fn report_suppressed(plugin: &str, tally: &super::context::Tally) {
     if tally.logs_suppressed > 0 {
-        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, super::context::LOG_LINES_PER_MINUTE);
+        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log and output lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, super::context::LOG_LINES_PER_MINUTE);
     }
 }
