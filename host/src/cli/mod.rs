@@ -71,7 +71,8 @@ pub enum Command {
         command: VaultCommand,
     },
     /// Run each enabled WebAssembly plugin's capture once, print a summary, exit (non-zero
-    /// if a plugin failed): for cron, a first import, tests.
+    /// if a plugin failed): for cron without a running host, a first import, tests.
+    /// Refused while `serve` holds the data folder.
     Capture {
         /// The config file; default ./openclone.toml if present, else built-in defaults.
         #[arg(long, short)]
