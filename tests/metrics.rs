@@ -101,8 +101,21 @@ fn metrics_and_stats_move_with_ingest_and_capture() {
         1.0
     );
     assert_eq!(
-        metric(&host, "openclone_ingest_duration_seconds_count", &[]),
+        metric(
+            &host,
+            "openclone_ingest_duration_seconds_count",
+            &[("origin", "http")]
+        ),
         2.0
+    );
+    assert_eq!(
+        metric(
+            &host,
+            "openclone_ingest_duration_seconds_count",
+            &[("origin", "emit")]
+        ),
+        1.0,
+        "emit goes through the same service and its latency is counted too"
     );
 
     let stats = host.get("/api/v1/stats", Some(KEY));

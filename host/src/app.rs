@@ -10,6 +10,7 @@ use openclone_vault::{Platform, Policy, Vault, VaultConfig};
 
 use crate::auth::{KeyRing, generate_key, hash_key};
 use crate::config::{Config, TenantConfig};
+use crate::ingest::Ingest;
 use crate::lock::DataLock;
 use crate::metrics::Metrics;
 use crate::plugins::manifest::Manifest;
@@ -43,8 +44,11 @@ pub struct App {
     pub keys: KeyRing,
     /// The per-key token buckets.
     pub limiter: RateLimiter,
-    /// Installed plugins; replaced as a whole when the plugins folder changes.
-    registry: RwLock<Arc<Registry>>,
+    /// Installed plugins; replaced as a whole when the plugins folder changes (shared with
+    /// the ingest service).
+    registry: Arc<RwLock<Arc<Registry>>>,
+    /// The one ingest service every way in uses.
+    pub ingest: Arc<Ingest>,
     /// The configuration the host started with.
     pub config: Config,
     /// This host's stable device id (`device_id` of what its plugins emit).
@@ -120,14 +124,25 @@ impl App {
                 require_registered: t.require_registered_plugins,
             });
         }
+        let registry = Arc::new(RwLock::new(Arc::new(Registry::scan(cfg))));
+        let metrics = Arc::new(Metrics::default());
+        let ingest = Arc::new(Ingest::new(
+            tenants
+                .iter()
+                .map(|t| (t.id.clone(), t.vault.clone(), t.require_registered))
+                .collect(),
+            registry.clone(),
+            metrics.clone(),
+        ));
         Ok(Self {
             tenants,
             keys,
             limiter: RateLimiter::new(cfg.ingest.rate_burst, cfg.ingest.rate_per_s),
-            registry: RwLock::new(Arc::new(Registry::scan(cfg))),
+            registry,
+            ingest,
             config: cfg.clone(),
             device_id: device_id(&data)?,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             _lock: lock,
         })
     }
@@ -169,7 +184,8 @@ impl App {
             version: manifest.version.clone(),
             source_types: manifest.source_types.clone(),
             tenant: t.id.clone(),
-            vault: t.vault.clone(),
+            tenant_index: self.ingest.tenant_index(&t.id).unwrap_or_default(),
+            ingest: self.ingest.clone(),
             state: t.state.clone(),
             config: entry.settings.config.clone(),
             limits,
@@ -177,7 +193,6 @@ impl App {
             platform: Platform::Linux,
             budget: EventBudget::new(limits.events_per_minute),
             log_budget: EventBudget::new(crate::runtime::context::LOG_LINES_PER_MINUTE),
-            metrics: self.metrics.clone(),
             emitted: Default::default(),
         }))
     }

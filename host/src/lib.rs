@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod guard;
 pub mod http;
+pub mod ingest;
 pub mod lock;
 pub mod metrics;
 pub mod plugins;

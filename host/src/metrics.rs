@@ -26,7 +26,8 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     events: Mutex<BTreeMap<(String, String, &'static str), u64>>,
-    latency: Mutex<Histogram>,
+    /// Ingest latency by origin (`http`, `emit`).
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -57,10 +58,12 @@ impl Metrics {
             .or_default() += u64::from(skipped);
     }
 
-    /// Records how long an ingest request took, from its first byte to its answer.
-    pub fn ingest_latency(&self, d: Duration) {
+    /// Records how long a batch from `origin` (`http`, `emit`) took, from its first byte
+    /// (or the `emit` call) to its answer.
+    pub fn ingest_latency(&self, origin: &'static str, d: Duration) {
         let s = d.as_secs_f64();
-        let mut h = lock(&self.latency);
+        let mut all = lock(&self.latency);
+        let h = all.entry(origin).or_default();
         for (i, le) in BUCKETS.iter().enumerate() {
             if s <= *le {
                 h.counts[i] += 1;
@@ -91,23 +94,30 @@ impl Metrics {
                 label(source)
             );
         }
-        out.push_str("# HELP openclone_ingest_duration_seconds Time from request to answer of POST /api/v1/ingest.\n# TYPE openclone_ingest_duration_seconds histogram\n");
-        {
-            let h = lock(&self.latency);
+        out.push_str("# HELP openclone_ingest_duration_seconds Time from a batch's arrival to its answer, by origin (http, emit).\n# TYPE openclone_ingest_duration_seconds histogram\n");
+        for (origin, h) in lock(&self.latency).iter() {
             for (i, le) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "openclone_ingest_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                    "openclone_ingest_duration_seconds_bucket{{origin=\"{origin}\",le=\"{le}\"}} {}",
                     h.counts[i]
                 );
             }
             let _ = writeln!(
                 out,
-                "openclone_ingest_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+                "openclone_ingest_duration_seconds_bucket{{origin=\"{origin}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(out, "openclone_ingest_duration_seconds_sum {}", h.sum);
-            let _ = writeln!(out, "openclone_ingest_duration_seconds_count {}", h.count);
+            let _ = writeln!(
+                out,
+                "openclone_ingest_duration_seconds_sum{{origin=\"{origin}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "openclone_ingest_duration_seconds_count{{origin=\"{origin}\"}} {}",
+                h.count
+            );
         }
         let entries = registry.entries();
         let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Entry) -> f64| {

@@ -25,4 +25,4 @@ pub use dedup::DedupKey;
 pub use sanitize::Policy;
 pub use source::{Platform, Sensitivity, SourceType};
 pub use store::{StoreError, Vault, VaultConfig};
-pub use validate::{Registered, Rules, validate_body, validate_value};
+pub use validate::{RawEvent, Rules, envelope_ids, validate_body, validate_events, validate_value};

@@ -20,31 +20,122 @@ pub const MAX_DEVICE_ID_CHARS: usize = 128;
 /// CONTRACT.md: `plugin_id` is at most 64 chars.
 pub const MAX_PLUGIN_ID_CHARS: usize = 64;
 
-/// What validation needs to know beyond the body itself.
-pub struct Rules<'a> {
+/// What validation needs to know beyond the body itself. Host policy (which plugins are
+/// registered, enabled, allowed which source types) is not here: the host's ingest service
+/// checks it next to these rules, so this crate knows nothing of plugins.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
     /// The host's clock, Unix seconds (the upper timestamp bound is `now + 86400`).
     pub now: f64,
-    /// What the host knows of a plugin id, or `None` when it is not registered.
-    pub registration: &'a (dyn Fn(&str) -> Option<Registered> + Sync),
-    /// The tenant's `require_registered_plugins`: unregistered plugin ids → 422.
-    pub require_registered: bool,
 }
 
-/// A plugin registered on the host (it has a `plugin.json`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registered {
-    /// Its manifest's `source_types` (CONTRACT.md: the batch's `source_type` must be one).
-    pub source_types: Vec<SourceType>,
-    /// Whether the user has it enabled; a disabled plugin's batches are refused (HIGH and
-    /// CRITICAL plugins start disabled).
-    pub enabled: bool,
+/// One event as a plugin's `emit` hands it over: typed, its `data` a JSON object in text.
+#[derive(Debug, Clone, Copy)]
+pub struct RawEvent<'a> {
+    /// Unix seconds.
+    pub timestamp: f64,
+    /// The `data` object, as JSON text.
+    pub data: &'a str,
+    /// The plugin's stable id for the event, if any.
+    pub raw_ref: Option<&'a str>,
+}
+
+/// The envelope's `source_type` and `plugin_id` where they are valid, read without
+/// validating the rest: what host policy needs even when the body has other violations,
+/// so one 422 lists all of them.
+pub fn envelope_ids(value: &Value) -> (Option<SourceType>, Option<&str>) {
+    let source_type = value
+        .get("source_type")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    let plugin_id = value
+        .get("plugin_id")
+        .and_then(Value::as_str)
+        .filter(|p| plugin_id_ok(p));
+    (source_type, plugin_id)
+}
+
+/// Validates the events of one `emit` call with the same rules as a body's `events`
+/// (count, timestamps, `data` a JSON object, `raw_ref` length), field paths
+/// `events[i].…`. No envelope is built: the host fills it from the manifest.
+///
+/// Errors: every violation, each naming its field.
+pub fn validate_events(
+    events: &[RawEvent<'_>],
+    rules: &Rules,
+) -> Result<Vec<Event>, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    if !count_ok(events.len(), &mut errs) {
+        return Err(errs);
+    }
+    let out: Vec<Event> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let ts = checked_timestamp(
+                e.timestamp,
+                &format!("events[{i}].timestamp"),
+                rules.now,
+                &mut errs,
+            );
+            let data = match serde_json::from_str::<Value>(e.data) {
+                Ok(Value::Object(map)) => Some(map),
+                Ok(other) => {
+                    errs.push(FieldError::new(
+                        format!("events[{i}].data"),
+                        format!("must be a JSON object, got {}", kind(&other)),
+                    ));
+                    None
+                }
+                Err(err) => {
+                    errs.push(FieldError::new(
+                        format!("events[{i}].data"),
+                        format!("not valid JSON: {err}"),
+                    ));
+                    None
+                }
+            };
+            let raw_ref = match e.raw_ref {
+                Some(r) if !raw_ref_ok(r) => {
+                    errs.push(FieldError::new(
+                        format!("events[{i}].raw_ref"),
+                        "must be 1 to 256 chars",
+                    ));
+                    return None;
+                }
+                r => r.map(str::to_owned),
+            };
+            Some(Event {
+                timestamp: ts?,
+                data: data?,
+                raw_ref,
+            })
+        })
+        .collect();
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+fn raw_ref_ok(r: &str) -> bool {
+    (1..=MAX_RAW_REF_CHARS).contains(&r.chars().count())
+}
+
+/// CONTRACT.md: 1 to 500 events per batch.
+fn count_ok(n: usize, errs: &mut Vec<FieldError>) -> bool {
+    let ok = (1..=MAX_EVENTS).contains(&n);
+    if !ok {
+        errs.push(FieldError::new(
+            "events",
+            format!("must hold 1 to {MAX_EVENTS} events, got {n}"),
+        ));
+    }
+    ok
 }
 
 /// Parses and validates a request body.
 ///
 /// Errors: every violation, each naming its field; a body that is not JSON or not an object
 /// gives one error at `body` (CONTRACT.md **Decided**: 422, not 400).
-pub fn validate_body(body: &[u8], rules: &Rules<'_>) -> Result<Batch, Vec<FieldError>> {
+pub fn validate_body(body: &[u8], rules: &Rules) -> Result<Batch, Vec<FieldError>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(value) => validate_value(value, rules),
         Err(e) => Err(vec![FieldError::new(
@@ -55,7 +146,7 @@ pub fn validate_body(body: &[u8], rules: &Rules<'_>) -> Result<Batch, Vec<FieldE
 }
 
 /// Validates an already parsed body; see [`validate_body`].
-pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<FieldError>> {
+pub fn validate_value(value: Value, rules: &Rules) -> Result<Batch, Vec<FieldError>> {
     let Value::Object(mut obj) = value else {
         return Err(vec![FieldError::new("body", "must be a JSON object")]);
     };
@@ -103,23 +194,6 @@ pub fn validate_value(value: Value, rules: &Rules<'_>) -> Result<Batch, Vec<Fiel
         .then(|| s.to_owned())
     });
     let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules.now, &mut errs);
-    if let (Some(st), Some(pid)) = (source_type, plugin_id.as_deref()) {
-        match (rules.registration)(pid) {
-            Some(reg) if !reg.source_types.contains(&st) => errs.push(FieldError::new(
-                "source_type",
-                format!("plugin {pid} does not declare {st} in its plugin.json source_types"),
-            )),
-            Some(reg) if !reg.enabled => errs.push(FieldError::new(
-                "plugin_id",
-                format!("plugin {pid} is disabled on this host; set enabled = true under [plugins.{pid}] in openclone.toml"),
-            )),
-            None if rules.require_registered => errs.push(FieldError::new(
-                "plugin_id",
-                format!("plugin {pid} is not registered on this host and the tenant requires registered plugins"),
-            )),
-            _ => {}
-        }
-    }
     let events = events(obj.remove("events"), rules.now, &mut errs);
     match (
         source_type,
@@ -227,16 +301,8 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
         }
     };
     match t {
-        Some(t) if t.is_finite() && t < MIN_TIMESTAMP => {
-            errs.push(FieldError::new(field, "before 2020-01-01T00:00:00Z"));
-            None
-        }
-        Some(t) if t.is_finite() && t > now + MAX_FUTURE_S => {
-            errs.push(FieldError::new(field, "more than 24 h in the future"));
-            None
-        }
-        Some(t) if t.is_finite() => Some(t),
-        _ => {
+        Some(t) => checked_timestamp(t, field, now, errs),
+        None => {
             errs.push(FieldError::new(
                 field,
                 "must be a finite number of Unix seconds",
@@ -244,6 +310,21 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
             None
         }
     }
+}
+
+/// CONTRACT.md: a timestamp is finite, not before 2020-01-01 and at most 24 h ahead.
+fn checked_timestamp(t: f64, field: &str, now: f64, errs: &mut Vec<FieldError>) -> Option<f64> {
+    let problem = if !t.is_finite() {
+        "must be a finite number of Unix seconds"
+    } else if t < MIN_TIMESTAMP {
+        "before 2020-01-01T00:00:00Z"
+    } else if t > now + MAX_FUTURE_S {
+        "more than 24 h in the future"
+    } else {
+        return Some(t);
+    };
+    errs.push(FieldError::new(field, problem));
+    None
 }
 
 fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<Event>> {
@@ -261,11 +342,7 @@ fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<
             return None;
         }
     };
-    if items.is_empty() || items.len() > MAX_EVENTS {
-        errs.push(FieldError::new(
-            "events",
-            format!("must hold 1 to {MAX_EVENTS} events, got {}", items.len()),
-        ));
+    if !count_ok(items.len(), errs) {
         return None;
     }
     let before = errs.len();
@@ -307,9 +384,7 @@ fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<
     };
     let raw_ref = match obj.remove("raw_ref") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if (1..=MAX_RAW_REF_CHARS).contains(&s.chars().count()) => {
-            Ok(Some(s))
-        }
+        Some(Value::String(s)) if raw_ref_ok(&s) => Ok(Some(s)),
         Some(Value::String(_)) => Err("must be 1 to 256 chars".to_owned()),
         Some(other) => Err(format!("must be a string, got {}", kind(&other))),
     };

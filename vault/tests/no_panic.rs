@@ -4,7 +4,7 @@
 //! Cases per property: `PROPTEST_CASES` (default 2,000 here; `scripts/fuzz.sh` runs more).
 
 use openclone_vault::prepare::prepare;
-use openclone_vault::{Policy, Registered, Rules, SourceType, validate_body};
+use openclone_vault::{Policy, Rules, SourceType, validate_body};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -22,11 +22,8 @@ fn config() -> ProptestConfig {
 
 /// Validates `body` and, if it is a batch, sanitizes and renders it in Berlin time.
 fn pipeline(body: &[u8], redact_pii: bool) {
-    let registration = |_: &str| None::<Registered>;
     let rules = Rules {
         now: 1_763_800_000.0,
-        registration: &registration,
-        require_registered: false,
     };
     if let Ok(batch) = validate_body(body, &rules) {
         let tz = jiff::tz::TimeZone::get("Europe/Berlin").expect("tz");

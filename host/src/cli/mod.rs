@@ -227,6 +227,7 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
             .await
             .with_context(|| format!("listening on {addr}"))?;
         let local = listener.local_addr()?;
+        let shutdown = crate::http::shutdown_signal()?;
         for t in &app.tenants {
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");
         }
@@ -234,7 +235,7 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
         println!("openclone: listening on {scheme}://{local}");
         let manager = Manager::new(app.clone(), runtime);
         let scheduler = manager.start()?;
-        crate::http::serve(app, listener, tls, crate::http::shutdown_signal()).await;
+        crate::http::serve(app, listener, tls, shutdown).await;
         manager.stop();
         let _ = scheduler.join();
         anyhow::Ok(())

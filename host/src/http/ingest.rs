@@ -5,11 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, header};
-use openclone_vault::{Rules, validate_body};
 
 use super::reply::{self, Body};
 use crate::app::App;
-use crate::guard::no_panic;
+use crate::ingest::{Origin, Refused};
 
 /// CONTRACT.md: the whole body is at most 1 MiB; more → 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -37,8 +36,14 @@ async fn drain(body: &mut Incoming) {
     }
 }
 
-/// Reads, validates and stores one batch for tenant number `tenant`.
-pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Response<Body> {
+/// Reads one batch for tenant number `tenant` (size limit, body deadline) and hands it to
+/// the ingest service; `started` is when the request arrived (the latency metric).
+pub async fn ingest(
+    app: &App,
+    tenant: usize,
+    req: Request<Incoming>,
+    started: std::time::Instant,
+) -> Response<Body> {
     let declared_len = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -71,46 +76,18 @@ pub async fn ingest(app: &App, tenant: usize, req: Request<Incoming>) -> Respons
             )]);
         }
     };
-    let t = &app.tenants[tenant];
-    let now = unix_now();
-    let registry = app.registry();
-    let registration = |pid: &str| registry.registration(&t.id, pid);
-    let rules = Rules {
-        now,
-        registration: &registration,
-        require_registered: t.require_registered,
-    };
-    let checked = no_panic("ingest", || {
-        validate_body(&body, &rules).map(|batch| {
-            let (plugin_id, source_type) = (batch.plugin_id.clone(), batch.source_type);
-            (plugin_id, source_type, t.vault.prepare(batch))
-        })
-    });
-    let (plugin_id, source_type, prepared) = match checked {
-        Ok(Ok(p)) => p,
-        Ok(Err(details)) => {
-            tracing::info!(tenant = %t.id, violations = details.len(), first = %details[0].field, "batch refused (422)");
+    let batch = match app.ingest.check_body(tenant, &body) {
+        Ok(b) => b,
+        Err(Refused::Invalid(details)) => {
+            tracing::info!(tenant = %app.tenants[tenant].id, violations = details.len(), first = %details[0].field, "batch refused (422)");
             return reply::invalid(&details);
         }
         Err(_) => return reply::internal_error(),
     };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    t.vault
-        .submit(prepared, Box::new(move |r| drop(tx.send(r))));
-    match rx.await {
-        Ok(Ok(receipt)) => {
-            app.metrics
-                .events(&t.id, source_type.as_str(), receipt.stored, receipt.skipped);
-            if let Some((_, entry)) = app.registry().get(&t.id, &plugin_id) {
-                entry.counters.record(receipt.stored, receipt.skipped, now);
-            }
-            tracing::debug!(tenant = %t.id, plugin = %plugin_id, stored = receipt.stored, skipped = receipt.skipped, "batch stored");
-            reply::json(StatusCode::OK, &receipt)
-        }
-        Ok(Err(e)) => {
-            tracing::error!(tenant = %t.id, plugin = %plugin_id, error = %e, "batch not stored (500)");
-            reply::storage_failed(&e.to_string())
-        }
-        Err(_) => reply::storage_failed("the vault writer stopped before answering"),
+    match app.ingest.store(Origin::Http, tenant, batch, started).await {
+        Ok(receipt) => reply::json(StatusCode::OK, &receipt),
+        Err(Refused::Internal(_)) => reply::internal_error(),
+        Err(Refused::Storage(m) | Refused::NotPermitted(m)) => reply::storage_failed(&m),
+        Err(Refused::Invalid(details)) => reply::invalid(&details),
     }
 }

@@ -58,9 +58,7 @@ pub async fn route(
         (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req) {
             Ok(tenant) => {
                 tenant_label.clone_from(&app.tenants[tenant].id);
-                let resp = ingest(&app, tenant, req).await;
-                app.metrics.ingest_latency(started.elapsed());
-                resp
+                ingest(&app, tenant, req, started).await
             }
             Err(denied) => denied.reply(),
         },

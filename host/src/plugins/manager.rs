@@ -183,9 +183,9 @@ impl Manager {
         let id = entry.id();
         match outcome {
             Ok(r) => {
-                entry
-                    .counters
-                    .record(r.tally.stored, r.tally.skipped, unix_now());
+                // The events were counted by the ingest service as each `emit` stored
+                // them; the pass only marks when the plugin last ran.
+                entry.counters.record(0, 0, unix_now());
                 // An idle host is quiet: a pass that stored nothing new is logged at
                 // INFO only when it is the plugin's first.
                 if r.tally.stored > 0 || entry.status().passes == 0 {

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use openclone_vault::Registered;
 use serde_json::{Value, json};
 
 use super::manifest::{self, Manifest, ManifestError, PluginKind};
@@ -280,14 +279,6 @@ impl Registry {
                     .filter(|m| m.id == id)
                     .map(|m| (m, e))
             })
-    }
-
-    /// What validation needs to know of `id`, if it is registered for `tenant`.
-    pub fn registration(&self, tenant: &str, id: &str) -> Option<Registered> {
-        self.get(tenant, id).map(|(m, e)| Registered {
-            source_types: m.source_types.clone(),
-            enabled: e.settings.enabled,
-        })
     }
 
     /// Every entry of `tenant`, as the registry listing shows it.

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use openclone_vault::{Platform, SourceType, Vault};
+use openclone_vault::{Platform, SourceType};
 use serde_json::{Map, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -23,8 +23,10 @@ pub struct PluginContext {
     pub source_types: Vec<SourceType>,
     /// The tenant it writes for.
     pub tenant: String,
-    /// That tenant's vault.
-    pub vault: Arc<Vault>,
+    /// That tenant's number in the ingest service.
+    pub tenant_index: usize,
+    /// The one ingest service `emit` hands its batches to.
+    pub ingest: Arc<crate::ingest::Ingest>,
     /// That tenant's plugin state store.
     pub state: Arc<StateStore>,
     /// The plugin's config, defaults applied.
@@ -39,8 +41,6 @@ pub struct PluginContext {
     pub budget: EventBudget,
     /// The log-lines-per-minute budget ([`LOG_LINES_PER_MINUTE`]).
     pub log_budget: EventBudget,
-    /// The host's metrics (events emitted are counted like HTTP ones).
-    pub metrics: Arc<crate::metrics::Metrics>,
     /// Events handed to `emit` so far (for progress displays).
     pub emitted: std::sync::atomic::AtomicU64,
 }

@@ -1,15 +1,17 @@
 //! The `openclone:capture` imports: `emit` (into the one vault pipeline), `log`, `config`
 //! and `state`.
 
-use openclone_vault::{FieldError as VaultFieldError, Registered, Rules, validate_value};
-use serde_json::{Value, json};
+use std::time::Instant;
+
+use openclone_vault::{FieldError as VaultFieldError, RawEvent};
+use serde_json::Value;
 
 use super::bindings::openclone::capture::{config, emit, log, state, types};
 use super::bindings::{EmitError, Event, FieldError, Receipt, SourceType, source_type};
 use super::context::PluginState;
 use super::state_store::{Put, StateError};
 use crate::guard::no_panic;
-use crate::http::unix_now;
+use crate::ingest::{Origin, Refused};
 
 impl types::Host for PluginState {}
 
@@ -44,20 +46,11 @@ impl emit::Host for PluginState {
 }
 
 impl PluginState {
+    /// The plugin's own limits (bytes per call, events per minute), then the one ingest
+    /// service: permission, validation, the vault, metrics and counters.
     fn emit_inner(&mut self, source: SourceType, events: Vec<Event>) -> Result<Receipt, EmitError> {
+        let started = Instant::now();
         let p = &self.plugin;
-        let st = source_type(source);
-        if !p.source_types.contains(&st) {
-            return Err(EmitError::NotPermitted(format!(
-                "{} emits {st}, but its plugin.json source_types are [{}]",
-                p.id,
-                p.source_types
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
         let bytes: u64 = events
             .iter()
             .map(|e| (e.data.len() + e.raw_ref.as_ref().map_or(0, String::len) + 16) as u64)
@@ -68,59 +61,30 @@ impl PluginState {
         p.budget
             .take(events.len())
             .map_err(EmitError::RateLimited)?;
-        let mut errs = Vec::new();
-        let items: Vec<Value> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let data = serde_json::from_str::<Value>(&e.data).unwrap_or_else(|err| {
-                    errs.push(VaultFieldError::new(
-                        format!("events[{i}].data"),
-                        format!("not valid JSON: {err}"),
-                    ));
-                    Value::Null
-                });
-                json!({ "timestamp": e.timestamp, "data": data, "raw_ref": e.raw_ref })
+        let raw: Vec<RawEvent<'_>> = events
+            .iter()
+            .map(|e| RawEvent {
+                timestamp: e.timestamp,
+                data: &e.data,
+                raw_ref: e.raw_ref.as_deref(),
             })
             .collect();
-        let now = unix_now();
-        let envelope = json!({
-            "source_type": st.as_str(), "platform": p.platform.as_str(), "device_id": p.device_id,
-            "plugin_id": p.id, "plugin_version": p.version, "timestamp": now, "events": items,
-        });
-        let registered = Registered {
-            source_types: p.source_types.clone(),
-            enabled: true,
-        };
-        let registration = move |_: &str| Some(registered.clone());
-        let rules = Rules {
-            now,
-            registration: &registration,
-            require_registered: false,
-        };
-        let batch = match validate_value(envelope, &rules) {
-            Ok(b) if errs.is_empty() => b,
-            Ok(_) => return Err(invalid(errs)),
-            Err(more) => {
-                let fresh: Vec<_> = more
-                    .into_iter()
-                    .filter(|e| !errs.iter().any(|x| x.field == e.field))
-                    .collect();
-                errs.extend(fresh);
-                return Err(invalid(errs));
-            }
-        };
-        match p.vault.ingest(batch) {
-            Ok(r) => {
-                p.metrics
-                    .events(&p.tenant, st.as_str(), r.stored, r.skipped);
-                Ok(Receipt {
-                    stored: r.stored,
-                    skipped: r.skipped,
-                    files: r.files,
-                })
-            }
-            Err(e) => Err(EmitError::Storage(e.to_string())),
+        let stored = p
+            .ingest
+            .check_events(p, source_type(source), &raw)
+            .and_then(|batch| {
+                p.ingest
+                    .store_blocking(Origin::Emit, p.tenant_index, batch, started)
+            });
+        match stored {
+            Ok(r) => Ok(Receipt {
+                stored: r.stored,
+                skipped: r.skipped,
+                files: r.files,
+            }),
+            Err(Refused::Invalid(errs)) => Err(invalid(errs)),
+            Err(Refused::NotPermitted(m)) => Err(EmitError::NotPermitted(m)),
+            Err(Refused::Storage(m) | Refused::Internal(m)) => Err(EmitError::Storage(m)),
         }
     }
 }

@@ -1,0 +1,273 @@
+//! The one ingest service (issue 10): every way in — `POST /api/v1/ingest`, a plugin's
+//! `emit`, and each later one — hands its batch here, and only here are host policy
+//! (registration, permission), validation, the vault, metrics (events, and latency per
+//! origin), per-plugin counters and the log done. A new way in is a caller of
+//! [`Ingest::check_body`] or [`Ingest::check_events`] and [`Ingest::submit`], nothing more.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use openclone_vault::{
+    Batch, FieldError, RawEvent, Receipt, Rules, SourceType, Vault, envelope_ids, validate_events,
+    validate_value,
+};
+
+use crate::guard::no_panic;
+use crate::http::unix_now;
+use crate::metrics::Metrics;
+use crate::plugins::registry::Registry;
+use crate::runtime::context::PluginContext;
+
+/// Where a batch came from: the `origin` label of the latency metric, and the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `POST /api/v1/ingest`.
+    Http,
+    /// A WebAssembly plugin's `emit`.
+    Emit,
+}
+
+impl Origin {
+    /// The metric label: `http`, `emit`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Emit => "emit",
+        }
+    }
+}
+
+/// Why a batch was not stored; each way in maps it to its own answer (422/500, the WIT
+/// `emit-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Field violations, each naming its field (CONTRACT.md: 422).
+    Invalid(Vec<FieldError>),
+    /// The plugin may not emit this source type.
+    NotPermitted(String),
+    /// The vault failed (CONTRACT.md: 500 `storage_failed`).
+    Storage(String),
+    /// A bug in the host, caught and logged (500 `internal_error`).
+    Internal(String),
+}
+
+/// One tenant's side of the service.
+struct Sink {
+    id: String,
+    vault: Arc<Vault>,
+    require_registered: bool,
+}
+
+/// The service. One per host, shared by every way in.
+pub struct Ingest {
+    tenants: Vec<Sink>,
+    registry: Arc<RwLock<Arc<Registry>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Ingest {
+    /// The service over `tenants` (id, vault, `require_registered_plugins`), the live
+    /// plugin registry and the host's metrics.
+    pub fn new(
+        tenants: Vec<(String, Arc<Vault>, bool)>,
+        registry: Arc<RwLock<Arc<Registry>>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            tenants: tenants
+                .into_iter()
+                .map(|(id, vault, require_registered)| Sink {
+                    id,
+                    vault,
+                    require_registered,
+                })
+                .collect(),
+            registry,
+            metrics,
+        }
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Parses and checks an HTTP body for tenant number `tenant`: the contract's field rules
+    /// and, in the same list of violations, host policy — a registered plugin must declare
+    /// the batch's source type and be enabled; an unregistered one is refused when the
+    /// tenant requires registered plugins.
+    ///
+    /// Errors: [`Refused::Invalid`] with every violation; [`Refused::Internal`] on a bug.
+    pub fn check_body(&self, tenant: usize, body: &[u8]) -> Result<Batch, Refused> {
+        let sink = &self.tenants[tenant];
+        let rules = Rules { now: unix_now() };
+        no_panic("ingest", || {
+            let value = match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Err(vec![FieldError::new(
+                        "body",
+                        format!("not valid JSON: {e}"),
+                    )]);
+                }
+            };
+            let policy = match envelope_ids(&value) {
+                (Some(st), Some(pid)) => self.policy(sink, st, pid),
+                _ => None,
+            };
+            match (validate_value(value, &rules), policy) {
+                (Ok(batch), None) => Ok(batch),
+                (Ok(_), Some(p)) => Err(vec![p]),
+                (Err(mut errs), p) => {
+                    errs.extend(p);
+                    Err(errs)
+                }
+            }
+        })
+        .map_err(Refused::Internal)?
+        .map_err(Refused::Invalid)
+    }
+
+    /// Host policy for plugin `pid` sending `st` to `sink`, as one field error.
+    fn policy(&self, sink: &Sink, st: SourceType, pid: &str) -> Option<FieldError> {
+        let registry = self.registry();
+        match registry.get(&sink.id, pid) {
+            Some((m, _)) if !m.source_types.contains(&st) => Some(FieldError::new(
+                "source_type",
+                format!("plugin {pid} does not declare {st} in its plugin.json source_types"),
+            )),
+            Some((_, e)) if !e.settings.enabled => Some(FieldError::new(
+                "plugin_id",
+                format!(
+                    "plugin {pid} is disabled on this host; set enabled = true under [plugins.{pid}] in openclone.toml"
+                ),
+            )),
+            None if sink.require_registered => Some(FieldError::new(
+                "plugin_id",
+                format!(
+                    "plugin {pid} is not registered on this host and the tenant requires registered plugins"
+                ),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Checks one `emit` call of `plugin`: the source type must be one its manifest
+    /// declares; the events follow the contract's rules. The envelope comes from the
+    /// manifest and the host (plugin id and version, platform, device id).
+    ///
+    /// Errors: [`Refused::NotPermitted`], [`Refused::Invalid`], [`Refused::Internal`].
+    pub fn check_events(
+        &self,
+        plugin: &PluginContext,
+        source_type: SourceType,
+        events: &[RawEvent<'_>],
+    ) -> Result<Batch, Refused> {
+        if !plugin.source_types.contains(&source_type) {
+            return Err(Refused::NotPermitted(format!(
+                "{} emits {source_type}, but its plugin.json source_types are [{}]",
+                plugin.id,
+                plugin
+                    .source_types
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let now = unix_now();
+        let events = no_panic(&format!("emit of {}", plugin.id), || {
+            validate_events(events, &Rules { now })
+        })
+        .map_err(Refused::Internal)?
+        .map_err(Refused::Invalid)?;
+        Ok(Batch {
+            source_type,
+            platform: plugin.platform,
+            device_id: plugin.device_id.clone(),
+            plugin_id: plugin.id.clone(),
+            plugin_version: plugin.version.clone(),
+            timestamp: now,
+            events,
+        })
+    }
+
+    /// The tenant number of tenant `id`.
+    pub fn tenant_index(&self, id: &str) -> Option<usize> {
+        self.tenants.iter().position(|t| t.id == id)
+    }
+
+    /// Sanitizes, renders and stores a checked `batch` for tenant number `tenant`, then
+    /// counts it (events by tenant and source type, latency by origin since `started`, the
+    /// plugin's counters), logs it and calls `done` — on the vault's writer thread, after
+    /// the fsync.
+    pub fn submit(
+        self: &Arc<Self>,
+        origin: Origin,
+        tenant: usize,
+        batch: Batch,
+        started: Instant,
+        done: impl FnOnce(Result<Receipt, Refused>) + Send + 'static,
+    ) {
+        let sink = &self.tenants[tenant];
+        let (plugin_id, source_type) = (batch.plugin_id.clone(), batch.source_type);
+        let prepared = match no_panic("prepare", || sink.vault.prepare(batch)) {
+            Ok(p) => p,
+            Err(m) => return done(Err(Refused::Internal(m))),
+        };
+        let me = self.clone();
+        sink.vault.submit(
+            prepared,
+            Box::new(move |result| {
+                let t = &me.tenants[tenant];
+                me.metrics.ingest_latency(origin.label(), started.elapsed());
+                let result = match result {
+                    Ok(r) => {
+                        me.metrics
+                            .events(&t.id, source_type.as_str(), r.stored, r.skipped);
+                        if let Some((_, entry)) = me.registry().get(&t.id, &plugin_id) {
+                            entry.counters.record(r.stored, r.skipped, unix_now());
+                        }
+                        tracing::debug!(tenant = %t.id, plugin = %plugin_id, origin = origin.label(), stored = r.stored, skipped = r.skipped, "batch stored");
+                        Ok(r)
+                    }
+                    Err(e) => {
+                        tracing::error!(tenant = %t.id, plugin = %plugin_id, origin = origin.label(), error = %e, "batch not stored");
+                        Err(Refused::Storage(e.to_string()))
+                    }
+                };
+                done(result);
+            }),
+        );
+    }
+
+    /// [`Ingest::submit`] and wait for the answer (async callers).
+    pub async fn store(
+        self: &Arc<Self>,
+        origin: Origin,
+        tenant: usize,
+        batch: Batch,
+        started: Instant,
+    ) -> Result<Receipt, Refused> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(origin, tenant, batch, started, move |r| drop(tx.send(r)));
+        rx.await
+            .unwrap_or_else(|_| Err(Refused::Storage("the vault writer has stopped".into())))
+    }
+
+    /// [`Ingest::submit`] and block until the answer (a plugin's thread).
+    pub fn store_blocking(
+        self: &Arc<Self>,
+        origin: Origin,
+        tenant: usize,
+        batch: Batch,
+        started: Instant,
+    ) -> Result<Receipt, Refused> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(origin, tenant, batch, started, move |r| drop(tx.send(r)));
+        rx.recv()
+            .unwrap_or_else(|_| Err(Refused::Storage("the vault writer has stopped".into())))
+    }
+}
