@@ -57,6 +57,7 @@ pub mod events;
 mod export;
 pub mod fs;
 mod host;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod time;
 

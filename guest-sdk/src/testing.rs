@@ -2,8 +2,9 @@
 //! with real folders as inputs, without building a component or starting the host.
 //!
 //! The in-memory host keeps state across passes (so incremental behaviour is testable),
-//! skips events whose `raw_ref` (or, without one, time and data) it has seen, and checks
-//! the timestamp and `data` rules the real host checks.
+//! and checks and keys every emitted event with the host's own code (`openclone-vault`:
+//! `validate_events` and `DedupKey::of`), so a plugin that passes here is accepted by the
+//! host, and one the host refuses fails here with the same field errors (issue 10).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +18,10 @@ use crate::ctx::{Ctx, Report};
 use crate::events::source_name;
 use crate::host::{EmitError, HostApi, Receipt, StateOp, WireEvent};
 use crate::{Level, Plugin, Result, SourceType};
+use openclone_vault::{DedupKey, RawEvent, Rules, validate_events};
+
+/// The plugin id the harness keys events with (keys are only compared within one harness).
+const HARNESS_PLUGIN_ID: &str = "harness";
 
 /// An event the plugin emitted and the in-memory host stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,40 +115,35 @@ impl HostApi for Harness {
         source: SourceType,
         events: &[WireEvent],
     ) -> std::result::Result<Receipt, EmitError> {
-        let mut invalid = Vec::new();
-        let mut parsed = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            if !(1_577_836_800.0..=4_102_444_800.0).contains(&e.timestamp) {
-                invalid.push((
-                    format!("events[{i}].timestamp"),
-                    "before 2020-01-01T00:00:00Z or far in the future".to_owned(),
-                ));
-            }
-            match serde_json::from_str::<Value>(&e.data) {
-                Ok(v @ Value::Object(_)) => parsed.push(v),
-                _ => invalid.push((
-                    format!("events[{i}].data"),
-                    "must be a JSON object".to_owned(),
-                )),
-            }
-        }
-        if !invalid.is_empty() {
-            return Err(EmitError::Invalid(invalid));
-        }
+        let raw: Vec<RawEvent<'_>> = events
+            .iter()
+            .map(|e| RawEvent {
+                timestamp: e.timestamp,
+                data: &e.data,
+                raw_ref: e.raw_ref.as_deref(),
+            })
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let checked = validate_events(&raw, &Rules { now }).map_err(|errs| {
+            EmitError::Invalid(errs.into_iter().map(|f| (f.field, f.message)).collect())
+        })?;
+        let vault_source: openclone_vault::SourceType =
+            source_name(source).parse().map_err(|()| {
+                EmitError::NotPermitted(format!("unknown source type {}", source_name(source)))
+            })?;
         let mut mem = self.mem.borrow_mut();
         let (mut stored, mut skipped) = (0, 0);
-        for (e, data) in events.iter().zip(parsed) {
-            let key = match &e.raw_ref {
-                Some(r) => format!("{}\0{r}", source_name(source)),
-                None => format!("{}\0t:{}\0{}", source_name(source), e.timestamp, e.data),
-            };
+        for event in checked {
+            let key = DedupKey::of(vault_source, HARNESS_PLUGIN_ID, &event).to_hex();
             if mem.seen.insert(key) {
                 stored += 1;
                 mem.events.push(Emitted {
                     source,
-                    timestamp: e.timestamp,
-                    data,
-                    raw_ref: e.raw_ref.clone(),
+                    timestamp: event.timestamp,
+                    data: Value::Object(event.data),
+                    raw_ref: event.raw_ref,
                 });
             } else {
                 skipped += 1;

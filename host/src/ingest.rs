@@ -253,8 +253,7 @@ impl Ingest {
     ) -> Result<Receipt, Refused> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.submit(origin, tenant, batch, started, move |r| drop(tx.send(r)));
-        rx.await
-            .unwrap_or_else(|_| Err(Refused::Storage("the vault writer has stopped".into())))
+        rx.await.unwrap_or_else(|_| writer_gone())
     }
 
     /// [`Ingest::submit`] and block until the answer (a plugin's thread).
@@ -267,7 +266,11 @@ impl Ingest {
     ) -> Result<Receipt, Refused> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.submit(origin, tenant, batch, started, move |r| drop(tx.send(r)));
-        rx.recv()
-            .unwrap_or_else(|_| Err(Refused::Storage("the vault writer has stopped".into())))
+        rx.recv().unwrap_or_else(|_| writer_gone())
     }
+}
+
+/// The answer when the vault's writer stopped before answering (the host is stopping).
+fn writer_gone() -> Result<Receipt, Refused> {
+    Err(Refused::Storage("the vault writer has stopped".into()))
 }
