@@ -84,11 +84,19 @@ enum Parsed {
 ///
 /// Errors: the text is not an iCalendar object.
 pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<String>), String> {
+    // Outlook and other Windows exporters start the file with a UTF-8 byte-order mark, which
+    // the parser reads as a bad first line; it is not part of the iCalendar text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let unfolded = unfold(text);
-    let calendar = read_calendar(&unfolded).map_err(|e| first_line(&e))?;
-    let events: Vec<&Component<'_>> = calendar
-        .components
+    // RFC 5545 allows several iCalendar objects in one stream (merged calendars, some
+    // exporters); the parser reads one object, so the stream is cut into objects first.
+    let calendars = split_objects(&unfolded)
+        .into_iter()
+        .map(|object| read_calendar(object).map_err(|e| first_line(&e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<&Component<'_>> = calendars
         .iter()
+        .flat_map(|c| c.components.iter())
         .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
         .collect();
     let mut warnings = Vec::new();
@@ -193,6 +201,34 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
         }
     }
     Ok((out, warnings))
+}
+
+/// The `BEGIN:VCALENDAR` … `END:VCALENDAR` objects of an unfolded stream, in order; the
+/// whole text when it holds no such line (the parser then says what is wrong). A line
+/// scan, not a parser: the objects themselves go to `icalendar`'s parser.
+fn split_objects(text: &str) -> Vec<&str> {
+    let mut objects = Vec::new();
+    let (mut start, mut depth, mut at) = (None, 0usize, 0usize);
+    for line in text.split_inclusive('\n') {
+        let name = line.trim_end().to_ascii_uppercase();
+        if name == "BEGIN:VCALENDAR" {
+            if depth == 0 {
+                start = Some(at);
+            }
+            depth += 1;
+        } else if name == "END:VCALENDAR" && depth > 0 {
+            depth -= 1;
+            if let (0, Some(s)) = (depth, start) {
+                objects.push(&text[s..at + line.len()]);
+                start = None;
+            }
+        }
+        at += line.len();
+    }
+    if objects.is_empty() {
+        objects.push(text);
+    }
+    objects
 }
 
 fn first_line(e: &str) -> String {

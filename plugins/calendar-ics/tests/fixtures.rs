@@ -124,3 +124,57 @@ fn malformed_calendars_are_reported_and_the_rest_still_read() -> openclone_guest
     }
     Ok(())
 }
+
+/// The events calendar-ics emits for `files` (name, text) in a folder of their own.
+fn events_of(files: &[(&str, String)]) -> Vec<(Option<String>, f64, serde_json::Value)> {
+    let dir = std::env::temp_dir().join(format!(
+        "calendar-ics-{}-{}",
+        std::process::id(),
+        files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join("+")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    let mut host = Harness::new()
+        .input(&dir)
+        .config("from", "2020-01-01")
+        .config("timezone", "UTC");
+    host.capture::<CalendarIcs>().expect("a pass");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut out: Vec<_> = host
+        .events()
+        .into_iter()
+        .map(|e| (e.raw_ref, e.timestamp, e.data))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    out
+}
+
+#[test]
+fn an_outlook_export_with_a_bom_and_crlf_reads_like_the_original() {
+    let o365 = std::fs::read_to_string(fixtures().join("o365_meeting.ics")).expect("fixture");
+    let plain = events_of(&[("meeting.ics", o365.replace("\r\n", "\n"))]);
+    let outlook = format!(
+        "\u{feff}{}",
+        o365.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    assert!(!plain.is_empty());
+    assert_eq!(events_of(&[("meeting.ics", outlook)]), plain);
+}
+
+#[test]
+fn a_stream_of_several_calendars_is_read_object_by_object() {
+    let read = |n: &str| std::fs::read_to_string(fixtures().join(n)).expect("fixture");
+    let (a, b) = (
+        read("o365_meeting.ics"),
+        read("alarm_thunderbird_future.ics"),
+    );
+    let mut apart = events_of(&[("a.ics", a.clone()), ("b.ics", b.clone())]);
+    let mut merged = events_of(&[("merged.ics", format!("{}\n{}", a.trim_end(), b))]);
+    apart.sort_by(|x, y| x.0.cmp(&y.0));
+    merged.sort_by(|x, y| x.0.cmp(&y.0));
+    assert!(!apart.is_empty());
+    assert_eq!(merged, apart);
+}
