@@ -139,6 +139,30 @@ pub fn fixes(g: &gpx::Gpx, t: Thinning) -> Vec<Fix> {
     out
 }
 
+/// What several apps write that the `gpx` crate refuses, made readable (issue 11): a
+/// leading UTF-8 byte-order mark, and a `<gpx>` element without its required `version`
+/// attribute (then `version="1.1"` is assumed). The crate has no lenient mode, so this is a
+/// pre-normalisation of the bytes; anything else goes to the parser as it is.
+pub fn normalize(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let Some(open) = find(bytes, b"<gpx") else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let close = find(&bytes[open..], b">").map_or(bytes.len(), |c| open + c);
+    if find(&bytes[open..close], b"version=").is_some() {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    out.extend_from_slice(&bytes[..open + 4]);
+    out.extend_from_slice(b" version=\"1.1\"");
+    out.extend_from_slice(&bytes[open + 4..]);
+    std::borrow::Cow::Owned(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 impl Plugin for GpsGpx {
     const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Gps];
 
@@ -149,9 +173,9 @@ impl Plugin for GpsGpx {
             place_radius_m: ctx.config_or("place_radius_m", 150.0)?,
         };
         for file in ctx.changed_files(false, |p| has_extension(p, &["gpx"]))? {
-            let parsed = std::fs::File::open(&file.path)
+            let parsed = std::fs::read(&file.path)
                 .map_err(|e| e.to_string())
-                .and_then(|f| gpx::read(std::io::BufReader::new(f)).map_err(|e| e.to_string()));
+                .and_then(|bytes| gpx::read(normalize(&bytes).as_ref()).map_err(|e| e.to_string()));
             let g = match parsed {
                 Ok(g) => g,
                 Err(e) => {

@@ -84,3 +84,35 @@ fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_re
     assert_eq!(report.stored, 5, "the good file still counts");
     Ok(())
 }
+
+#[test]
+fn a_track_with_a_bom_and_no_version_reads_like_the_original() {
+    let original =
+        std::fs::read_to_string(fixtures("gpx-recent").join("morning-walk.gpx")).expect("fixture");
+    let start = original.find("<gpx").expect("a gpx element");
+    let end = start + original[start..].find('>').expect("its end");
+    let head: String = original[start..end]
+        .split(' ')
+        .filter(|attr| !attr.starts_with("version="))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!head.contains("version="), "{head}");
+    let odd = format!("\u{feff}{}{head}{}", &original[..start], &original[end..]);
+    let dir = std::env::temp_dir().join(format!("gps-gpx-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    std::fs::write(dir.join("morning-walk.gpx"), odd).expect("write");
+    let run = |input: std::path::PathBuf| {
+        let mut host = Harness::new().input(input);
+        host.capture::<GpsGpx>().expect("a pass");
+        // A waypoint without a time takes the file's mtime, which differs between copies.
+        host.events()
+            .into_iter()
+            .map(|e| (e.raw_ref, e.data))
+            .collect::<Vec<_>>()
+    };
+    let (expected, got) = (run(fixtures("gpx-recent")), run(dir.clone()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+}

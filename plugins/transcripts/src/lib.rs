@@ -2,7 +2,9 @@
 //! of about `chunk_s` seconds, as `audio_system` events: `text`, `duration` (seconds),
 //! `app_name` (config, else the file name), `confidence` left out.
 //!
-//! - Parsed with `subtp` (a trailing newline is added first: the parser needs one).
+//! - Parsed with `subtp` (a trailing newline is added first: the parser needs one); when it
+//!   refuses a file, each cue is read on its own and only the bad ones are skipped
+//!   ([`read`]).
 //! - A chunk's time is the file's modification time plus the chunk's start offset (a
 //!   transcript file has no wall-clock time of its own).
 //! - `raw_ref` = the file, the first 16 hex digits of the SHA-256 of its content and the
@@ -112,6 +114,123 @@ pub fn cues(text: &str, vtt: bool) -> std::result::Result<Vec<Cue>, String> {
     }
 }
 
+/// What reading a transcript gave: its cues, and the blocks it had to skip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    /// The cues kept, in order.
+    pub cues: Vec<Cue>,
+    /// Blocks that could not be read as a cue.
+    pub skipped: usize,
+    /// Why the first of them was skipped.
+    pub first_reason: Option<String>,
+}
+
+/// The cues of a transcript, recovering per cue (issue 11). The whole file goes to `subtp`
+/// first; it refuses a whole file for one bad cue and has no lenient mode, so when it does,
+/// each block is read on its own, after normalising what browsers and players accept
+/// (non-padded hours, minutes and seconds; a cue with no text is dropped, not an error).
+/// A block that still does not parse is skipped and counted.
+///
+/// Errors: no cue at all could be read (the first reason).
+pub fn read(text: &str, vtt: bool) -> std::result::Result<Read, String> {
+    if let Ok(found) = cues(text, vtt) {
+        return Ok(Read {
+            cues: found,
+            skipped: 0,
+            first_reason: None,
+        });
+    }
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    let mut blocks = text.split("\n\n").map(str::trim).filter(|b| !b.is_empty());
+    if vtt && !blocks.next().is_some_and(|h| h.starts_with("WEBVTT")) {
+        return Err("no WEBVTT header".into());
+    }
+    let (mut found, mut skipped, mut first_reason) = (Vec::new(), 0, None);
+    for block in blocks {
+        if vtt
+            && ["NOTE", "STYLE", "REGION"]
+                .iter()
+                .any(|k| block.starts_with(k))
+        {
+            continue;
+        }
+        let lines: Vec<&str> = block.lines().collect();
+        let Some(t) = lines.iter().position(|l| l.contains("-->")) else {
+            skipped += 1;
+            first_reason
+                .get_or_insert_with(|| format!("a block without a time line: {:?}", lines[0]));
+            continue;
+        };
+        let payload = &lines[t + 1..];
+        if payload.iter().all(|l| l.trim().is_empty()) {
+            continue;
+        }
+        let timing = pad_timing(lines[t], if vtt { '.' } else { ',' });
+        let single = if vtt {
+            format!("WEBVTT\n\n{timing}\n{}\n", payload.join("\n"))
+        } else {
+            format!("1\n{timing}\n{}\n", payload.join("\n"))
+        };
+        match cues(&single, vtt) {
+            Ok(c) => found.extend(c),
+            Err(e) => {
+                skipped += 1;
+                first_reason.get_or_insert(format!("{:?}: {e}", lines[t]));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(first_reason.unwrap_or_else(|| "no cues".into()));
+    }
+    Ok(Read {
+        cues: found,
+        skipped,
+        first_reason,
+    })
+}
+
+/// A timing line with both times written in full (`HH:MM:SS.mmm`, or `,` for SubRip):
+/// `0:01.5 --> 0:02.500 align:start` → `00:00:01.500 --> 00:00:02.500 align:start`.
+/// Hand-written: the times are three numbers and a fraction; anything else stays as it is
+/// and the parser then says what is wrong.
+fn pad_timing(line: &str, sep: char) -> String {
+    let Some((left, right)) = line.split_once("-->") else {
+        return line.to_owned();
+    };
+    let mut right_parts = right.trim().splitn(2, char::is_whitespace);
+    let end = right_parts.next().unwrap_or_default();
+    let settings = right_parts
+        .next()
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
+    format!(
+        "{} --> {}{settings}",
+        pad_time(left.trim(), sep),
+        pad_time(end, sep)
+    )
+}
+
+fn pad_time(t: &str, sep: char) -> String {
+    let (clock, frac) = t.split_once(['.', ',']).unwrap_or((t, "0"));
+    let mut parts: Vec<&str> = clock.split(':').collect();
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return t.to_owned();
+    }
+    while parts.len() < 3 {
+        parts.insert(0, "0");
+    }
+    let ms: String = format!("{frac:0<3}").chars().take(3).collect();
+    format!(
+        "{:0>2}:{:0>2}:{:0>2}{sep}{ms}",
+        parts[0], parts[1], parts[2]
+    )
+}
+
 /// Merges cues into chunks of about `chunk_s` seconds (a chunk closes once it spans that
 /// long); consecutive identical lines (rolling captions) are kept once.
 pub fn chunks(cues: &[Cue], chunk_s: f64) -> Vec<Chunk> {
@@ -153,9 +272,22 @@ impl Plugin for Transcripts {
             let vtt = has_extension(&file.path, &["vtt"]);
             let parsed = String::from_utf8(bytes.clone())
                 .map_err(|_| "not UTF-8 text".to_owned())
-                .and_then(|t| cues(&t, vtt));
+                .and_then(|t| read(&t, vtt));
             let found = match parsed {
-                Ok(c) if !c.is_empty() => c,
+                Ok(r) if !r.cues.is_empty() => {
+                    if r.skipped > 0 {
+                        ctx.log(
+                            Level::Warn,
+                            &format!(
+                                "{}: {} cue(s) skipped, the rest read; first: {}",
+                                file.rel,
+                                r.skipped,
+                                r.first_reason.unwrap_or_default()
+                            ),
+                        );
+                    }
+                    r.cues
+                }
                 Ok(_) => {
                     ctx.skip(&file, "no cues")?;
                     continue;

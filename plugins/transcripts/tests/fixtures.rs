@@ -85,3 +85,29 @@ fn unreadable_transcripts_are_reported() -> openclone_guest::Result<()> {
     assert_eq!(host.events()[0].data["app_name"], "Zoom");
     Ok(())
 }
+
+#[test]
+fn one_bad_cue_loses_only_itself() {
+    let vtt = "\u{feff}WEBVTT\r\n\r\n0:01.000 --> 0:02.500\r\nnon-padded, as browsers accept\r\n\r\n00:00:03.000 --> 00:00:04.000\r\n\r\n00:00:05.000 --> oops\r\na broken time line\r\n\r\n00:00:06.000 --> 00:00:07.000\r\nlast good cue\r\n";
+    let r = transcripts::read(vtt, true).expect("recovered");
+    let texts: Vec<&str> = r.cues.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, ["non-padded, as browsers accept", "last good cue"]);
+    assert_eq!((r.cues[0].start, r.cues[0].end), (1.0, 2.5));
+    assert_eq!(
+        r.skipped, 1,
+        "the empty cue is dropped, the broken one skipped"
+    );
+    assert!(r.first_reason.is_some_and(|m| m.contains("oops")));
+
+    let sample = std::fs::read_to_string(subs().join("sample.srt")).expect("fixture");
+    let whole = transcripts::read(&sample, false).expect("sample").cues;
+    let stray = sample.replacen(" --> ", " -> ", 1);
+    let r = transcripts::read(&stray, false).expect("recovered");
+    assert_eq!(r.skipped, 1);
+    assert_eq!(r.cues.len(), whole.len() - 1);
+    assert_eq!(
+        &r.cues[..],
+        &whole[1..],
+        "every other cue is read as before"
+    );
+}
