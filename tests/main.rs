@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `openclone` binary, real HTTP on 127.0.0.1, real files.
 
+mod activitywatch;
 mod contract;
 mod crash;
 mod durability;

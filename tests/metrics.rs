@@ -33,9 +33,10 @@ fn metric(host: &Host, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn metrics_and_stats_move_with_ingest_and_capture() {
-    let host = Host::prepared("[plugins.well-behaved]\ninterval_s = 3600\n", |dir| {
-        install_plugin(&dir.join("plugins"), "well-behaved")
-    });
+    let host = Host::prepared(
+        "[activitywatch]\nsession_grace_s = 1\n\n[plugins.well-behaved]\ninterval_s = 3600\n",
+        |dir| install_plugin(&dir.join("plugins"), "well-behaved"),
+    );
     assert!(
         wait_for(60, || metric(
             &host,
@@ -118,11 +119,59 @@ fn metrics_and_stats_move_with_ingest_and_capture() {
         "emit goes through the same service and its latency is counted too"
     );
 
+    let aw = host.aw_base();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let created = agent
+        .post(format!("{aw}/api/0/buckets/w"))
+        .header("Content-Type", "application/json")
+        .send(
+            json!({"client": "aw-watcher-window", "type": "currentwindow", "hostname": "h"})
+                .to_string(),
+        )
+        .expect("created");
+    assert_eq!(created.status(), 200);
+    for (ts, app) in [("2024-02-18T12:00:00Z", "A"), ("2024-02-18T12:00:05Z", "B")] {
+        let answered = agent
+            .post(format!("{aw}/api/0/buckets/w/heartbeat?pulsetime=1"))
+            .header("Content-Type", "application/json")
+            .send(json!({"timestamp": ts, "duration": 0, "data": {"app": app}}).to_string())
+            .expect("heartbeat");
+        assert_eq!(answered.status(), 200);
+    }
+    let session = [
+        ("tenant", "default"),
+        ("source_type", "activity"),
+        ("outcome", "stored"),
+    ];
+    assert!(
+        wait_for(30, || metric(&host, "openclone_events_total", &session)
+            == 1.0),
+        "an ActivityWatch session is counted like any event"
+    );
+    assert_eq!(
+        metric(
+            &host,
+            "openclone_ingest_duration_seconds_count",
+            &[("origin", "activitywatch")]
+        ),
+        1.0,
+        "and its latency, under its own origin"
+    );
+
     let stats = host.get("/api/v1/stats", Some(KEY));
     assert_eq!(stats.status, 200);
-    assert_eq!(stats.json["total"], 2);
-    assert_eq!(stats.json["by_source_type"], json!({"braindump": 2}));
-    assert_eq!(stats.json["days"]["2024-02-18"], json!({"braindump": 2}));
+    assert_eq!(stats.json["total"], 3);
+    assert_eq!(
+        stats.json["by_source_type"],
+        json!({"braindump": 2, "activity": 1})
+    );
+    assert_eq!(
+        stats.json["days"]["2024-02-18"],
+        json!({"braindump": 2, "activity": 1})
+    );
     assert_eq!(host.get("/api/v1/stats", None).status, 401);
 }
 

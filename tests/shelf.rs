@@ -126,7 +126,7 @@ fn every_plugin_fills_a_readable_vault_and_reruns_store_only_changes() {
     let read =
         |p: &str| std::fs::read_to_string(vault.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
     let shell = read("Activity/2024-06-10.md");
-    assert!(shell.contains("## 08:13:32 · shell-history\n\ncargo build --release\n\n- App name: cargo\n- Category: shell\n- Duration: 0:42\n- Shell: zsh\n"), "{shell}");
+    assert!(shell.contains("## 08:13:32–08:14:14 · cargo\n\ncargo build --release\n\n- Category: shell\n- Duration: 0:42\n- Shell: zsh\n"), "{shell}");
     assert!(
         shell.contains("export GITHUB_TOKEN=[REDACTED:token]"),
         "secret redaction applies:\n{shell}"

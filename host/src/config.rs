@@ -38,6 +38,9 @@ pub struct Config {
     /// The HTTP server's connection limits and who may call it.
     #[serde(default)]
     pub http: HttpConfig,
+    /// The ActivityWatch-compatible API for ActivityWatch's watchers (issue 10).
+    #[serde(default)]
+    pub activitywatch: crate::activitywatch::Settings,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -309,6 +312,18 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let Some(t) = &cfg.activitywatch.tenant
+            && !cfg.tenants.is_empty()
+            && !cfg.tenants.iter().any(|c| &c.id == t)
+        {
+            return Err(invalid(
+                "activitywatch.tenant".into(),
+                &format!("{t:?} is not a configured tenant"),
+            ));
+        }
+        if let Err(e) = cfg.activitywatch.check() {
+            return Err(invalid("activitywatch.listen".into(), &e.to_string()));
         }
         if cfg.tenants.is_empty() {
             cfg.tenants.push(TenantConfig {

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use openclone_vault::{
-    Batch, FieldError, RawEvent, Receipt, Rules, SourceType, Vault, envelope_ids, validate_events,
-    validate_value,
+    Batch, FieldError, Platform, RawEvent, Receipt, Rules, SourceType, Vault, envelope_ids,
+    validate_events, validate_value,
 };
 
 use crate::guard::no_panic;
@@ -25,14 +25,17 @@ pub enum Origin {
     Http,
     /// A WebAssembly plugin's `emit`.
     Emit,
+    /// A session of an ActivityWatch watcher ([`crate::activitywatch`]).
+    ActivityWatch,
 }
 
 impl Origin {
-    /// The metric label: `http`, `emit`.
+    /// The metric label: `http`, `emit`, `activitywatch`.
     pub fn label(self) -> &'static str {
         match self {
             Self::Http => "http",
             Self::Emit => "emit",
+            Self::ActivityWatch => "activitywatch",
         }
     }
 }
@@ -49,6 +52,21 @@ pub enum Refused {
     Storage(String),
     /// A bug in the host, caught and logged (500 `internal_error`).
     Internal(String),
+}
+
+/// The envelope of typed events, built by the host (CONTRACT.md's envelope fields; the
+/// plugin id must be kebab-case, the version semver, the device id `[A-Za-z0-9._:-]`).
+pub struct Envelope<'a> {
+    /// The batch's source type.
+    pub source_type: SourceType,
+    /// The capturing platform.
+    pub platform: Platform,
+    /// The capturing device.
+    pub device_id: &'a str,
+    /// Who captured it.
+    pub plugin_id: &'a str,
+    /// Its version.
+    pub plugin_version: &'a str,
 }
 
 /// One tenant's side of the service.
@@ -177,18 +195,37 @@ impl Ingest {
                     .join(", ")
             )));
         }
+        let envelope = Envelope {
+            source_type,
+            platform: plugin.platform,
+            device_id: &plugin.device_id,
+            plugin_id: &plugin.id,
+            plugin_version: &plugin.version,
+        };
+        self.check_typed(&envelope, events)
+    }
+
+    /// Checks typed events from a way in whose envelope the host builds itself (an `emit`
+    /// after its permission check, an ActivityWatch session): the contract's field rules.
+    ///
+    /// Errors: [`Refused::Invalid`] with every violation, [`Refused::Internal`].
+    pub fn check_typed(
+        &self,
+        envelope: &Envelope<'_>,
+        events: &[RawEvent<'_>],
+    ) -> Result<Batch, Refused> {
         let now = unix_now();
-        let events = no_panic(&format!("emit of {}", plugin.id), || {
+        let events = no_panic(&format!("events of {}", envelope.plugin_id), || {
             validate_events(events, &Rules { now })
         })
         .map_err(Refused::Internal)?
         .map_err(Refused::Invalid)?;
         Ok(Batch {
-            source_type,
-            platform: plugin.platform,
-            device_id: plugin.device_id.clone(),
-            plugin_id: plugin.id.clone(),
-            plugin_version: plugin.version.clone(),
+            source_type: envelope.source_type,
+            platform: envelope.platform,
+            device_id: envelope.device_id.to_owned(),
+            plugin_id: envelope.plugin_id.to_owned(),
+            plugin_version: envelope.plugin_version.to_owned(),
             timestamp: now,
             events,
         })

@@ -1,6 +1,7 @@
 //! The OpenClone host: configuration, the HTTP ingest server and the plugin registry around
 //! the [`openclone_vault`] pipeline (DESIGN.md).
 
+pub mod activitywatch;
 pub mod app;
 pub mod auth;
 pub mod cli;

@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -100,12 +101,16 @@ pub struct Host {
     pub dir: tempfile::TempDir,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    aw: AwBase,
     child: Child,
     config: Option<PathBuf>,
     agent: ureq::Agent,
     /// A command the host is started under (`unshare …`), its arguments before the binary.
     wrapper: Vec<String>,
 }
+
+/// Where the host said its ActivityWatch API listens.
+type AwBase = Arc<Mutex<Option<String>>>;
 
 /// An HTTP answer.
 pub struct Reply {
@@ -156,15 +161,30 @@ impl Host {
         let path = dir.path().join("openclone.toml");
         std::fs::write(&path, config).expect("write config");
         let wrapper: Vec<String> = wrapper.iter().map(|s| (*s).to_owned()).collect();
-        let (child, base) = spawn(dir.path(), Some(&path), &wrapper);
+        let (child, base, aw) = spawn(dir.path(), Some(&path), &wrapper);
         Self {
             dir,
             base,
+            aw,
             child,
             config: Some(path),
             agent: agent(),
             wrapper,
         }
+    }
+
+    /// `http://127.0.0.1:PORT` of the ActivityWatch API, once the host has printed it.
+    pub fn aw_base(&self) -> String {
+        let mut found = None;
+        assert!(
+            wait_for(20, || {
+                found.clone_from(&self.aw.lock().expect("lock"));
+                found.is_some()
+            }),
+            "the host printed its ActivityWatch address\n{}",
+            self.log()
+        );
+        found.unwrap_or_default()
     }
 
     /// The host's process id.
@@ -173,10 +193,11 @@ impl Host {
     }
 
     fn start_in(dir: tempfile::TempDir, config: Option<PathBuf>) -> Self {
-        let (child, base) = spawn(dir.path(), config.as_deref(), &[]);
+        let (child, base, aw) = spawn(dir.path(), config.as_deref(), &[]);
         Self {
             dir,
             base,
+            aw,
             child,
             config,
             agent: agent(),
@@ -254,9 +275,10 @@ impl Host {
 
     /// Starts the host again on the same folder (after [`Host::kill9`] or [`Host::stop`]).
     pub fn restart(&mut self) {
-        let (child, base) = spawn(self.dir.path(), self.config.as_deref(), &self.wrapper);
+        let (child, base, aw) = spawn(self.dir.path(), self.config.as_deref(), &self.wrapper);
         self.child = child;
         self.base = base;
+        self.aw = aw;
     }
 }
 
@@ -266,7 +288,8 @@ impl Drop for Host {
     }
 }
 
-fn agent() -> ureq::Agent {
+/// An HTTP client that returns every status as an answer (no error), 60 s per request.
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -274,7 +297,7 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, String) {
+fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, String, AwBase) {
     let bin = env!("CARGO_BIN_EXE_openclone");
     let mut cmd = match wrapper.split_first() {
         Some((program, args)) => {
@@ -284,7 +307,10 @@ fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, Strin
         }
         None => Command::new(bin),
     };
-    cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
+    cmd.arg("serve").args(["--listen", "127.0.0.1:0"]);
+    if !config.is_some_and(chooses_activitywatch_address) {
+        cmd.args(["--activitywatch-listen", "127.0.0.1:0"]);
+    }
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
@@ -308,8 +334,26 @@ fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, Strin
             break url.to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
+    let aw = Arc::new(Mutex::new(None));
+    let seen = aw.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("openclone: activitywatch listening on ") {
+                *seen.lock().expect("lock") = Some(url.to_owned());
+            }
+        }
+    });
+    (child, base, aw)
+}
+
+/// Whether the config at `path` sets `[activitywatch] listen` itself; otherwise every test
+/// host's ActivityWatch API takes a free port (not 5600, which the user's own may hold).
+fn chooses_activitywatch_address(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("activitywatch")?.get("listen").cloned())
+        .is_some()
 }
 
 /// The host's log (stderr) goes to `host.log` in its folder, appended across restarts.

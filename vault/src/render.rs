@@ -53,6 +53,50 @@ pub fn render_header(out: &mut String, source_type: SourceType, date: Date) {
     );
 }
 
+/// The length in seconds of a session entry: an `activity` or `web_browsing` event with a
+/// numeric `duration` (from its timestamp on), whose heading shows the span
+/// (`## 09:12:03–09:47:10 · Firefox`).
+fn session(st: SourceType, data: &Map<String, Value>) -> Option<f64> {
+    matches!(st, SourceType::Activity | SourceType::WebBrowsing)
+        .then(|| data.get("duration").and_then(Value::as_f64))
+        .flatten()
+        .filter(|d| d.is_finite() && *d >= 0.0 && *d < 1e9)
+}
+
+/// What a session's heading names: the app (`app_name`), `Away` or `Active` for an AFK
+/// status, the site (`domain`); `None` to name the plugin. Marks the fields it shows.
+fn session_label(
+    st: SourceType,
+    data: &Map<String, Value>,
+    used: &mut Vec<&'static str>,
+) -> Option<String> {
+    let text = |k: &str| {
+        data.get(k)
+            .map(display)
+            .map(|s| s.replace(['\n', '\r'], " ").trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let (key, label) = match st {
+        SourceType::Activity => match text("status") {
+            Some(s) => (
+                "status",
+                match s.as_str() {
+                    "afk" => "Away".to_owned(),
+                    "not-afk" => "Active".to_owned(),
+                    _ => s,
+                },
+            ),
+            None => ("app_name", text("app_name")?),
+        },
+        _ => ("domain", text("domain")?),
+    };
+    used.push(key);
+    if key == "status" {
+        used.extend(["app_name", "duration"]);
+    }
+    Some(escape_inline(&label).into_owned())
+}
+
 /// The identity of an entry, written in its heading and marker.
 pub struct EntryHead<'a> {
     /// The event's dedup key.
@@ -82,18 +126,42 @@ pub fn render_entry(
     let t = head.local.time();
     let _ = write!(
         out,
-        "\n## {:02}:{:02}:{:02} · {}\n\n",
+        "\n## {:02}:{:02}:{:02}",
         t.hour(),
         t.minute(),
-        t.second(),
-        head.plugin_id
+        t.second()
     );
+    let mut used = Vec::new();
+    let label = match session(head.source_type, data) {
+        Some(secs) => {
+            let end = head
+                .local
+                .checked_add(jiff::SignedDuration::from_millis((secs * 1000.0) as i64))
+                .unwrap_or(head.local)
+                .time();
+            let _ = write!(
+                out,
+                "–{:02}:{:02}:{:02}",
+                end.hour(),
+                end.minute(),
+                end.second()
+            );
+            used.extend(["start", "end", "continued"]);
+            session_label(head.source_type, data, &mut used)
+        }
+        None => None,
+    };
+    let _ = write!(out, " · {}", label.as_deref().unwrap_or(head.plugin_id));
+    if used.contains(&"continued") && data.get("continued") == Some(&Value::Bool(true)) {
+        out.push_str(" (continued)");
+    }
+    out.push_str("\n\n");
     let before = out.len();
     Body {
         out,
         data,
         tz,
-        used: Vec::new(),
+        used,
     }
     .render(head.source_type);
     if out.len() == before {
@@ -124,9 +192,9 @@ impl Body<'_> {
     fn render(mut self, st: SourceType) {
         use SourceType::*;
         match st {
-            Notes | Calendar | WebBrowsing | Email => {
+            Notes | Calendar | WebBrowsing | Email | Activity => {
                 let key = match st {
-                    WebBrowsing | Calendar | Notes => "title",
+                    WebBrowsing | Calendar | Notes | Activity => "title",
                     _ => "subject",
                 };
                 if let Some(title) = self.text(key) {
@@ -135,6 +203,9 @@ impl Body<'_> {
             }
             Music => self.music_line(),
             _ => {}
+        }
+        if st == Activity {
+            self.away_line();
         }
         match st {
             Messaging => self.paragraph("preview"),
@@ -161,6 +232,26 @@ impl Body<'_> {
             };
             field(self.out, &label(k), &value);
         }
+    }
+
+    /// An AFK session (a `status` and a `duration`, marked used by the heading) as one
+    /// short line: `Away for 12:05`, `At the computer for 1:02:00`.
+    fn away_line(&mut self) {
+        let (Some(status), Some(secs)) = (
+            self.data.get("status").and_then(Value::as_str),
+            self.data.get("duration").and_then(Value::as_f64),
+        ) else {
+            return;
+        };
+        if !self.used.contains(&"status") {
+            return;
+        }
+        let what = match status {
+            "afk" => "Away",
+            "not-afk" => "At the computer",
+            _ => "Status unknown",
+        };
+        let _ = writeln!(self.out, "{what} for {}\n", duration(secs));
     }
 
     fn text(&mut self, key: &'static str) -> Option<String> {
@@ -413,6 +504,49 @@ mod tests {
             "\n\n{MARKER_PREFIX}v=1 key={} source=audio_system plugin=p@1.0.0 device=d -->\n",
             "07".repeat(32)
         )));
+    }
+
+    #[test]
+    fn sessions_show_their_span_and_what_was_used() {
+        let window = entry(
+            SourceType::Activity,
+            json!({"app_name": "Firefox", "title": "Docs", "duration": 2107.0, "start": 1_708_258_800.0, "end": 1_708_260_907.0}),
+        );
+        assert!(
+            window.starts_with(
+                "\n## 13:20:00–13:55:07 · Firefox\n\n**Docs**\n\n- Duration: 35:07\n\n"
+            ),
+            "{window}"
+        );
+        let away = entry(
+            SourceType::Activity,
+            json!({"status": "afk", "duration": 725.0, "start": 1_708_258_800.0, "end": 1_708_259_525.0}),
+        );
+        assert!(
+            away.starts_with("\n## 13:20:00–13:32:05 · Away\n\nAway for 12:05\n\n<!--"),
+            "{away}"
+        );
+        let web = entry(
+            SourceType::WebBrowsing,
+            json!({"url": "https://example.org/a", "title": "A", "domain": "example.org", "duration": 60.0, "continued": true}),
+        );
+        assert!(
+            web.starts_with("\n## 13:20:00–13:21:00 · example.org (continued)\n\n**A**\n\n- Duration: 1:00\n- Url: https://example.org/a\n"),
+            "{web}"
+        );
+        let hostile = entry(
+            SourceType::Activity,
+            json!({"app_name": "x\n## fake", "duration": 1.0}),
+        );
+        assert!(
+            hostile.starts_with("\n## 13:20:00–13:20:01 · x ## fake\n") || hostile.contains("\\#"),
+            "{hostile}"
+        );
+        assert_eq!(structure_headings(&hostile), 1, "{hostile}");
+    }
+
+    fn structure_headings(text: &str) -> usize {
+        text.lines().filter(|l| l.starts_with("## ")).count()
     }
 
     #[test]

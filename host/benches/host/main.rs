@@ -1,10 +1,11 @@
-//! The host benchmark: ingest throughput (HTTP and direct) and WebAssembly plugin costs,
-//! measured in one run.
+//! The host benchmark: ingest throughput (HTTP and direct), WebAssembly plugin costs and
+//! ActivityWatch heartbeats, measured in one run.
 //!
 //! `cargo bench -p openclone-host --bench host -- [SECONDS] [CLIENTS]` (default 8 s, 4
 //! clients). Builds the plugins first (`scripts/build-plugins.sh --test`). Prints the
 //! Markdown tables of BENCHMARKS.md.
 
+mod activitywatch;
 mod ingest;
 mod plugins;
 mod shelf;
@@ -36,4 +37,5 @@ fn main() {
     let http = ingest::over_http(seconds, clients);
     plugins::run(&built, pipeline, http);
     shelf::run(&built, &root.join("tests/fixtures"));
+    activitywatch::run(seconds, 8);
 }

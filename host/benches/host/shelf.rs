@@ -33,7 +33,8 @@ const LARGEST: [(&str, &str, &str); 8] = [
     ("braindump-inbox", "inbox/inbox.md", ""),
 ];
 
-fn rss_kb() -> u64 {
+/// This process's resident set, KiB.
+pub fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -39,6 +39,10 @@ pub enum Command {
         /// Listen address, overriding the config (use port 0 for any free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// The ActivityWatch API's address, overriding `[activitywatch] listen` (port 0
+        /// for any free port).
+        #[arg(long)]
+        activitywatch_listen: Option<SocketAddr>,
     },
     /// Set up a folder: a commented openclone.toml, data/ and plugins/, and an API key
     /// (printed once, with a curl line that stores a first event).
@@ -103,7 +107,11 @@ pub enum VaultCommand {
 /// Errors: bad configuration, a vault that cannot be opened, an address in use.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, listen } => serve(config, listen),
+        Command::Serve {
+            config,
+            listen,
+            activitywatch_listen,
+        } => serve(config, listen, activitywatch_listen),
         Command::Capture { config, plugins } => capture(config, &plugins),
         Command::Plugins { command } => plugins::run(command),
         Command::Init { dir, tls } => init::run(&dir, tls),
@@ -213,8 +221,16 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<()> {
-    let cfg = Config::load(config.as_deref())?;
+fn serve(
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    activitywatch_listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    let mut cfg = Config::load(config.as_deref())?;
+    if let Some(addr) = activitywatch_listen {
+        cfg.activitywatch.listen = addr;
+        cfg.activitywatch.check()?;
+    }
     let addr = listen.unwrap_or(cfg.listen);
     let tls = crate::http::tls::acceptor_for(&cfg, addr)?;
     let app = Arc::new(App::open(&cfg)?);
@@ -227,7 +243,14 @@ fn serve(config: Option<PathBuf>, listen: Option<SocketAddr>) -> anyhow::Result<
             .await
             .with_context(|| format!("listening on {addr}"))?;
         let local = listener.local_addr()?;
-        let shutdown = crate::http::shutdown_signal()?;
+        let signal = crate::http::shutdown_signal()?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let activitywatch = tokio::spawn(crate::activitywatch::serve(app.clone(), stopping));
+        let shutdown = async move {
+            signal.await;
+            let _ = stop.send(true);
+            let _ = activitywatch.await;
+        };
         for t in &app.tenants {
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");
         }

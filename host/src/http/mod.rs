@@ -3,16 +3,20 @@
 mod ingest;
 mod origin;
 pub use ingest::unix_now;
-mod reply;
+pub mod reply;
 mod routes;
 pub mod tls;
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt as _;
@@ -21,6 +25,8 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
+use crate::config::HttpConfig;
+pub use reply::Body;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,8 +48,31 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let handler = {
+        let app = app.clone();
+        move |local, req| routes::route(app.clone(), local, req)
+    };
+    accept(listener, tls, &app.config.http, shutdown, handler).await;
+    let app2 = app.clone();
+    let _ = tokio::task::spawn_blocking(move || app2.close()).await;
+    tracing::info!("stopped");
+}
+
+/// Accepts connections on `listener` and answers each request with `handler(local address,
+/// request)` under the `[http]` `limits`, until `shutdown` completes; then stops accepting
+/// and lets in-flight requests finish (up to 30 s). Every listener of the host (the ingest
+/// API, the ActivityWatch API) runs on this loop.
+pub async fn accept<H, F>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: &HttpConfig,
+    shutdown: impl Future<Output = ()>,
+    handler: H,
+) where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
-    let limits = &app.config.http;
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -70,7 +99,7 @@ pub async fn serve(
                     continue;
                 };
                 let conn = Conn {
-                    app: app.clone(),
+                    handler: handler.clone(),
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
                     local,
@@ -102,20 +131,21 @@ pub async fn serve(
     {
         tracing::warn!("some connections were still open after 30 s");
     }
-    let app2 = app.clone();
-    let _ = tokio::task::spawn_blocking(move || app2.close()).await;
-    tracing::info!("stopped");
 }
 
 /// One accepted connection, about to be served.
-struct Conn {
-    app: Arc<App>,
+struct Conn<H> {
+    handler: H,
     builder: http1::Builder,
     watcher: hyper_util::server::graceful::Watcher,
-    local: std::net::SocketAddr,
+    local: SocketAddr,
 }
 
-impl Conn {
+impl<H, F> Conn<H>
+where
+    H: Fn(SocketAddr, Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Result<Response<Body>, Infallible>> + Send + 'static,
+{
     /// Serves HTTP/1.1 on `io` (plain TCP or TLS) until the client or a shutdown ends it;
     /// frees the connection's `slot` after.
     async fn serve<I>(self, io: I, slot: tokio::sync::OwnedSemaphorePermit)
@@ -123,15 +153,13 @@ impl Conn {
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let Self {
-            app,
+            handler,
             builder,
             watcher,
             local,
         } = self;
-        let conn = builder.serve_connection(
-            TokioIo::new(io),
-            service_fn(move |req| routes::route(app.clone(), local, req)),
-        );
+        let conn =
+            builder.serve_connection(TokioIo::new(io), service_fn(move |req| handler(local, req)));
         if let Err(e) = watcher.watch(conn).await {
             tracing::debug!(error = %e, "connection ended with an error");
         }

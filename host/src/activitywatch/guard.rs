@@ -1,0 +1,147 @@
+//! Who may call the ActivityWatch API, by aw-server's rules (aw-server-rust
+//! `endpoints/hostcheck.rs`, `cors.rs`, `apikey.rs`): the `Host` must be a loopback name
+//! (DNS rebinding, GHSA-v9fg-6g9j-h4x4), or the listening address, or a name in
+//! `[http] allowed_hosts`; a browser `Origin` must be the web extension
+//! (`chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi`, any `moz-extension://`), the
+//! API's own address, or one in `[http] allowed_origins`; with `require_key`, every route
+//! but `GET /api/0/info` needs `Authorization: Bearer <the tenant's API key>`.
+
+use std::net::SocketAddr;
+
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::Api;
+use super::routes::message;
+use crate::http::reply::Body;
+
+/// The extension id of aw-watcher-web in the Chrome Web Store.
+const CHROME_EXTENSION: &str = "chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi";
+
+/// An allowed browser origin and its preflight's requested headers, echoed in CORS headers.
+pub struct Cors {
+    origin: HeaderValue,
+    headers: Option<HeaderValue>,
+}
+
+impl Cors {
+    /// Adds the CORS headers to `resp`.
+    pub fn apply(self, resp: &mut Response<Body>) {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, self.origin);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, DELETE"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            self.headers
+                .unwrap_or_else(|| HeaderValue::from_static("content-type, authorization")),
+        );
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Its `Host` is not this host → 400, as aw-server answers.
+    Host,
+    /// A web page's `Origin` that is not allowed → 403.
+    Origin,
+    /// No key or a wrong one while `require_key` is set → 401.
+    Key,
+}
+
+impl Refused {
+    /// The answer, in aw-server's words where it has them.
+    pub fn reply(self) -> Response<Body> {
+        match self {
+            Self::Host => message(StatusCode::BAD_REQUEST, "Host header is invalid"),
+            Self::Origin => message(
+                StatusCode::FORBIDDEN,
+                "requests from web pages are refused unless they come from the ActivityWatch web extension or an origin in [http] allowed_origins",
+            ),
+            Self::Key => message(
+                StatusCode::UNAUTHORIZED,
+                "Missing or invalid API key. Set 'Authorization: Bearer <key>' header.",
+            ),
+        }
+    }
+}
+
+/// Checks the Host and Origin of `req`, which arrived at `local`. `Ok(Some)`: an allowed
+/// browser request. Errors: [`Refused::Host`], [`Refused::Origin`].
+pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option<Cors>, Refused> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !host_allowed(host, local, api) {
+        tracing::info!(host, "ActivityWatch request refused: Host is not this host");
+        return Err(Refused::Host);
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(None);
+    };
+    let o = origin.to_str().unwrap_or_default();
+    let port = local.port();
+    let allowed = o == CHROME_EXTENSION
+        || o.strip_prefix("moz-extension://")
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        || o == format!("http://127.0.0.1:{port}")
+        || o == format!("http://localhost:{port}")
+        || api.app.config.http.allowed_origins.iter().any(|a| a == o);
+    if !allowed {
+        tracing::info!(
+            origin = o,
+            "ActivityWatch request refused: origin not allowed"
+        );
+        return Err(Refused::Origin);
+    }
+    Ok(Some(Cors {
+        origin: origin.clone(),
+        headers: req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned(),
+    }))
+}
+
+/// aw-server's rule: the host name without its port is `127.0.0.1` or `localhost` (and
+/// `[::1]` here); or the listening address; or a name in `[http] allowed_hosts`.
+fn host_allowed(host: &str, local: SocketAddr, api: &Api) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let name = match host.rfind(':') {
+        Some(i) if !host.ends_with(']') => &host[..i],
+        _ => host.as_str(),
+    };
+    ["127.0.0.1", "localhost", "[::1]"].contains(&name)
+        || host == local.to_string()
+        || name == local.ip().to_string()
+        || api
+            .app
+            .config
+            .http
+            .allowed_hosts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&host) || a.eq_ignore_ascii_case(name))
+}
+
+/// With `[activitywatch] require_key`, checks `Authorization: Bearer <key>` against the
+/// tenant's keys on every route but `GET /api/0/info`. Errors: [`Refused::Key`].
+pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refused> {
+    if !api.require_key || (req.method() == Method::GET && req.uri().path() == "/api/0/info") {
+        return Ok(());
+    }
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match key.and_then(|k| api.app.keys.tenant_of(k.trim())) {
+        Some(t) if t == api.tenant => Ok(()),
+        _ => Err(Refused::Key),
+    }
+}

@@ -1,0 +1,132 @@
+//! ActivityWatch's watchers as a way in (issue 10): `aw-watcher-window`, `aw-watcher-afk`,
+//! `aw-watcher-web` and `aw-watcher-vscode`, unchanged, post heartbeats to the API they
+//! know ([`routes`], on `[activitywatch] listen`, default `127.0.0.1:5600`). Heartbeats are
+//! merged as aw-server merges them ([`merge`]) into a durable journal ([`store`]) synced
+//! before each answer; closed sessions go through the one ingest service into the
+//! tenant's vault ([`sessions`]).
+
+mod event;
+mod guard;
+mod merge;
+mod routes;
+mod sessions;
+mod settings;
+mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+pub use settings::Settings;
+use tokio::sync::watch;
+
+use crate::app::App;
+use store::Store;
+
+/// What every request of the API shares.
+pub struct Api {
+    app: Arc<App>,
+    store: Arc<Store>,
+    /// The tenant number the sessions go to.
+    tenant: usize,
+    /// This machine's host name (`/api/0/info`, buckets created with `!local`).
+    hostname: String,
+    require_key: bool,
+}
+
+/// Serves the ActivityWatch API of `app` until `stop` turns true, writing sessions as they
+/// close, then drains its requests, writes what is due and closes the journal. Returns at
+/// once when `[activitywatch] enabled = false`. When the address is taken (ActivityWatch's
+/// own server is running) or the journal cannot be opened it says so once, with the fix,
+/// and the host runs without it. Prints `openclone: activitywatch listening on
+/// http://ADDR` when it serves.
+pub async fn serve(app: Arc<App>, stop: watch::Receiver<bool>) {
+    if let Err(e) = run(app, stop).await {
+        tracing::error!(error = format!("{e:#}"), "the ActivityWatch API is off");
+    }
+}
+
+async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let settings = &app.config.activitywatch;
+    if !settings.enabled {
+        return Ok(());
+    }
+    let tenant = match &settings.tenant {
+        Some(id) => app
+            .tenants
+            .iter()
+            .position(|t| &t.id == id)
+            .with_context(|| {
+                format!("[activitywatch] tenant = {id:?} is not a configured tenant")
+            })?,
+        None => 0,
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::AddrInUse {
+                "the address is in use, probably by ActivityWatch's own aw-server; stop it (your watchers then post here), or set [activitywatch] listen to a free port or enabled = false in openclone.toml"
+            } else {
+                "set [activitywatch] listen to an address this machine can listen on, or enabled = false in openclone.toml"
+            };
+            tracing::warn!(address = %settings.listen, error = %e, "the ActivityWatch API is off: {why}");
+            return Ok(());
+        }
+    };
+    let t = &app.tenants[tenant];
+    let path = app
+        .config
+        .data_dir()
+        .join("state")
+        .join(&t.id)
+        .join("activitywatch.sqlite");
+    let store =
+        Arc::new(Store::open(&path).with_context(|| format!("opening {}", path.display()))?);
+    let tz = app
+        .config
+        .tenants
+        .get(tenant)
+        .and_then(|c| jiff::tz::TimeZone::get(&c.timezone).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let writer = sessions::Writer {
+        store: store.clone(),
+        ingest: app.ingest.clone(),
+        tenant: app.ingest.tenant_index(&t.id).unwrap_or_default(),
+        tz,
+        grace: settings.grace(),
+        max: settings.max_session(),
+        device_id: app.device_id.clone(),
+        waiting: Default::default(),
+    };
+    let api = Arc::new(Api {
+        app: app.clone(),
+        store: store.clone(),
+        tenant,
+        hostname: hostname(),
+        require_key: settings.require_key,
+    });
+    let local = listener.local_addr()?;
+    println!("openclone: activitywatch listening on http://{local}");
+    tracing::info!(address = %local, tenant = %t.id, "ActivityWatch API ready for aw-watcher-window, aw-watcher-afk, aw-watcher-web");
+    let sessions = tokio::spawn(writer.run(stopped(stop.clone())));
+    let handler = move |local, req| routes::route(api.clone(), local, req);
+    crate::http::accept(listener, None, &app.config.http, stopped(stop), handler).await;
+    let _ = sessions.await;
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    Ok(())
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// This machine's host name, or `unknown`.
+fn hostname() -> String {
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy();
+    if name.is_empty() {
+        "unknown".into()
+    } else {
+        name.into_owned()
+    }
+}
