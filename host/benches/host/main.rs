@@ -1,9 +1,10 @@
 //! The host benchmark: ingest throughput (HTTP and direct), WebAssembly plugin costs and
 //! ActivityWatch heartbeats, measured in one run.
 //!
-//! `cargo bench -p openclone-host --bench host -- [SECONDS] [CLIENTS]` (default 8 s, 4
-//! clients). Builds the plugins first (`scripts/build-plugins.sh --test`). Prints the
-//! Markdown tables of BENCHMARKS.md.
+//! `cargo bench -p openclone-host --bench host -- [SECONDS] [CLIENTS] [activitywatch]`
+//! (default 8 s, 4 clients; `activitywatch` runs only the ActivityWatch rows). Builds the
+//! plugins first (`scripts/build-plugins.sh --test`). Prints the Markdown tables of
+//! BENCHMARKS.md.
 
 mod activitywatch;
 mod ingest;
@@ -20,6 +21,10 @@ fn main() {
         .collect();
     let seconds = args.first().and_then(|s| s.parse().ok()).unwrap_or(8);
     let clients = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    if args.iter().any(|a| a == "activitywatch") {
+        activitywatch::run(seconds, 8);
+        return;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let built = root.join("target/e2e-plugins");
     let ok = Command::new("bash")

@@ -79,8 +79,9 @@ pub struct Unwritten {
     pub pending_ns: Option<i64>,
 }
 
-/// A job: runs in the group transaction, returns how to answer once the commit is known.
-type Job = Box<dyn FnOnce(&mut Db) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
+/// A job: runs in the group transaction (`None` when it could not begin), returns how to
+/// answer once the commit is known.
+type Job = Box<dyn FnOnce(Option<&mut Db>) -> Box<dyn FnOnce(Result<(), String>) + Send> + Send>;
 
 /// The store: a handle to its thread.
 pub struct Store {
@@ -115,7 +116,12 @@ impl Store {
     ) -> Result<T, AwError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db| {
-            let result = db.savepoint(f);
+            let result = match db {
+                Some(db) => db.savepoint(f),
+                None => Err(AwError::Storage(
+                    "the journal could not begin a transaction".into(),
+                )),
+            };
             Box::new(move |committed| {
                 let _ = tx.send(committed.map_err(AwError::Storage).and(result));
             })
@@ -165,7 +171,10 @@ fn run(mut db: Db, jobs: &Receiver<Job>) {
             .conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| e.to_string());
-        let answers: Vec<_> = group.into_iter().map(|job| job(&mut db)).collect();
+        let answers: Vec<_> = group
+            .into_iter()
+            .map(|job| job(began.is_ok().then_some(&mut db)))
+            .collect();
         let committed = began.and_then(|()| {
             db.conn.execute_batch("COMMIT").map_err(|e| {
                 let _ = db.conn.execute_batch("ROLLBACK");
