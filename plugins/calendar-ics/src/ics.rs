@@ -72,6 +72,12 @@ pub struct Window {
     pub floating: Tz,
 }
 
+/// What a value is read with: the window and the file's own zones.
+struct Scope<'a> {
+    window: &'a Window,
+    zones: &'a zones::FileZones,
+}
+
 /// A `DTSTART`-like value with its zone resolved.
 #[derive(Debug, Clone, Copy)]
 enum Parsed {
@@ -100,11 +106,19 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
         .filter(|c| c.name.as_str().eq_ignore_ascii_case("VEVENT"))
         .collect();
     let mut warnings = Vec::new();
+    let zones = zones::FileZones::read(
+        calendars.iter().flat_map(|c| c.components.iter()),
+        &mut warnings,
+    );
+    let scope = Scope {
+        window,
+        zones: &zones,
+    };
     let overridden: Vec<(String, String)> = events
         .iter()
         .filter_map(|e| {
             let uid = text_prop(e, "UID")?;
-            let rid = parse_time(e.find_prop("RECURRENCE-ID")?, window, &mut warnings)?;
+            let rid = parse_time(e.find_prop("RECURRENCE-ID")?, &scope, &mut warnings)?;
             Some((uid, to_when(rid).id()))
         })
         .collect();
@@ -112,7 +126,7 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
     for e in events {
         let Some(start) = e
             .find_prop("DTSTART")
-            .and_then(|p| parse_time(p, window, &mut warnings))
+            .and_then(|p| parse_time(p, &scope, &mut warnings))
         else {
             let name = text_prop(e, "SUMMARY")
                 .or_else(|| text_prop(e, "UID"))
@@ -122,7 +136,7 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
         };
         let end = e
             .find_prop("DTEND")
-            .and_then(|p| parse_time(p, window, &mut warnings));
+            .and_then(|p| parse_time(p, &scope, &mut warnings));
         let length = match (
             end,
             e.find_prop("DURATION")
@@ -153,11 +167,11 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
                 .any(|p| p.name.as_str().eq_ignore_ascii_case("RDATE"));
         let starts: Vec<(Parsed, Option<String>)> = if let Some(rid) = e
             .find_prop("RECURRENCE-ID")
-            .and_then(|p| parse_time(p, window, &mut warnings))
+            .and_then(|p| parse_time(p, &scope, &mut warnings))
         {
             vec![(start, Some(to_when(rid).id()))]
         } else if recurring {
-            match expand(e, start, window) {
+            match expand(e, start, &scope) {
                 Ok(list) => list
                     .into_iter()
                     .map(|s| {
@@ -292,9 +306,10 @@ fn text_prop(c: &Component<'_>, name: &str) -> Option<String> {
 fn parse_value(
     value: &str,
     tzid: Option<&str>,
-    window: &Window,
+    scope: &Scope<'_>,
     warnings: &mut Vec<String>,
 ) -> Option<Parsed> {
+    let window = scope.window;
     let v = value.trim();
     if v.len() == 8 {
         return NaiveDate::parse_from_str(v, "%Y%m%d").ok().map(Parsed::Day);
@@ -305,7 +320,7 @@ fn parse_value(
     }
     let n = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").ok()?;
     let tz = match tzid {
-        Some(id) => zones::resolve(id).unwrap_or_else(|| {
+        Some(id) => scope.zones.resolve(id).unwrap_or_else(|| {
             let w = format!(
                 "unknown time zone {id:?}; read as {}",
                 window.floating.name()
@@ -320,15 +335,15 @@ fn parse_value(
     tz.from_local_datetime(&n).earliest().map(Parsed::Zoned)
 }
 
-fn parse_time(p: &Property<'_>, window: &Window, warnings: &mut Vec<String>) -> Option<Parsed> {
-    parse_value(p.val.as_str(), param(p, "TZID"), window, warnings)
+fn parse_time(p: &Property<'_>, scope: &Scope<'_>, warnings: &mut Vec<String>) -> Option<Parsed> {
+    parse_value(p.val.as_str(), param(p, "TZID"), scope, warnings)
 }
 
 /// `RDATE`/`EXDATE` values (comma-separated; a PERIOD counts by its start).
 fn date_list(
     e: &Component<'_>,
     name: &str,
-    window: &Window,
+    scope: &Scope<'_>,
     warnings: &mut Vec<String>,
 ) -> Vec<Parsed> {
     e.properties
@@ -340,7 +355,7 @@ fn date_list(
                 .as_str()
                 .split(',')
                 .filter_map(|v| {
-                    parse_value(v.split('/').next().unwrap_or(v), tzid, window, warnings)
+                    parse_value(v.split('/').next().unwrap_or(v), tzid, scope, warnings)
                 })
                 .collect::<Vec<_>>()
         })
@@ -348,7 +363,8 @@ fn date_list(
 }
 
 /// Expands RRULE/RDATE/EXDATE with the rrule crate, bounded by the window.
-fn expand(e: &Component<'_>, start: Parsed, window: &Window) -> Result<Vec<Parsed>, String> {
+fn expand(e: &Component<'_>, start: Parsed, scope: &Scope<'_>) -> Result<Vec<Parsed>, String> {
+    let window = scope.window;
     let mut warnings = Vec::new();
     let to_rrule = |p: Parsed| -> DateTime<rrule::Tz> {
         match p {
@@ -363,8 +379,8 @@ fn expand(e: &Component<'_>, start: Parsed, window: &Window) -> Result<Vec<Parse
         }
     };
     let dtstart = to_rrule(start);
-    let rdates = date_list(e, "RDATE", window, &mut warnings);
-    let exdates: Vec<DateTime<Utc>> = date_list(e, "EXDATE", window, &mut warnings)
+    let rdates = date_list(e, "RDATE", scope, &mut warnings);
+    let exdates: Vec<DateTime<Utc>> = date_list(e, "EXDATE", scope, &mut warnings)
         .into_iter()
         .map(instant)
         .collect();

@@ -178,3 +178,45 @@ fn a_stream_of_several_calendars_is_read_object_by_object() {
     assert!(!apart.is_empty());
     assert_eq!(merged, apart);
 }
+
+/// A weekly 09:00 meeting in Berlin, as Outlook exports it: the TZID is a display name
+/// defined by the file's own VTIMEZONE, the file has a BOM and CRLF line ends.
+const OUTLOOK_WEEKLY: &str = "\u{feff}BEGIN:VCALENDAR\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nBEGIN:VTIMEZONE\r\nTZID:(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien\r\nBEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E008000000001\r\nSUMMARY:Weekly sync\r\nDTSTART;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien\":20251013T090000\r\nDTEND;TZID=\"(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien\":20251013T093000\r\nRRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+#[test]
+fn a_meeting_in_a_vtimezone_defined_zone_keeps_its_wall_clock_time_across_dst() {
+    let events = events_of(&[("outlook.ics", OUTLOOK_WEEKLY.to_owned())]);
+    let starts: Vec<(String, f64)> = events
+        .iter()
+        .map(|(r, t, _)| (r.clone().unwrap_or_default(), *t))
+        .collect();
+    let uid = "040000008200E00074C5B7101A82E008000000001";
+    // 09:00 in Berlin: 07:00 UTC in summer time (until 26 October 2025), 08:00 UTC after.
+    assert_eq!(
+        starts,
+        [
+            (format!("{uid}#20251013T070000Z"), 1_760_338_800.0),
+            (format!("{uid}#20251020T070000Z"), 1_760_943_600.0),
+            (format!("{uid}#20251027T080000Z"), 1_761_552_000.0),
+            (format!("{uid}#20251103T080000Z"), 1_762_156_800.0),
+        ]
+    );
+    assert_eq!(events[2].2["end"], json!(1_761_553_800.0));
+}
+
+#[test]
+fn a_windows_zone_name_resolves_by_cldr() {
+    let text = OUTLOOK_WEEKLY.replace(
+        "(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien",
+        "W. Europe Standard Time",
+    );
+    let without_vtimezone = text
+        .split("BEGIN:VTIMEZONE")
+        .next()
+        .map(|head| format!("{head}{}", &text[text.find("BEGIN:VEVENT").unwrap_or(0)..]))
+        .unwrap_or_default();
+    let by_name = events_of(&[("windows.ics", without_vtimezone)]);
+    let by_rules = events_of(&[("outlook.ics", OUTLOOK_WEEKLY.to_owned())]);
+    let times = |e: &[(Option<String>, f64, serde_json::Value)]| e.iter().map(|x| x.1).collect::<Vec<_>>();
+    assert_eq!(times(&by_name), times(&by_rules));
+}
