@@ -36,7 +36,10 @@ impl FileZones {
     ) -> Self {
         let mut zones = Vec::new();
         for c in components.filter(|c| c.name.as_str().eq_ignore_ascii_case("VTIMEZONE")) {
-            let Some(id) = c.find_prop("TZID").map(|p| unquote(p.val.as_str()).to_owned()) else {
+            let Some(id) = c
+                .find_prop("TZID")
+                .map(|p| unquote(p.val.as_str()).to_owned())
+            else {
                 continue;
             };
             if id.parse::<Tz>().is_ok() {
@@ -137,22 +140,28 @@ fn matching_zone(id: &str, c: &Component<'_>) -> Option<Tz> {
     let transitions = transitions(&observances);
     let samples = samples(&transitions);
     let offset_at = |t: DateTime<Utc>| {
-        transitions
-            .iter()
-            .rev()
-            .find(|tr| tr.at <= t)
-            .map_or_else(|| transitions.first().map_or(observances[0].to, |tr| tr.from), |tr| tr.to)
+        transitions.iter().rev().find(|tr| tr.at <= t).map_or_else(
+            || transitions.first().map_or(observances[0].to, |tr| tr.from),
+            |tr| tr.to,
+        )
     };
     let expected: Vec<i32> = samples.iter().map(|t| offset_at(*t)).collect();
     let same = |tz: &Tz| {
-        samples
-            .iter()
-            .zip(&expected)
-            .all(|(t, want)| tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc() == *want)
+        samples.iter().zip(&expected).all(|(t, want)| {
+            tz.offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc()
+                == *want
+        })
     };
     let lower = id.to_lowercase();
     let named = TZ_VARIANTS.iter().filter(|tz| {
-        let city = tz.name().rsplit('/').next().unwrap_or_default().replace('_', " ");
+        let city = tz
+            .name()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .replace('_', " ");
         city.len() > 2 && lower.contains(&city.to_lowercase())
     });
     windows_zone(id)
@@ -168,7 +177,13 @@ fn observance(o: &Component<'_>) -> Option<Observance> {
         .properties
         .iter()
         .filter(|p| p.name.as_str().eq_ignore_ascii_case("RDATE"))
-        .flat_map(|p| p.val.as_str().split(',').filter_map(local).collect::<Vec<_>>())
+        .flat_map(|p| {
+            p.val
+                .as_str()
+                .split(',')
+                .filter_map(local)
+                .collect::<Vec<_>>()
+        })
         .collect();
     Some(Observance {
         start: local(o.find_prop("DTSTART")?.val.as_str())?,
@@ -200,7 +215,11 @@ fn utc_offset(v: &str) -> Option<i32> {
 /// the rrule crate from its DTSTART (moved to 1970 when earlier, as Outlook's 1601 is:
 /// a yearly rule's dates do not depend on the year it starts).
 fn transitions(observances: &[Observance]) -> Vec<Transition> {
-    let bound = |y| NaiveDate::from_ymd_opt(y, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+    let bound = |y| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or_default()
+    };
     let (lo, hi) = (bound(2010), bound(2040));
     let mut out = Vec::new();
     for o in observances {
@@ -213,7 +232,8 @@ fn transitions(observances: &[Observance]) -> Vec<Transition> {
                 o.start
             };
             let parsed: Result<RRule<Unvalidated>, _> = rule.parse();
-            if let Ok(set) = parsed.and_then(|r| r.build(rrule::Tz::UTC.from_utc_datetime(&start))) {
+            if let Ok(set) = parsed.and_then(|r| r.build(rrule::Tz::UTC.from_utc_datetime(&start)))
+            {
                 locals.extend(
                     set.after(rrule::Tz::UTC.from_utc_datetime(&lo))
                         .before(rrule::Tz::UTC.from_utc_datetime(&hi))
@@ -286,9 +306,16 @@ mod tests {
         assert_eq!(name("Europe/Vienna"), Some("Europe/Vienna"));
         assert_eq!(name("W. Europe Standard Time"), Some("Europe/Berlin"));
         assert_eq!(name("\"W. Europe Standard Time\""), Some("Europe/Berlin"));
-        assert_eq!(name("Tasmania Standard Time"), Some("Australia/Hobart"), "the whole CLDR table");
+        assert_eq!(
+            name("Tasmania Standard Time"),
+            Some("Australia/Hobart"),
+            "the whole CLDR table"
+        );
         assert_eq!(name("custom_America/New_York"), Some("America/New_York"));
-        assert_eq!(name("/mozilla.org/20050126_1/Europe/Berlin"), Some("Europe/Berlin"));
+        assert_eq!(
+            name("/mozilla.org/20050126_1/Europe/Berlin"),
+            Some("Europe/Berlin")
+        );
         assert_eq!(name("Mars/Olympus_Mons"), None);
     }
 
@@ -301,13 +328,20 @@ mod tests {
         let tz = z
             .resolve("(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien")
             .expect("resolved");
-        assert_eq!(tz.name(), "Europe/Amsterdam", "the first named city with the same rules");
+        assert_eq!(
+            tz.name(),
+            "Europe/Amsterdam",
+            "the first named city with the same rules"
+        );
     }
 
     #[test]
     fn rules_without_a_named_city_still_find_their_zone() {
         let text = OUTLOOK_BERLIN
-            .replace("(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien", "Büro")
+            .replace(
+                "(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien",
+                "Büro",
+            )
             .replace("+0200", "-0400")
             .replace("+0100", "-0500")
             .replace("BYDAY=-1SU;BYMONTH=10", "BYDAY=1SU;BYMONTH=11")
@@ -317,15 +351,27 @@ mod tests {
         let tz = z.resolve("Büro").expect("resolved");
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).unwrap();
         let winter = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
-        let off = |t: DateTime<Utc>| tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc();
-        assert_eq!((off(winter), off(summer)), (-5 * 3600, -4 * 3600), "{}", tz.name());
+        let off = |t: DateTime<Utc>| {
+            tz.offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc()
+        };
+        assert_eq!(
+            (off(winter), off(summer)),
+            (-5 * 3600, -4 * 3600),
+            "{}",
+            tz.name()
+        );
     }
 
     #[test]
     fn rules_no_zone_has_are_a_warning() {
         let text = OUTLOOK_BERLIN.replace("+0200", "+0217");
         let (z, warnings) = zones(&text);
-        assert!(z.resolve("(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien").is_none());
+        assert!(
+            z.resolve("(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien")
+                .is_none()
+        );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
     }
 

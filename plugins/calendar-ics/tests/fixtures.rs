@@ -217,6 +217,7 @@ fn a_windows_zone_name_resolves_by_cldr() {
         .unwrap_or_default();
     let by_name = events_of(&[("windows.ics", without_vtimezone)]);
     let by_rules = events_of(&[("outlook.ics", OUTLOOK_WEEKLY.to_owned())]);
-    let times = |e: &[(Option<String>, f64, serde_json::Value)]| e.iter().map(|x| x.1).collect::<Vec<_>>();
+    let times =
+        |e: &[(Option<String>, f64, serde_json::Value)]| e.iter().map(|x| x.1).collect::<Vec<_>>();
     assert_eq!(times(&by_name), times(&by_rules));
 }
