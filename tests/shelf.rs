@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{capture, fixtures, install_plugin, structure, vault_files};
+use crate::support::{capture, fixtures, install_plugin, openclone, structure, vault_files};
 
 const PLUGINS: [&str; 8] = [
     "calendar-ics",
@@ -230,4 +230,55 @@ fn malformed_inputs_give_a_log_line_each_and_the_rest_is_read() {
             .count();
         assert_eq!(lines, 1, "one log line for {file} from {plugin}:\n{log}");
     }
+}
+
+#[test]
+fn the_pass_summary_and_plugins_list_count_skipped_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let subs = dir.path().join("subs");
+    std::fs::create_dir_all(&subs).expect("subs");
+    std::fs::write(
+        subs.join("talk.vtt"),
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\ngood\n\n00:00:03.000 --> oops\nbroken\n\n00:00:05.000 --> 00:00:06.000\nalso good\n",
+    )
+    .expect("vtt");
+    let s = subs.display().to_string();
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        format!("[plugins.transcripts]\npaths = [{s:?}]\n"),
+    )
+    .expect("config");
+    install_plugin(&dir.path().join("plugins"), "transcripts");
+    let (ok, out) = capture(dir.path(), &[]);
+    assert!(ok, "{out}");
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("plugin"))
+        .expect("a header");
+    assert!(header.contains("bad records"), "{out}");
+    let row: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("transcripts"))
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &row[1..5],
+        ["1", "0", "1", "1"],
+        "stored, skipped, problems, bad records\n{out}"
+    );
+
+    let (ok, list, err) = openclone(dir.path(), &["plugins", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        list.lines().next().is_some_and(|h| h.contains("bad rec.")),
+        "{list}"
+    );
+    let row: Vec<&str> = list
+        .lines()
+        .find(|l| l.starts_with("transcripts"))
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[7], "1", "the last pass's skipped records\n{list}");
 }

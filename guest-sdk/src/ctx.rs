@@ -29,6 +29,8 @@ pub struct Report {
     pub skipped: u32,
     /// Inputs that could not be used, one line each.
     pub problems: Vec<String>,
+    /// Records skipped inside files that were otherwise read ([`Ctx::skipped_records`]).
+    pub skipped_records: u32,
 }
 
 /// The plugin's view of the host during one call.
@@ -150,6 +152,23 @@ impl Ctx {
         let message = message.into();
         self.host.log(Level::Warn, &message);
         self.report.problems.push(message);
+    }
+
+    /// Records that `count` records of `file` could not be read and were skipped while the
+    /// rest of it was captured (issue 11: recover per record, not per file): one warning
+    /// and one line in the report's problems per file, naming the first `reason`; the
+    /// count goes to the report's `skipped_records`. Nothing for a `count` of 0.
+    pub fn skipped_records(&mut self, file: &str, count: usize, reason: &str) {
+        if count == 0 {
+            return;
+        }
+        self.problem(format!(
+            "{file}: {count} record(s) skipped, the rest read; first: {reason}"
+        ));
+        self.report.skipped_records = self
+            .report
+            .skipped_records
+            .saturating_add(u32::try_from(count).unwrap_or(u32::MAX));
     }
 
     /// The files under every granted folder that `keep` accepts (`hidden` files too, if

@@ -59,6 +59,7 @@ impl<P: Plugin + PluginMeta> crate::bindings::Guest for Adapter<P> {
             stored: report.stored,
             skipped: report.skipped,
             problems: report.problems,
+            skipped_records: report.skipped_records,
         })
     }
 }

@@ -163,6 +163,12 @@ impl Metrics {
             &|e| e.status().peak_memory.unwrap_or(0) as f64,
         );
         family(
+            "openclone_plugin_records_skipped_total",
+            "counter",
+            "Records a plugin skipped inside files it otherwise read (bad cues, points, lines).",
+            &|e| e.status().records_skipped as f64,
+        );
+        family(
             "openclone_plugin_events_stored_total",
             "counter",
             "Events a plugin stored.",

@@ -187,24 +187,25 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
     app.close();
     let mut failed = 0;
     println!(
-        "{:<24} {:>8} {:>8} {:>8} {:>9}  result",
-        "plugin", "stored", "skipped", "problems", "seconds"
+        "{:<24} {:>8} {:>8} {:>8} {:>11} {:>9}  result",
+        "plugin", "stored", "skipped", "problems", "bad records", "seconds"
     );
     for o in &outcomes {
         match &o.result {
             Ok(r) => println!(
-                "{:<24} {:>8} {:>8} {:>8} {:>9.3}  ok",
+                "{:<24} {:>8} {:>8} {:>8} {:>11} {:>9.3}  ok",
                 o.id,
                 r.tally.stored,
                 r.tally.skipped,
                 r.problems.len(),
+                r.skipped_records,
                 r.elapsed.as_secs_f64()
             ),
             Err(e) => {
                 failed += 1;
                 println!(
-                    "{:<24} {:>8} {:>8} {:>8} {:>9}  FAILED: {e}",
-                    o.id, "-", "-", "-", "-"
+                    "{:<24} {:>8} {:>8} {:>8} {:>11} {:>9}  FAILED: {e}",
+                    o.id, "-", "-", "-", "-", "-"
                 );
             }
         }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::config::Config;
+use crate::plugins::last_pass;
 use crate::plugins::manifest::{self, PluginKind};
 use crate::plugins::registry::{Entry, Registry};
 use crate::plugins::settings::settings;
@@ -20,7 +21,8 @@ use crate::runtime::{Runtime, pass};
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
     /// The installed plugins: id, version, kind, enabled, status, source types,
-    /// sensitivity, and the entries each has in the vault.
+    /// sensitivity, the entries each has in the vault, and the records its last pass
+    /// skipped inside files it otherwise read.
     List {
         /// The config file; default ./openclone.toml if present, else built-in defaults.
         #[arg(long, short)]
@@ -128,8 +130,10 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
             Ok(_) if !e.settings.enabled => "disabled",
             Ok(_) => "ready",
         };
+        let last = last_pass::read(&cfg.data_dir(), &e.tenant).remove(&e.id());
         let mut row = json!({
             "id": e.id(), "tenant": e.tenant, "enabled": e.enabled(), "status": status, "entries_in_vault": stored,
+            "last_pass": last,
         });
         match &e.manifest {
             Ok(m) => {
@@ -152,8 +156,8 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8}  source types",
-        "id", "version", "kind", "enabled", "status", "sens.", "entries"
+        "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8} {:>8}  source types",
+        "id", "version", "kind", "enabled", "status", "sens.", "entries", "bad rec."
     );
     for r in &rows {
         let s = |k: &str| r[k].as_str().unwrap_or("-").to_owned();
@@ -161,8 +165,11 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        let bad = r["last_pass"]["skipped_records"]
+            .as_u64()
+            .map_or_else(|| "-".to_owned(), |n| n.to_string());
         println!(
-            "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8}  {}",
+            "{:<22} {:<8} {:<7} {:<8} {:<9} {:<9} {:>8} {:>8}  {}",
             s("id"),
             s("version"),
             s("kind"),
@@ -170,6 +177,7 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
             s("status"),
             s("sensitivity"),
             r["entries_in_vault"],
+            bad,
             if types.is_empty() {
                 s("error")
             } else {
@@ -342,7 +350,7 @@ pub(crate) fn check_component(
             (
                 "component",
                 Ok(format!(
-                    "{} (sha256 {}…), openclone:capture@0.1 world",
+                    "{} (sha256 {}…), openclone:capture@0.2 world",
                     component.display(),
                     &loaded.sha256[..16]
                 )),

@@ -17,6 +17,7 @@ use super::registry::{Entry, Registry};
 use crate::app::App;
 use crate::guard::no_panic;
 use crate::http::unix_now;
+use crate::plugins::last_pass;
 use crate::runtime::context::PluginContext;
 use crate::runtime::pass::{self, PassError, PassReport};
 use crate::runtime::{Loaded, Runtime};
@@ -186,10 +187,15 @@ impl Manager {
                 // The events were counted by the ingest service as each `emit` stored
                 // them; the pass only marks when the plugin last ran.
                 entry.counters.record(0, 0, unix_now());
+                if let Err(e) =
+                    last_pass::record(&self.app.config.data_dir(), &entry.tenant, &id, r)
+                {
+                    tracing::warn!(plugin = %id, error = %e, "the pass summary for `plugins list` could not be written");
+                }
                 // An idle host is quiet: a pass that stored nothing new is logged at
                 // INFO only when it is the plugin's first.
                 if r.tally.stored > 0 || entry.status().passes == 0 {
-                    tracing::info!(plugin = %id, stored = r.tally.stored, skipped = r.tally.skipped, problems = r.problems.len(), ms = r.elapsed.as_secs_f64() * 1000.0, "pass done");
+                    tracing::info!(plugin = %id, stored = r.tally.stored, skipped = r.tally.skipped, problems = r.problems.len(), skipped_records = r.skipped_records, ms = r.elapsed.as_secs_f64() * 1000.0, "pass done");
                 } else {
                     tracing::debug!(plugin = %id, skipped = r.tally.skipped, ms = r.elapsed.as_secs_f64() * 1000.0, "pass done, nothing new");
                 }
@@ -210,6 +216,7 @@ impl Manager {
                     s.failures = 0;
                     s.last_pass_ms = Some(r.elapsed.as_secs_f64() * 1000.0);
                     s.peak_memory = Some(r.peak_memory);
+                    s.records_skipped += u64::from(r.skipped_records);
                 }
                 Err(e) => {
                     s.failures += 1;

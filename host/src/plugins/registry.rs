@@ -68,6 +68,8 @@ pub struct RuntimeStatus {
     pub last_pass_ms: Option<f64>,
     /// Largest linear memory the last successful pass reached, bytes.
     pub peak_memory: Option<usize>,
+    /// Records skipped inside otherwise-read files, over every pass of this process.
+    pub records_skipped: u64,
 }
 
 /// One plugin folder.
@@ -161,6 +163,7 @@ impl Entry {
             counters["passes"] = json!(s.passes);
             counters["failed_passes"] = json!(s.failed_passes);
             counters["restarts"] = json!(s.restarts);
+            counters["records_skipped"] = json!(s.records_skipped);
             counters["compiles"] = json!(s.compiles);
             counters["loaded_from_cache"] = json!(s.from_cache);
             counters["load_ms"] = json!(s.load_ms);

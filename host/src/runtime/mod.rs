@@ -28,7 +28,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// The WIT package this host implements: components must import a compatible version.
 pub const WIT_PACKAGE: &str = "openclone:capture";
 /// Its version (`wit/capture.wit`).
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 2, 0);
 
 /// The process's engine and linker.
 pub struct Runtime {

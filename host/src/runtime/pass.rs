@@ -25,6 +25,8 @@ pub struct PassReport {
     pub peak_memory: usize,
     /// Inputs the plugin reported it could not use.
     pub problems: Vec<String>,
+    /// Records the plugin skipped inside files it otherwise read.
+    pub skipped_records: u32,
     /// Wall time of the pass.
     pub elapsed: Duration,
 }
@@ -162,6 +164,7 @@ pub fn run(
     Ok(PassReport {
         tally,
         problems: report.problems,
+        skipped_records: report.skipped_records,
         peak_memory,
         elapsed: started.elapsed(),
     })

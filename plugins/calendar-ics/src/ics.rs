@@ -2,6 +2,8 @@
 //! expanded (RRULE, RDATE, EXDATE), overridden instances (RECURRENCE-ID) taking the place
 //! of the ones they replace, all-day and time-zoned events resolved.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property, read_calendar, unfold};
@@ -85,21 +87,63 @@ enum Parsed {
     Zoned(DateTime<Tz>),
 }
 
-/// Every occurrence in `text` that starts inside `window`, and warnings (unknown zones,
-/// events without a start) for the log.
+/// What a calendar file yields.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Every occurrence inside the window.
+    pub occurrences: Vec<Occurrence>,
+    /// Warnings for the log (unknown zones, recurrences not expanded).
+    pub warnings: Vec<String>,
+    /// Events skipped (unreadable, or without a usable start), and why the first was.
+    pub skipped: usize,
+    /// Why the first skipped event was skipped.
+    pub first_skip: Option<String>,
+}
+
+impl Read {
+    fn skip(&mut self, why: String) {
+        self.skipped += 1;
+        self.first_skip.get_or_insert(why);
+    }
+}
+
+/// Every occurrence in `text` that starts inside `window`, warnings for the log, and the
+/// events skipped. An object the parser refuses is read event by event (each `VEVENT`
+/// with the object's `VTIMEZONE`s), so one malformed event loses only itself.
 ///
-/// Errors: the text is not an iCalendar object.
-pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<String>), String> {
+/// Errors: the text holds no readable iCalendar event at all.
+pub fn occurrences(text: &str, window: &Window) -> Result<Read, String> {
     // Outlook and other Windows exporters start the file with a UTF-8 byte-order mark, which
     // the parser reads as a bad first line; it is not part of the iCalendar text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let unfolded = unfold(text);
+    let mut read = Read::default();
     // RFC 5545 allows several iCalendar objects in one stream (merged calendars, some
     // exporters); the parser reads one object, so the stream is cut into objects first.
-    let calendars = split_objects(&unfolded)
-        .into_iter()
-        .map(|object| read_calendar(object).map_err(|e| first_line(&e)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut texts: Vec<Cow<'_, str>> = Vec::new();
+    let mut refusal = None;
+    for object in split_objects(&unfolded) {
+        match read_calendar(object) {
+            Ok(_) => texts.push(Cow::Borrowed(object)),
+            Err(e) => {
+                let e = first_line(&e);
+                let events = per_event(object);
+                for (event, error) in &events {
+                    match error {
+                        None => texts.push(Cow::Owned(event.clone())),
+                        Some(why) => read.skip(format!("an event the parser refuses: {why}")),
+                    }
+                }
+                if events.is_empty() {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+    }
+    if texts.is_empty() {
+        return Err(refusal.unwrap_or_else(|| "no iCalendar object".into()));
+    }
+    let calendars: Vec<_> = texts.iter().filter_map(|t| read_calendar(t).ok()).collect();
     let events: Vec<&Component<'_>> = calendars
         .iter()
         .flat_map(|c| c.components.iter())
@@ -131,7 +175,7 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
             let name = text_prop(e, "SUMMARY")
                 .or_else(|| text_prop(e, "UID"))
                 .unwrap_or_default();
-            warnings.push(format!("event {name:?} has no usable DTSTART; skipped"));
+            read.skip(format!("event {name:?} has no usable DTSTART"));
             continue;
         };
         let end = e
@@ -214,7 +258,53 @@ pub fn occurrences(text: &str, window: &Window) -> Result<(Vec<Occurrence>, Vec<
             });
         }
     }
-    Ok((out, warnings))
+    read.occurrences = out;
+    read.warnings = warnings;
+    Ok(read)
+}
+
+/// The `VEVENT`s of an object the parser refuses, each as a calendar of its own with the
+/// object's `VTIMEZONE`s, and why the parser refuses it (`None`: it reads). A line scan
+/// for `BEGIN:`/`END:` (the nesting of VALARMs counted), not a parser: each piece goes to
+/// `icalendar`'s parser.
+fn per_event(object: &str) -> Vec<(String, Option<String>)> {
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let (mut current, mut depth, mut kind) = (String::new(), 0usize, String::new());
+    for line in object.split_inclusive('\n') {
+        let upper = line.trim_end().to_ascii_uppercase();
+        if depth == 0 {
+            if let Some(k @ ("VEVENT" | "VTIMEZONE")) = upper.strip_prefix("BEGIN:") {
+                kind = k.to_owned();
+                depth = 1;
+                current.clear();
+                current.push_str(line);
+            }
+            continue;
+        }
+        current.push_str(line);
+        if upper.starts_with("BEGIN:") {
+            depth += 1;
+        } else if upper.starts_with("END:") {
+            depth -= 1;
+            if depth == 0 {
+                blocks.push((kind.clone(), std::mem::take(&mut current)));
+            }
+        }
+    }
+    let zones: String = blocks
+        .iter()
+        .filter(|(k, _)| k == "VTIMEZONE")
+        .map(|(_, b)| b.as_str())
+        .collect();
+    blocks
+        .into_iter()
+        .filter(|(k, _)| k == "VEVENT")
+        .map(|(_, event)| {
+            let text = format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{zones}{event}END:VCALENDAR\r\n");
+            let error = read_calendar(&text).err().map(|e| first_line(&e));
+            (text, error)
+        })
+        .collect()
 }
 
 /// The `BEGIN:VCALENDAR` … `END:VCALENDAR` objects of an unfolded stream, in order; the

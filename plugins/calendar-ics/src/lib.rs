@@ -122,11 +122,16 @@ impl Plugin for CalendarIcs {
                     continue;
                 };
                 let found = match occurrences(&text, &Window { from, ..w }) {
-                    Ok((found, warnings)) => {
-                        for warning in warnings {
+                    Ok(read) => {
+                        for warning in read.warnings {
                             ctx.log(Level::Warn, &format!("{name}: {warning}"));
                         }
-                        found
+                        ctx.skipped_records(
+                            &name,
+                            read.skipped,
+                            &read.first_skip.unwrap_or_default(),
+                        );
+                        read.occurrences
                     }
                     Err(e) => {
                         ctx.problem(format!("{name}: not a valid calendar: {e}"));

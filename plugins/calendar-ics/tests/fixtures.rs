@@ -221,3 +221,33 @@ fn a_windows_zone_name_resolves_by_cldr() {
         |e: &[(Option<String>, f64, serde_json::Value)]| e.iter().map(|x| x.1).collect::<Vec<_>>();
     assert_eq!(times(&by_name), times(&by_rules));
 }
+
+#[test]
+fn one_malformed_event_loses_only_itself() {
+    let broken_event = "BEGIN:VEVENT\r\nUID:broken-1\r\nSUMMARY:Broken\r\nDTSTART:20251014T090000Z\r\nthis line has no colon and no name\r\nEND:VEVENT\r\n";
+    let text = OUTLOOK_WEEKLY.replace("END:VCALENDAR", &format!("{broken_event}END:VCALENDAR"));
+    let dir =
+        std::env::temp_dir().join(format!("calendar-ics-broken-event-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    std::fs::write(dir.join("team.ics"), &text).expect("write");
+    let mut host = Harness::new()
+        .input(&dir)
+        .config("from", "2020-01-01")
+        .config("timezone", "UTC");
+    let report = host.capture::<CalendarIcs>().expect("a pass");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(report.skipped_records, 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].contains(
+            "team.ics: 1 record(s) skipped, the rest read; first: an event the parser refuses"
+        ),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(
+        host.events().len(),
+        4,
+        "the weekly meeting's occurrences, in their VTIMEZONE"
+    );
+}

@@ -123,11 +123,27 @@ impl Plugin for EmailHeaders {
                     continue;
                 }
             };
-            let parsed: Vec<Headers> = raw.iter().filter_map(|m| headers(m)).collect();
+            let (mut parsed, mut first_bad) = (Vec::new(), None);
+            for (i, m) in raw.iter().enumerate() {
+                match headers(m) {
+                    Some(h) => parsed.push(h),
+                    None => {
+                        first_bad.get_or_insert(i + 1);
+                    }
+                }
+            }
             if parsed.is_empty() {
                 ctx.skip(&file, "no e-mail message found (empty, broken or not mail)")?;
                 continue;
             }
+            ctx.skipped_records(
+                &file.rel,
+                raw.len() - parsed.len(),
+                &format!(
+                    "message {} has no readable header (Subject, From, Message-ID or Date)",
+                    first_bad.unwrap_or_default()
+                ),
+            );
             let mut too_old = 0;
             for h in parsed {
                 let ts = h.date.map_or_else(|| file.stamp.timestamp(), |d| d as f64);

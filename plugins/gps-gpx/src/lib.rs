@@ -8,6 +8,8 @@
 //!   the file's modification time.
 //! - Points before 2020-01-01 are not emitted (the ingest contract refuses them): one log
 //!   line per file says how many.
+//! - A file the `gpx` crate refuses is read point by point ([`recover`]): a bad point is
+//!   skipped and counted, the others are captured, one warning per file.
 //! - `raw_ref` = `lat,lon@time` (six decimals, Unix seconds) for timed points, the file
 //!   and the point's place in it for the others; an unchanged file is not read again.
 
@@ -159,6 +161,91 @@ pub fn normalize(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A file the `gpx` crate refuses, read point by point (issue 11: one bad point must not
+/// lose the track). The crate has no lenient mode, so this recovers around it: a byte scan
+/// cuts out each `<wpt>`, `<trkpt>` and `<rtept>` element, and the crate itself parses each
+/// one inside the file's own `<gpx …>` start tag (so its namespaces still apply). The good
+/// ones are read again as one document (waypoints, one track segment, one route); returns
+/// it, how many points were skipped and why the first was. `None` when no point parses.
+pub fn recover(bytes: &[u8]) -> Option<(gpx::Gpx, usize, String)> {
+    let bytes = normalize(bytes);
+    let open = find(&bytes, b"<gpx")?;
+    let root_end = open + find(&bytes[open..], b">")? + 1;
+    let root = &bytes[open..root_end];
+    let root = root
+        .strip_suffix(b"/>")
+        .map_or(root.to_vec(), |r| [r, b">"].concat());
+    let wrap = |parts: &[&[u8]], kind: &str| -> Vec<u8> {
+        let (pre, post): (&[u8], &[u8]) = match kind {
+            "trkpt" => (b"<trk><trkseg>", b"</trkseg></trk>"),
+            "rtept" => (b"<rte>", b"</rte>"),
+            _ => (b"", b""),
+        };
+        [root.as_slice(), pre, &parts.concat(), post, b"</gpx>"].concat()
+    };
+    let (mut good, mut skipped, mut first) = (Vec::new(), 0, None);
+    for kind in ["wpt", "trkpt", "rtept"] {
+        let mut kept: Vec<&[u8]> = Vec::new();
+        let (found, cut) = elements(&bytes[root_end..], kind);
+        if cut {
+            skipped += 1;
+            first.get_or_insert_with(|| format!("a <{kind}> is cut off: the file ends inside it"));
+        }
+        for element in found {
+            match gpx::read(wrap(&[element], kind).as_slice()) {
+                Ok(_) => kept.push(element),
+                Err(e) => {
+                    skipped += 1;
+                    first.get_or_insert_with(|| format!("a <{kind}>: {e}"));
+                }
+            }
+        }
+        good.push((kind, kept));
+    }
+    let mut doc = root.clone();
+    for (kind, kept) in &good {
+        if !kept.is_empty() {
+            let w = wrap(kept, kind);
+            doc.extend_from_slice(&w[root.len()..w.len() - b"</gpx>".len()]);
+        }
+    }
+    doc.extend_from_slice(b"</gpx>");
+    if good.iter().all(|(_, k)| k.is_empty()) {
+        return None;
+    }
+    let g = gpx::read(doc.as_slice()).ok()?;
+    Some((g, skipped, first.unwrap_or_default()))
+}
+
+/// The `<kind …>…</kind>` and `<kind …/>` elements of `bytes`, in order, and whether the
+/// bytes end inside one more.
+fn elements<'a>(bytes: &'a [u8], kind: &str) -> (Vec<&'a [u8]>, bool) {
+    let (open, close) = (format!("<{kind}"), format!("</{kind}>"));
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(i) = find(&bytes[at..], open.as_bytes()).map(|i| at + i) {
+        let after = bytes.get(i + open.len()).copied().unwrap_or(b'>');
+        if !(after.is_ascii_whitespace() || after == b'>' || after == b'/') {
+            at = i + open.len();
+            continue;
+        }
+        let Some(tag_end) = find(&bytes[i..], b">").map(|e| i + e + 1) else {
+            return (out, true);
+        };
+        let end = if bytes[..tag_end].ends_with(b"/>") {
+            tag_end
+        } else {
+            match find(&bytes[tag_end..], close.as_bytes()) {
+                Some(c) => tag_end + c + close.len(),
+                None => return (out, true),
+            }
+        };
+        out.push(&bytes[i..end]);
+        at = end;
+    }
+    (out, false)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -178,10 +265,16 @@ impl Plugin for GpsGpx {
                 .and_then(|bytes| gpx::read(normalize(&bytes).as_ref()).map_err(|e| e.to_string()));
             let g = match parsed {
                 Ok(g) => g,
-                Err(e) => {
-                    ctx.skip(&file, &format!("not a readable GPX file: {e}"))?;
-                    continue;
-                }
+                Err(e) => match std::fs::read(&file.path).ok().as_deref().and_then(recover) {
+                    Some((g, skipped, first)) => {
+                        ctx.skipped_records(&file.rel, skipped, &first);
+                        g
+                    }
+                    None => {
+                        ctx.skip(&file, &format!("not a readable GPX file: {e}"))?;
+                        continue;
+                    }
+                },
             };
             let mut too_old = 0;
             for f in fixes(&g, t) {

@@ -46,7 +46,7 @@ fn a_recent_track_is_thinned_and_named() -> openclone_guest::Result<()> {
 }
 
 #[test]
-fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_reported()
+fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_recovered()
 -> openclone_guest::Result<()> {
     let mut host = Harness::new().input(fixtures("gpx"));
     let report = host.capture::<GpsGpx>()?;
@@ -81,7 +81,19 @@ fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_re
     let report = host.capture::<GpsGpx>()?;
     std::fs::remove_dir_all(&dir)?;
     assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
-    assert_eq!(report.stored, 5, "the good file still counts");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.starts_with("truncated.gpx: 1 record(s) skipped") && p.contains("cut off")),
+        "the points before the cut are read, the cut one is counted: {:?}",
+        report.problems
+    );
+    assert_eq!(report.skipped_records, 1);
+    assert_eq!(
+        report.stored, 6,
+        "the good file's 5, and the cut file's waypoint (its timed points are the same fixes)"
+    );
     Ok(())
 }
 
@@ -115,4 +127,51 @@ fn a_track_with_a_bom_and_no_version_reads_like_the_original() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!expected.is_empty());
     assert_eq!(got, expected);
+}
+
+#[test]
+fn one_bad_point_loses_only_itself() {
+    let original =
+        std::fs::read_to_string(fixtures("gpx-recent").join("morning-walk.gpx")).expect("fixture");
+    let broken = original.replacen(
+        "<trkpt lat=\"52.516310\" lon=\"13.377710\"><ele>34</ele><time>2024-06-10T06:00:05Z</time>",
+        "<trkpt lat=\"152.516310\" lon=\"13.377710\"><ele>34</ele><time>2024-06-10T06:00:05Z</time>",
+        1,
+    );
+    assert_ne!(broken, original);
+    assert!(
+        gpx::read(broken.as_bytes()).is_err(),
+        "the crate refuses the whole file"
+    );
+    let (g, skipped, first) = gps_gpx::recover(broken.as_bytes()).expect("recovered");
+    assert_eq!(skipped, 1);
+    assert!(first.contains("trkpt"), "{first}");
+    let whole = gpx::read(original.as_bytes()).expect("fixture");
+    let points = |g: &gpx::Gpx| -> usize {
+        g.tracks
+            .iter()
+            .flat_map(|t| &t.segments)
+            .map(|s| s.points.len())
+            .sum()
+    };
+    assert_eq!(points(&g), points(&whole) - 1);
+    assert_eq!(g.waypoints.len(), whole.waypoints.len());
+
+    let dir = std::env::temp_dir().join(format!("gps-gpx-bad-point-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    std::fs::write(dir.join("walk.gpx"), broken).expect("write");
+    let mut host = Harness::new()
+        .input(&dir)
+        .config("min_distance_m", 0.0)
+        .config("min_interval_s", 0.0);
+    let report = host.capture::<GpsGpx>().expect("a pass");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(report.skipped_records, 1);
+    assert!(
+        report.problems[0].starts_with("walk.gpx: 1 record(s) skipped"),
+        "{:?}",
+        report.problems
+    );
+    assert!(!host.events().is_empty());
 }

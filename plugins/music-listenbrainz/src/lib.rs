@@ -79,8 +79,9 @@ pub fn listen(v: &Value) -> Option<Listen> {
     })
 }
 
-/// Every listen in a file's text, and how many records were not listens.
-pub fn listens(text: &str, lines: bool) -> (Vec<Listen>, usize) {
+/// Every listen in a file's text, how many records were not listens, and the number (from
+/// 1) of the first of them.
+pub fn listens(text: &str, lines: bool) -> (Vec<Listen>, usize, Option<usize>) {
     let values: Vec<Option<Value>> = if lines {
         text.lines()
             .filter(|l| !l.trim().is_empty())
@@ -96,13 +97,17 @@ pub fn listens(text: &str, lines: bool) -> (Vec<Listen>, usize) {
             Err(_) => vec![None],
         }
     };
-    let total = values.len();
-    let found: Vec<Listen> = values
-        .iter()
-        .filter_map(|v| v.as_ref().and_then(listen))
-        .collect();
-    let bad = total - found.len();
-    (found, bad)
+    let (mut found, mut bad, mut first) = (Vec::new(), 0, None);
+    for (i, v) in values.iter().enumerate() {
+        match v.as_ref().and_then(listen) {
+            Some(l) => found.push(l),
+            None => {
+                bad += 1;
+                first.get_or_insert(i + 1);
+            }
+        }
+    }
+    (found, bad, first)
 }
 
 impl Plugin for MusicListenbrainz {
@@ -113,17 +118,19 @@ impl Plugin for MusicListenbrainz {
             let Some(text) = ctx.read_text(&file)? else {
                 continue;
             };
-            let (found, bad) = listens(&text, !has_extension(&file.path, &["json"]));
+            let (found, bad, first) = listens(&text, !has_extension(&file.path, &["json"]));
             if found.is_empty() {
                 ctx.skip(&file, "no ListenBrainz listens found")?;
                 continue;
             }
-            if bad > 0 {
-                ctx.problem(format!(
-                    "{}: {bad} record(s) are not listens and were skipped",
-                    file.rel
-                ));
-            }
+            ctx.skipped_records(
+                &file.rel,
+                bad,
+                &format!(
+                    "record {} is not a listen (JSON with listened_at and track_metadata)",
+                    first.unwrap_or_default()
+                ),
+            );
             for l in found.into_iter().filter(|l| accepted(l.at)) {
                 ctx.emit(
                     Music {

@@ -33,13 +33,13 @@ fn listens_from_json_and_json_lines() -> openclone_guest::Result<()> {
             .any(|e| e.data["track"] == "Jóga" && e.data["duration"] == 305.0)
     );
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.contains("listens.jsonl: 1 record(s) are not listens")),
+        report.problems.iter().any(|p| p
+            .starts_with("listens.jsonl: 1 record(s) skipped, the rest read; first: record ")
+            && p.contains("is not a listen")),
         "{:?}",
         report.problems
     );
+    assert_eq!(report.skipped_records, 1);
     assert_eq!(host.capture::<MusicListenbrainz>()?.emitted, 0);
     Ok(())
 }

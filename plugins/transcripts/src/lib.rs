@@ -275,17 +275,7 @@ impl Plugin for Transcripts {
                 .and_then(|t| read(&t, vtt));
             let found = match parsed {
                 Ok(r) if !r.cues.is_empty() => {
-                    if r.skipped > 0 {
-                        ctx.log(
-                            Level::Warn,
-                            &format!(
-                                "{}: {} cue(s) skipped, the rest read; first: {}",
-                                file.rel,
-                                r.skipped,
-                                r.first_reason.unwrap_or_default()
-                            ),
-                        );
-                    }
+                    ctx.skipped_records(&file.rel, r.skipped, &r.first_reason.unwrap_or_default());
                     r.cues
                 }
                 Ok(_) => {

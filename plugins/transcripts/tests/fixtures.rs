@@ -111,3 +111,26 @@ fn one_bad_cue_loses_only_itself() {
         "every other cue is read as before"
     );
 }
+
+#[test]
+fn a_pass_reports_the_skipped_cues() -> openclone_guest::Result<()> {
+    let dir = std::env::temp_dir().join(format!("transcripts-skipped-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("talk.vtt"),
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\ngood\n\n00:00:05.000 --> oops\nbroken\n",
+    )?;
+    let mut host = Harness::new().input(&dir);
+    let report = host.capture::<Transcripts>()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(report.skipped_records, 1);
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert!(
+        report.problems[0].starts_with("talk.vtt: 1 record(s) skipped, the rest read; first:"),
+        "{:?}",
+        report.problems
+    );
+    assert_eq!(host.events().len(), 1, "the good cue is captured");
+    Ok(())
+}
