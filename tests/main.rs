@@ -4,6 +4,7 @@ mod activitywatch;
 mod contract;
 mod crash;
 mod durability;
+mod history;
 mod hostile;
 mod metrics;
 mod privacy;

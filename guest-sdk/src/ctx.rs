@@ -128,6 +128,34 @@ impl Ctx {
         Ok(self.config(key)?.unwrap_or(default))
     }
 
+    /// The earliest timestamp the host accepts for this plugin, Unix seconds: the
+    /// contract's 2020-01-01, or the tenant's `accept_since` (or `openclone capture
+    /// --since`), which the host passes as the config key `accept_since` (`YYYY-MM-DD`).
+    pub fn earliest(&self) -> f64 {
+        self.config::<String>("accept_since")
+            .ok()
+            .flatten()
+            .and_then(|d| crate::time::day_start(&d))
+            .unwrap_or(crate::time::EARLIEST)
+    }
+
+    /// True if the host will accept an event at `ts` ([`Ctx::earliest`] to 23 h ahead).
+    pub fn accepted(&self, ts: f64) -> bool {
+        crate::time::accepted_since(ts, self.earliest())
+    }
+
+    /// `base`, or `base@since=<Unix seconds>` when [`Ctx::earliest`] is not the contract's
+    /// default: a state namespace for cursors that must start over when the bound is
+    /// lowered (a history import re-reads what was held back; dedup skips the rest).
+    pub fn bound_namespace(&self, base: &str) -> String {
+        let earliest = self.earliest();
+        if earliest == crate::time::EARLIEST {
+            base.to_owned()
+        } else {
+            format!("{base}@since={earliest}")
+        }
+    }
+
     /// The keyed store `namespace` (persisted by the host, private to this plugin).
     pub fn state(&mut self, namespace: &str) -> State<'_> {
         State {
@@ -223,18 +251,22 @@ impl Ctx {
     }
 
     /// The file's stamp if it is new or changed since [`Ctx::remember_file`] recorded it
-    /// (state namespace `files`), `None` if it is unchanged. Errors: stat or state failed.
+    /// (state namespace `files`, or its [`Ctx::bound_namespace`] when the bound is
+    /// lowered), `None` if it is unchanged. Errors: stat or state failed.
     pub fn file_changed(&mut self, path: &std::path::Path) -> Result<Option<crate::fs::Stamp>> {
         let stamp = crate::fs::Stamp::of(path)?;
+        let namespace = self.bound_namespace("files");
         let seen: Option<crate::fs::Stamp> =
-            self.state("files").get(&path.display().to_string())?;
+            self.state(&namespace).get(&path.display().to_string())?;
         Ok((seen != Some(stamp)).then_some(stamp))
     }
 
     /// Records that `path` was read at `stamp` (after its events were emitted).
     pub fn remember_file(&mut self, path: &std::path::Path, stamp: crate::fs::Stamp) -> Result<()> {
         self.flush()?;
-        self.state("files").set(&path.display().to_string(), &stamp)
+        let namespace = self.bound_namespace("files");
+        self.state(&namespace)
+            .set(&path.display().to_string(), &stamp)
     }
 
     /// What the pass did so far.

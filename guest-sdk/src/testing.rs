@@ -126,7 +126,11 @@ impl HostApi for Harness {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        let checked = validate_events(&raw, &Rules { now }).map_err(|errs| {
+        let earliest = HostApi::config(self, "accept_since")
+            .and_then(|d| serde_json::from_str::<String>(&d).ok())
+            .and_then(|d| crate::time::day_start(&d))
+            .unwrap_or(crate::time::EARLIEST);
+        let checked = validate_events(&raw, &Rules { now, earliest }).map_err(|errs| {
             EmitError::Invalid(errs.into_iter().map(|f| (f.field, f.message)).collect())
         })?;
         let vault_source: openclone_vault::SourceType =

@@ -33,7 +33,7 @@ fn host_errors(ts: f64) -> Vec<(String, String)> {
         data: r#"{"text":"hello"}"#,
         raw_ref: Some("one"),
     };
-    openclone_vault::validate_events(&[event], &openclone_vault::Rules { now })
+    openclone_vault::validate_events(&[event], &openclone_vault::Rules::contract(now))
         .err()
         .unwrap_or_default()
         .into_iter()

@@ -10,7 +10,7 @@ use openclone_vault::{Platform, Policy, Vault, VaultConfig};
 
 use crate::auth::{KeyRing, generate_key, hash_key};
 use crate::config::{Config, TenantConfig};
-use crate::ingest::Ingest;
+use crate::ingest::{Ingest, Sink};
 use crate::lock::DataLock;
 use crate::metrics::Metrics;
 use crate::plugins::manifest::Manifest;
@@ -129,7 +129,13 @@ impl App {
         let ingest = Arc::new(Ingest::new(
             tenants
                 .iter()
-                .map(|t| (t.id.clone(), t.vault.clone(), t.require_registered))
+                .zip(&cfg.tenants)
+                .map(|(t, c)| Sink {
+                    id: t.id.clone(),
+                    vault: t.vault.clone(),
+                    require_registered: t.require_registered,
+                    earliest: c.earliest(),
+                })
                 .collect(),
             registry.clone(),
             metrics.clone(),
@@ -179,6 +185,16 @@ impl App {
             )
         })?;
         let limits = entry.settings.limits;
+        let mut config = entry.settings.config.clone();
+        if let Some(since) = self
+            .config
+            .tenants
+            .iter()
+            .find(|c| c.id == t.id)
+            .and_then(|c| c.accept_since.clone())
+        {
+            config.insert("accept_since".into(), serde_json::Value::String(since));
+        }
         Ok(Arc::new(PluginContext {
             id: manifest.id.clone(),
             version: manifest.version.clone(),
@@ -187,7 +203,7 @@ impl App {
             tenant_index: self.ingest.tenant_index(&t.id).unwrap_or_default(),
             ingest: self.ingest.clone(),
             state: t.state.clone(),
-            config: entry.settings.config.clone(),
+            config,
             limits,
             device_id: self.device_id.clone(),
             platform: Platform::Linux,

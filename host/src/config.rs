@@ -160,6 +160,29 @@ pub struct TenantConfig {
     /// Refuse batches from plugin ids with no `plugin.json` on the host; default false.
     #[serde(default)]
     pub require_registered_plugins: bool,
+    /// History import (issue 11): accept events from this date (`YYYY-MM-DD`, UTC) on,
+    /// for HTTP, `emit` and ActivityWatch alike, and tell plugins (config key
+    /// `accept_since`) to emit what they held back. Default: the contract's 2020-01-01;
+    /// it may only lower the bound (1970-01-01 to 2020-01-01).
+    #[serde(default)]
+    pub accept_since: Option<String>,
+}
+
+impl TenantConfig {
+    /// The lower timestamp bound, Unix seconds: `accept_since`, else 2020-01-01.
+    pub fn earliest(&self) -> f64 {
+        self.accept_since
+            .as_deref()
+            .and_then(day_start)
+            .unwrap_or(openclone_vault::validate::MIN_TIMESTAMP)
+    }
+}
+
+/// A `YYYY-MM-DD` date's midnight UTC in Unix seconds.
+pub fn day_start(day: &str) -> Option<f64> {
+    let d: jiff::civil::Date = day.trim().parse().ok()?;
+    let t = d.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(t.as_second() as f64)
 }
 
 fn default_listen() -> SocketAddr {
@@ -285,6 +308,16 @@ impl Config {
                     "must be an IANA time zone name such as Europe/Berlin",
                 ));
             }
+            if let Some(since) = &t.accept_since {
+                let ok = day_start(since)
+                    .is_some_and(|s| (0.0..=openclone_vault::validate::MIN_TIMESTAMP).contains(&s));
+                if !ok {
+                    return Err(invalid(
+                        format!("tenants[{i}].accept_since"),
+                        "must be a YYYY-MM-DD date from 1970-01-01 to 2020-01-01 (it lowers the contract's bound)",
+                    ));
+                }
+            }
             for (j, h) in t.api_key_sha256.iter().enumerate() {
                 if h.len() != 64 || hex::decode(h).is_err() {
                     return Err(invalid(
@@ -334,6 +367,7 @@ impl Config {
                 vault: None,
                 redact_pii: false,
                 require_registered_plugins: false,
+                accept_since: None,
             });
         }
         Ok(cfg)

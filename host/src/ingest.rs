@@ -70,10 +70,24 @@ pub struct Envelope<'a> {
 }
 
 /// One tenant's side of the service.
-struct Sink {
-    id: String,
-    vault: Arc<Vault>,
-    require_registered: bool,
+pub struct Sink {
+    /// Tenant id.
+    pub id: String,
+    /// Its vault.
+    pub vault: Arc<Vault>,
+    /// `require_registered_plugins`.
+    pub require_registered: bool,
+    /// The lower timestamp bound, Unix seconds (`accept_since`, default 2020-01-01).
+    pub earliest: f64,
+}
+
+impl Sink {
+    fn rules(&self) -> Rules {
+        Rules {
+            now: unix_now(),
+            earliest: self.earliest,
+        }
+    }
 }
 
 /// The service. One per host, shared by every way in.
@@ -84,22 +98,15 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// The service over `tenants` (id, vault, `require_registered_plugins`), the live
-    /// plugin registry and the host's metrics.
+    /// The service over `tenants` (in config order), the live plugin registry and the
+    /// host's metrics.
     pub fn new(
-        tenants: Vec<(String, Arc<Vault>, bool)>,
+        tenants: Vec<Sink>,
         registry: Arc<RwLock<Arc<Registry>>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            tenants: tenants
-                .into_iter()
-                .map(|(id, vault, require_registered)| Sink {
-                    id,
-                    vault,
-                    require_registered,
-                })
-                .collect(),
+            tenants,
             registry,
             metrics,
         }
@@ -120,7 +127,7 @@ impl Ingest {
     /// Errors: [`Refused::Invalid`] with every violation; [`Refused::Internal`] on a bug.
     pub fn check_body(&self, tenant: usize, body: &[u8]) -> Result<Batch, Refused> {
         let sink = &self.tenants[tenant];
-        let rules = Rules { now: unix_now() };
+        let rules = sink.rules();
         no_panic("ingest", || {
             let value = match serde_json::from_slice::<serde_json::Value>(body) {
                 Ok(v) => v,
@@ -202,21 +209,24 @@ impl Ingest {
             plugin_id: &plugin.id,
             plugin_version: &plugin.version,
         };
-        self.check_typed(&envelope, events)
+        self.check_typed(plugin.tenant_index, &envelope, events)
     }
 
     /// Checks typed events from a way in whose envelope the host builds itself (an `emit`
-    /// after its permission check, an ActivityWatch session): the contract's field rules.
+    /// after its permission check, an ActivityWatch session) for tenant number `tenant`:
+    /// the contract's field rules, with the tenant's lower timestamp bound.
     ///
     /// Errors: [`Refused::Invalid`] with every violation, [`Refused::Internal`].
     pub fn check_typed(
         &self,
+        tenant: usize,
         envelope: &Envelope<'_>,
         events: &[RawEvent<'_>],
     ) -> Result<Batch, Refused> {
-        let now = unix_now();
+        let rules = self.tenants[tenant].rules();
+        let now = rules.now;
         let events = no_panic(&format!("events of {}", envelope.plugin_id), || {
-            validate_events(events, &Rules { now })
+            validate_events(events, &rules)
         })
         .map_err(Refused::Internal)?
         .map_err(Refused::Invalid)?;

@@ -27,6 +27,19 @@ pub const MAX_PLUGIN_ID_CHARS: usize = 64;
 pub struct Rules {
     /// The host's clock, Unix seconds (the upper timestamp bound is `now + 86400`).
     pub now: f64,
+    /// The lower timestamp bound, Unix seconds: the contract's 2020-01-01
+    /// ([`MIN_TIMESTAMP`]), or a tenant's `accept_since` (history import, issue 11).
+    pub earliest: f64,
+}
+
+impl Rules {
+    /// The contract's rules at `now`: timestamps from 2020-01-01 to 24 h ahead.
+    pub fn contract(now: f64) -> Self {
+        Self {
+            now,
+            earliest: MIN_TIMESTAMP,
+        }
+    }
 }
 
 /// One event as a plugin's `emit` hands it over: typed, its `data` a JSON object in text.
@@ -75,7 +88,7 @@ pub fn validate_events(
             let ts = checked_timestamp(
                 e.timestamp,
                 &format!("events[{i}].timestamp"),
-                rules.now,
+                rules,
                 &mut errs,
             );
             let data = match serde_json::from_str::<Value>(e.data) {
@@ -193,8 +206,8 @@ pub fn validate_value(value: Value, rules: &Rules) -> Result<Batch, Vec<FieldErr
         )
         .then(|| s.to_owned())
     });
-    let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules.now, &mut errs);
-    let events = events(obj.remove("events"), rules.now, &mut errs);
+    let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules, &mut errs);
+    let events = events(obj.remove("events"), rules, &mut errs);
     match (
         source_type,
         platform,
@@ -285,7 +298,12 @@ pub fn plugin_id_ok(s: &str) -> bool {
         })
 }
 
-fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError>) -> Option<f64> {
+fn timestamp(
+    v: Option<&Value>,
+    field: &str,
+    rules: &Rules,
+    errs: &mut Vec<FieldError>,
+) -> Option<f64> {
     let t = match v {
         Some(Value::Number(n)) => n.as_f64(),
         None | Some(Value::Null) => {
@@ -301,7 +319,7 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
         }
     };
     match t {
-        Some(t) => checked_timestamp(t, field, now, errs),
+        Some(t) => checked_timestamp(t, field, rules, errs),
         None => {
             errs.push(FieldError::new(
                 field,
@@ -312,14 +330,27 @@ fn timestamp(v: Option<&Value>, field: &str, now: f64, errs: &mut Vec<FieldError
     }
 }
 
-/// CONTRACT.md: a timestamp is finite, not before 2020-01-01 and at most 24 h ahead.
-fn checked_timestamp(t: f64, field: &str, now: f64, errs: &mut Vec<FieldError>) -> Option<f64> {
+/// CONTRACT.md: a timestamp is finite, not before 2020-01-01 (or the tenant's
+/// `accept_since`) and at most 24 h ahead.
+fn checked_timestamp(
+    t: f64,
+    field: &str,
+    rules: &Rules,
+    errs: &mut Vec<FieldError>,
+) -> Option<f64> {
     let problem = if !t.is_finite() {
-        "must be a finite number of Unix seconds"
-    } else if t < MIN_TIMESTAMP {
-        "before 2020-01-01T00:00:00Z"
-    } else if t > now + MAX_FUTURE_S {
-        "more than 24 h in the future"
+        "must be a finite number of Unix seconds".to_owned()
+    } else if t < rules.earliest {
+        if rules.earliest == MIN_TIMESTAMP {
+            "before 2020-01-01T00:00:00Z".to_owned()
+        } else {
+            let day = jiff::Timestamp::from_second(rules.earliest as i64)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            format!("before {day}, this tenant's accept_since")
+        }
+    } else if t > rules.now + MAX_FUTURE_S {
+        "more than 24 h in the future".to_owned()
     } else {
         return Some(t);
     };
@@ -327,7 +358,7 @@ fn checked_timestamp(t: f64, field: &str, now: f64, errs: &mut Vec<FieldError>) 
     None
 }
 
-fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<Event>> {
+fn events(v: Option<Value>, rules: &Rules, errs: &mut Vec<FieldError>) -> Option<Vec<Event>> {
     let items = match v {
         Some(Value::Array(items)) => items,
         None | Some(Value::Null) => {
@@ -349,12 +380,12 @@ fn events(v: Option<Value>, now: f64, errs: &mut Vec<FieldError>) -> Option<Vec<
     let out: Vec<Event> = items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| event(i, item, now, errs))
+        .filter_map(|(i, item)| event(i, item, rules, errs))
         .collect();
     (errs.len() == before).then_some(out)
 }
 
-fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<Event> {
+fn event(i: usize, item: Value, rules: &Rules, errs: &mut Vec<FieldError>) -> Option<Event> {
     let Value::Object(mut obj) = item else {
         errs.push(FieldError::new(
             format!("events[{i}]"),
@@ -365,7 +396,7 @@ fn event(i: usize, item: Value, now: f64, errs: &mut Vec<FieldError>) -> Option<
     let ts = timestamp(
         obj.get("timestamp"),
         &format!("events[{i}].timestamp"),
-        now,
+        rules,
         errs,
     );
     let data = match obj.remove("data") {

@@ -22,9 +22,7 @@ fn config() -> ProptestConfig {
 
 /// Validates `body` and, if it is a batch, sanitizes and renders it in Berlin time.
 fn pipeline(body: &[u8], redact_pii: bool) {
-    let rules = Rules {
-        now: 1_763_800_000.0,
-    };
+    let rules = Rules::contract(1_763_800_000.0);
     if let Ok(batch) = validate_body(body, &rules) {
         let tz = jiff::tz::TimeZone::get("Europe/Berlin").expect("tz");
         let prepared = prepare(batch, &tz, Policy { redact_pii });

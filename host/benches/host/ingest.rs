@@ -84,7 +84,7 @@ pub fn direct(seconds: u64, threads: usize) -> f64 {
                             break;
                         }
                         let t0 = Instant::now();
-                        let rules = Rules { now: 2e9 };
+                        let rules = Rules::contract(2e9);
                         let b = validate_body(body, &rules).expect("valid");
                         vault.ingest(b).expect("stored");
                         lat.push(t0.elapsed());

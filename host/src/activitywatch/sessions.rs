@@ -162,7 +162,7 @@ impl Writer {
             data: &text,
             raw_ref: Some(raw_ref),
         }];
-        let batch = self.ingest.check_typed(&envelope, &events)?;
+        let batch = self.ingest.check_typed(self.tenant, &envelope, &events)?;
         self.ingest
             .store(Origin::ActivityWatch, self.tenant, batch, Instant::now())
             .await

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use crate::app::App;
 use crate::config::Config;
 use crate::plugins::manager::Manager;
+use crate::plugins::registry::Registry;
 use crate::runtime::Runtime;
 
 /// OpenClone host: turns what your devices capture into a private Markdown vault.
@@ -84,6 +85,10 @@ pub enum Command {
         /// Only this plugin (repeatable).
         #[arg(long = "plugin")]
         plugins: Vec<String>,
+        /// History import (`YYYY-MM-DD`): for this run, events from this date on are
+        /// accepted and re-read, and a plugin with a `from` setting starts there.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -112,7 +117,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             activitywatch_listen,
         } => serve(config, listen, activitywatch_listen),
-        Command::Capture { config, plugins } => capture(config, &plugins),
+        Command::Capture {
+            config,
+            plugins,
+            since,
+        } => capture(config, &plugins, since.as_deref()),
         Command::Plugins { command } => plugins::run(command),
         Command::Init { dir, tls } => init::run(&dir, tls),
         Command::Doctor { config } => doctor::run(config),
@@ -165,8 +174,11 @@ fn runtime(cfg: &Config) -> anyhow::Result<Arc<Runtime>> {
     )?))
 }
 
-fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
-    let cfg = Config::load(config.as_deref())?;
+fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> anyhow::Result<()> {
+    let mut cfg = Config::load(config.as_deref())?;
+    if let Some(since) = since {
+        import_since(&mut cfg, since)?;
+    }
     let app = Arc::new(App::open(&cfg)?);
     let registry = app.registry();
     for wanted in only {
@@ -216,8 +228,53 @@ fn capture(config: Option<PathBuf>, only: &[String]) -> anyhow::Result<()> {
             cfg.plugins_dir().display()
         );
     }
+    if let Some(since) = since {
+        let stored: u32 = outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok())
+            .map(|r| r.tally.stored)
+            .sum();
+        println!("history import since {since}: {stored} event(s) stored");
+    }
     if failed > 0 {
         anyhow::bail!("{failed} plugin(s) failed");
+    }
+    Ok(())
+}
+
+/// `capture --since DAY` (issue 11, history import): for this run every tenant accepts
+/// events from `DAY` on (a bound only ever lowers), and a plugin whose `config_schema` has
+/// a `from` setting starts there. Plugins re-read their files, as the bound changed; dedup
+/// skips what is already stored. Errors: `DAY` is not a date from 1970-01-01 to today.
+fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
+    let earliest = crate::config::day_start(since)
+        .filter(|s| {
+            *s >= 0.0 && *s <= openclone_vault::validate::MIN_TIMESTAMP.max(crate::http::unix_now())
+        })
+        .with_context(|| {
+            format!("--since {since:?}: a YYYY-MM-DD date from 1970-01-01 to today is expected")
+        })?;
+    for t in &mut cfg.tenants {
+        if t.earliest() > earliest {
+            t.accept_since = Some(since.to_owned());
+        }
+    }
+    let registry = Registry::scan(cfg);
+    let with_from: Vec<String> = registry
+        .wasm()
+        .filter(|(_, m, _)| {
+            m.raw
+                .get("config_schema")
+                .and_then(|s| s.pointer("/properties/from"))
+                .is_some()
+        })
+        .map(|(_, m, _)| m.id.clone())
+        .collect();
+    for id in with_from {
+        cfg.plugins
+            .entry(id)
+            .or_default()
+            .insert("from".into(), toml::Value::String(since.to_owned()));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //!   so reading the same calendar again never duplicates.
 //! - The window runs from `from` (or `past_days` back) to 23 hours ahead: the ingest
 //!   contract refuses events more than 24 hours in the future, so later occurrences are
-//!   emitted by later passes, and nothing before 2020-01-01.
+//!   emitted by later passes, and nothing before 2020-01-01 (or the tenant's `accept_since`).
 //! - A state cursor per file remembers how far it was read; an unchanged file only yields
 //!   occurrences that entered the window since.
 
@@ -22,9 +22,6 @@ use openclone_guest::prelude::*;
 use serde_json::json;
 
 pub use ics::{Occurrence, When, Window, occurrences};
-
-/// The contract's earliest timestamp: 2020-01-01T00:00:00Z.
-const EARLIEST: i64 = 1_577_836_800;
 
 /// The plugin.
 pub struct CalendarIcs;
@@ -52,7 +49,7 @@ fn window(ctx: &Ctx, now: DateTime<Utc>) -> Result<Window> {
     let floating = zone
         .parse::<Tz>()
         .map_err(|_| Error::Config(format!("timezone: {zone:?} is not an IANA zone name")))?;
-    let earliest = DateTime::from_timestamp(EARLIEST, 0).unwrap_or_default();
+    let earliest = DateTime::from_timestamp(ctx.earliest() as i64, 0).unwrap_or_default();
     Ok(Window {
         from: from.max(earliest),
         until: now + Duration::hours(23),

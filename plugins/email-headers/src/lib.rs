@@ -5,7 +5,7 @@
 //! - `raw_ref` = the Message-ID (else the SHA-256 of the raw headers), so a message seen
 //!   in two mailboxes, or read again, is stored once;
 //! - the event time is the Date header (else the file's modification time); messages
-//!   before 2020-01-01 are not emitted (the ingest contract refuses them), and one log line
+//!   before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the ingest contract refuses them), and one log line
 //!   per file says how many;
 //! - an unchanged file is not read again; an mbox that yields no message is reported.
 
@@ -14,7 +14,6 @@ use std::path::Path;
 use mail_parser::{Address, MessageParser};
 use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
-use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
 
 /// The plugin.
@@ -147,7 +146,7 @@ impl Plugin for EmailHeaders {
             let mut too_old = 0;
             for h in parsed {
                 let ts = h.date.map_or_else(|| file.stamp.timestamp(), |d| d as f64);
-                if !accepted(ts) {
+                if !ctx.accepted(ts) {
                     too_old += 1;
                     continue;
                 }
@@ -163,7 +162,7 @@ impl Plugin for EmailHeaders {
                 )?;
             }
             if too_old > 0 {
-                ctx.log(Level::Info, &format!("{}: {too_old} message(s) dated before 2020-01-01 not emitted: the ingest contract refuses them", file.rel));
+                ctx.log(Level::Info, &format!("{}: {too_old} message(s) dated before {} not emitted: the ingest contract refuses them (a tenant's accept_since lowers the bound)", file.rel, openclone_guest::time::day_of(ctx.earliest())));
             }
             ctx.done(&file)?;
         }

@@ -6,7 +6,7 @@
 //!   named waypoint (`place_radius_m`) gets that name too.
 //! - A point's time is its `<time>`; a point without one (routes, plain waypoints) takes
 //!   the file's modification time.
-//! - Points before 2020-01-01 are not emitted (the ingest contract refuses them): one log
+//! - Points before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the ingest contract refuses them): one log
 //!   line per file says how many.
 //! - A file the `gpx` crate refuses is read point by point ([`recover`]): a bad point is
 //!   skipped and counted, the others are captured, one warning per file.
@@ -15,7 +15,6 @@
 
 use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
-use openclone_guest::time::accepted;
 
 /// The plugin.
 pub struct GpsGpx;
@@ -279,7 +278,7 @@ impl Plugin for GpsGpx {
             let mut too_old = 0;
             for f in fixes(&g, t) {
                 let ts = f.time.unwrap_or_else(|| file.stamp.timestamp());
-                if !accepted(ts) {
+                if !ctx.accepted(ts) {
                     too_old += 1;
                     continue;
                 }
@@ -301,7 +300,7 @@ impl Plugin for GpsGpx {
                 ctx.emit(e)?;
             }
             if too_old > 0 {
-                ctx.log(Level::Info, &format!("{}: {too_old} points before 2020-01-01 (or too far ahead) not emitted: the ingest contract refuses them", file.rel));
+                ctx.log(Level::Info, &format!("{}: {too_old} points before {} (or too far ahead) not emitted: the ingest contract refuses them (a tenant's accept_since lowers the bound)", file.rel, openclone_guest::time::day_of(ctx.earliest())));
             }
             ctx.done(&file)?;
         }

@@ -8,13 +8,12 @@
 //! "additional_info": {"duration_ms" | "duration"}}}`.
 //!
 //! `raw_ref` = `listenbrainz:<listened_at>:<recording_msid>` (or a hash of artist and track
-//! when there is no msid); listens before 2020-01-01 are not emitted (the contract refuses
+//! when there is no msid); listens before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the contract refuses
 //! them); an unchanged file is not read again; lines that are not listens are counted in
 //! one log line per file.
 
 use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
-use openclone_guest::time::accepted;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -131,7 +130,11 @@ impl Plugin for MusicListenbrainz {
                     first.unwrap_or_default()
                 ),
             );
-            for l in found.into_iter().filter(|l| accepted(l.at)) {
+            let earliest = ctx.earliest();
+            for l in found
+                .into_iter()
+                .filter(|l| openclone_guest::time::accepted_since(l.at, earliest))
+            {
                 ctx.emit(
                     Music {
                         track: l.track,

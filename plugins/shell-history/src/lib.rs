@@ -13,7 +13,6 @@
 //! that from duplicating anything.
 
 use openclone_guest::prelude::*;
-use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
 
 /// The plugin.
@@ -254,7 +253,8 @@ impl Plugin for ShellHistory {
                 ctx.skip(&file, "not a zsh, bash or fish history")?;
                 continue;
             };
-            let prev: Option<Cursor> = ctx.state("cursor").get(&file.rel)?;
+            let cursors = ctx.bound_namespace("cursor");
+            let prev: Option<Cursor> = ctx.state(&cursors).get(&file.rel)?;
             let from = prev
                 .filter(|c| c.offset <= bytes.len() && c.head == head_hash(&bytes, c.offset))
                 .map_or(0, |c| c.offset);
@@ -262,7 +262,7 @@ impl Plugin for ShellHistory {
             for c in parse(shell, &text).iter().filter(|c| c.end > from) {
                 last_end = c.end;
                 let ts = c.time.unwrap_or_else(|| file.stamp.timestamp());
-                if !accepted(ts) {
+                if !ctx.accepted(ts) {
                     continue;
                 }
                 let hash = hex::encode(&Sha256::digest(c.line.as_bytes())[..8]);
@@ -282,7 +282,7 @@ impl Plugin for ShellHistory {
                 ctx.emit(e)?;
             }
             ctx.flush()?;
-            ctx.state("cursor").set(
+            ctx.state(&cursors).set(
                 &file.rel,
                 &Cursor {
                     offset: last_end,

@@ -13,7 +13,6 @@
 
 use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
-use openclone_guest::time::accepted;
 use sha2::{Digest, Sha256};
 
 /// The plugin.
@@ -302,7 +301,7 @@ impl Plugin for Transcripts {
             });
             for (i, c) in chunks(&found, f64::from(chunk_s)).into_iter().enumerate() {
                 let ts = file.stamp.timestamp() + c.start;
-                if !accepted(ts) {
+                if !ctx.accepted(ts) {
                     continue;
                 }
                 let e = AudioSystem {
