@@ -46,7 +46,14 @@ impl FileZones {
                 continue;
             }
             match matching_zone(&id, c) {
-                Some(tz) => zones.push((id, tz)),
+                Some((tz, 100)) => zones.push((id, tz)),
+                Some((tz, agree)) => {
+                    warnings.push(format!(
+                        "time zone {id:?}: its VTIMEZONE matches no IANA zone exactly from 2015 to 2035; using the closest, {} (same offset at {agree}% of the checked instants)",
+                        tz.name()
+                    ));
+                    zones.push((id, tz));
+                }
                 None => warnings.push(format!(
                     "time zone {id:?}: its VTIMEZONE matches no IANA zone from 2015 to 2035"
                 )),
@@ -122,9 +129,12 @@ struct Transition {
     to: i32,
 }
 
-/// The IANA zone with the same offsets as the `VTIMEZONE` `c` from 2015 to 2035: first
-/// CLDR's zone for a Windows `id`, then zones whose city `id` names, then any.
-fn matching_zone(id: &str, c: &Component<'_>) -> Option<Tz> {
+/// The IANA zone with the same offsets as the `VTIMEZONE` `c` from 2015 to 2035 (first
+/// CLDR's zone for a Windows `id`, then zones whose city `id` names, then any), and the
+/// share of instants it agrees at, in percent: 100 for an exact match, else the closest
+/// zone when it agrees at more than half of them (rules that changed since the calendar was
+/// written, such as Brazil's daylight saving, ended in 2019).
+fn matching_zone(id: &str, c: &Component<'_>) -> Option<(Tz, u32)> {
     let observances: Vec<Observance> = c
         .components
         .iter()
@@ -146,13 +156,17 @@ fn matching_zone(id: &str, c: &Component<'_>) -> Option<Tz> {
         )
     };
     let expected: Vec<i32> = samples.iter().map(|t| offset_at(*t)).collect();
-    let same = |tz: &Tz| {
-        samples.iter().zip(&expected).all(|(t, want)| {
-            tz.offset_from_utc_datetime(&t.naive_utc())
-                .fix()
-                .local_minus_utc()
-                == *want
-        })
+    let agree = |tz: &Tz| {
+        samples
+            .iter()
+            .zip(&expected)
+            .filter(|(t, want)| {
+                tz.offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc()
+                    == **want
+            })
+            .count()
     };
     let lower = id.to_lowercase();
     let named = TZ_VARIANTS.iter().filter(|tz| {
@@ -164,11 +178,23 @@ fn matching_zone(id: &str, c: &Component<'_>) -> Option<Tz> {
             .replace('_', " ");
         city.len() > 2 && lower.contains(&city.to_lowercase())
     });
-    windows_zone(id)
+    let mut best: Option<(Tz, usize)> = None;
+    for tz in windows_zone(id)
         .into_iter()
         .chain(named.copied())
         .chain(TZ_VARIANTS.iter().copied())
-        .find(same)
+    {
+        let n = agree(&tz);
+        if n == samples.len() {
+            return Some((tz, 100));
+        }
+        if best.is_none_or(|(_, b)| n > b) {
+            best = Some((tz, n));
+        }
+    }
+    let total = samples.len().max(1);
+    best.filter(|(_, n)| n * 2 > total)
+        .map(|(tz, n)| (tz, u32::try_from(n * 100 / total).unwrap_or(0).min(99)))
 }
 
 fn observance(o: &Component<'_>) -> Option<Observance> {
