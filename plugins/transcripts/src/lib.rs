@@ -132,6 +132,7 @@ pub struct Read {
 ///
 /// Errors: no cue at all could be read (the first reason).
 pub fn read(text: &str, vtt: bool) -> std::result::Result<Read, String> {
+    let text = &split_run_on_cues(text);
     if let Ok(found) = cues(text, vtt) {
         return Ok(Read {
             cues: found,
@@ -186,6 +187,28 @@ pub fn read(text: &str, vtt: bool) -> std::result::Result<Read, String> {
         skipped,
         first_reason,
     })
+}
+
+/// Ends a cue's text at a line holding `-->`, as the WebVTT parsing algorithm does (W3C
+/// WebVTT, "collect WebVTT cue text": such a line ends the cue and starts the next one):
+/// YouTube's automatic captions run cues together without the blank line, and `subtp`
+/// would read the next timing line as text. A line scan that only inserts the blank line.
+fn split_run_on_cues(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut timed = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        if bare.trim().is_empty() {
+            timed = false;
+        } else if bare.contains("-->") {
+            if timed {
+                out.push('\n');
+            }
+            timed = true;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// A timing line with both times written in full (`HH:MM:SS.mmm`, or `,` for SubRip):
