@@ -1,5 +1,6 @@
-//! calendar-ics on real exports (Exchange, Outlook, Google; `tests/fixtures/ics-exports`,
-//! from icalendar 7.3.0's test calendars): the exact events each gives.
+//! calendar-ics on real exports (Exchange, Outlook, Google, Apple iCal;
+//! `tests/fixtures/ics-exports`, from icalendar 7.3.0's and calcard 0.3.14's test
+//! calendars): the exact events each gives.
 
 use calendar_ics::CalendarIcs;
 use openclone_guest::testing::Harness;
@@ -14,8 +15,8 @@ fn events(file: &str) -> (Vec<(String, f64, String)>, Vec<String>) {
     std::fs::copy(src.join(file), dir.join(file)).expect("fixture");
     let mut host = Harness::new()
         .input(&dir)
-        .config("from", "2010-01-01")
-        .config("accept_since", "2010-01-01")
+        .config("from", "2000-01-01")
+        .config("accept_since", "2000-01-01")
         .config("timezone", "UTC");
     host.capture::<CalendarIcs>().expect("a pass");
     let _ = std::fs::remove_dir_all(&dir);
@@ -100,6 +101,35 @@ fn exchange_windows_zone_names_with_their_vtimezones() {
             1_487_966_400.0,
             "Test 4".to_owned()
         )]
+    );
+}
+
+#[test]
+fn an_apple_ical_calendar_keeps_weekly_shows_at_their_time_across_dst() {
+    // Apple iCal 1.5, Melbourne TV guide of March 2004: daylight saving ended on 28 March,
+    // so a weekly 20:30 show moves from 09:30 to 10:30 UTC and stays at 20:30 local.
+    let (e, logs) = events("apple_ical_1.5.ics");
+    assert!(logs.is_empty(), "{logs:?}");
+    assert_eq!(e.len(), 263, "every occurrence of the 41 events");
+    let silent: Vec<&str> = e
+        .iter()
+        .filter(|(_, _, t)| t == "Silent Witness")
+        .map(|(r, _, _)| &r[r.len() - 16..])
+        .collect();
+    assert_eq!(
+        silent,
+        [
+            "20040319T093000Z",
+            "20040326T093000Z",
+            "20040402T103000Z",
+            "20040409T103000Z",
+            "20040416T103000Z",
+            "20040423T103000Z",
+            "20040430T103000Z",
+            "20040507T103000Z",
+            "20040514T103000Z",
+            "20040521T103000Z"
+        ]
     );
 }
 
