@@ -499,3 +499,46 @@ fn a_taken_port_leaves_the_host_running_without_the_api() {
     );
     drop(taken);
 }
+
+#[test]
+fn an_import_of_many_events_is_written_in_batches_and_a_refused_one_blocks_nothing() {
+    let host = Host::with_config(CONFIG);
+    let aw = host.aw_base();
+    create_bucket(&aw, "w", "currentwindow");
+    let t0 = now().floor() - 86_400.0;
+    let mut events: Vec<Value> = (0..1500)
+        .map(|i| {
+            let ts = jiff::Timestamp::from_second(t0 as i64 + i * 2).expect("time");
+            json!({"timestamp": ts.to_string(), "duration": 1.0, "data": {"app": "App", "title": format!("window {i:04}")}})
+        })
+        .collect();
+    events.insert(
+        700,
+        json!({"timestamp": "2015-06-01T10:00:00Z", "duration": 5.0, "data": {"app": "Old", "title": "before the contract's bound"}}),
+    );
+    let (status, stored) = call(
+        "POST",
+        &format!("{aw}/api/0/buckets/w/events"),
+        &[],
+        Some(&Value::Array(events)),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(stored.as_array().map(Vec::len), Some(1501));
+    let markers = || -> usize {
+        crate::support::vault_files(&host.vault("default"))
+            .iter()
+            .filter(|(p, _)| p.starts_with("Activity/"))
+            .map(|(_, t)| t.matches("<!-- openclone:entry ").count())
+            .sum()
+    };
+    assert!(
+        wait_for(60, || markers() == 1500),
+        "every session written, the refused one left in the journal: {}\n{}",
+        markers(),
+        host.log()
+    );
+    assert!(
+        host.log().contains("refused by the contract"),
+        "the refused session is logged"
+    );
+}

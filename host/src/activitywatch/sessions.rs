@@ -21,11 +21,26 @@ use openclone_vault::{Platform, RawEvent, SourceType};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::store::{AwError, Store, Unwritten};
+use super::store::{Store, Unwritten};
 use crate::ingest::{Envelope, Ingest, Origin, Refused};
 
 /// How often the writer looks for sessions to write.
 const TICK: Duration = Duration::from_secs(1);
+
+/// One stretch of a session to write in this pass.
+struct Stretch {
+    id: i64,
+    from: i64,
+    to: i64,
+    entry: Option<(SourceType, Map<String, Value>)>,
+    raw_ref: String,
+    plugin: String,
+    device: String,
+    bucket: String,
+}
+
+/// Entries that go in one batch: source type, watcher (plugin id), device id.
+type BatchKey = (SourceType, String, String);
 
 /// What the writer needs.
 pub struct Writer {
@@ -61,7 +76,11 @@ impl Writer {
         self.pass().await;
     }
 
-    /// One look: every due stretch is written; a failure is logged and retried next time.
+    /// One look: every due stretch is journalled as begun, written through the ingest
+    /// service in batches (one per source type, watcher and device, up to 500 entries),
+    /// then marked written — three synced steps for the whole pass, not three per session.
+    /// A failure is logged; what was not marked is redone next time with the same
+    /// `raw_ref`.
     pub async fn pass(&mut self) {
         let due = match self.store.call(|db| db.unwritten()).await {
             Ok(d) => d,
@@ -73,53 +92,172 @@ impl Writer {
         let seen = Instant::now();
         self.waiting
             .retain(|id, _| due.iter().any(|u| u.event.id == Some(*id)));
-        for u in due {
-            let since = *self
-                .waiting
-                .entry(u.event.id.unwrap_or_default())
-                .or_insert(seen);
+        let (mut stretches, mut settled, mut begun) = (Vec::new(), Vec::new(), Vec::new());
+        for u in &due {
+            let id = u.event.id.unwrap_or_default();
+            let since = *self.waiting.entry(id).or_insert(seen);
             let overdue = seen.duration_since(since) >= self.max;
-            if let Err(e) = self.write(&u, overdue).await {
-                tracing::warn!(bucket = %u.bucket.id, error = ?e, "an ActivityWatch session was not written; retrying");
-                return;
+            let from = u.written_ns.unwrap_or(u.event.start_ns);
+            let to = match u.pending_ns {
+                Some(p) => p,
+                None => match self.due(u, from, overdue) {
+                    Some(to) => {
+                        begun.push((id, to));
+                        to
+                    }
+                    None if u.written_ns == Some(u.event.end_ns()) => {
+                        settled.push((id, from));
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            stretches.push(self.stretch(u, from, to));
+        }
+        if begun.is_empty() && settled.is_empty() && stretches.is_empty() {
+            return;
+        }
+        let journalled = self
+            .store
+            .call(move |db| {
+                for (id, end) in settled {
+                    db.written(id, end)?;
+                }
+                for (id, end) in begun {
+                    db.begin_write(id, end)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = journalled {
+            tracing::warn!(error = ?e, "ActivityWatch sessions could not be journalled; retrying");
+            return;
+        }
+        let stored = self.store_all(stretches).await;
+        let ids: Vec<i64> = stored.iter().map(|(id, _)| *id).collect();
+        match self
+            .store
+            .call(move |db| {
+                stored
+                    .into_iter()
+                    .try_for_each(|(id, end)| db.written(id, end))
+            })
+            .await
+        {
+            Ok(()) => {
+                let now = Instant::now();
+                for id in ids {
+                    self.waiting.insert(id, now);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "written ActivityWatch sessions could not be marked; they are redone (and skipped by dedup)");
             }
         }
     }
 
-    /// Writes the due stretch of `u`, if any; `overdue`: it has waited `session_max_s`.
-    async fn write(&mut self, u: &Unwritten, overdue: bool) -> Result<(), AwError> {
-        let id = u.event.id.unwrap_or_default();
-        let from = u.written_ns.unwrap_or(u.event.start_ns);
-        let to = match u.pending_ns {
-            Some(p) => p,
-            None => match self.due(u, from, overdue) {
-                Some(to) => {
-                    self.store.call(move |db| db.begin_write(id, to)).await?;
-                    to
-                }
-                None if u.written_ns == Some(u.event.end_ns()) => {
-                    return self.store.call(move |db| db.written(id, from)).await;
-                }
-                None => return Ok(()),
-            },
-        };
+    /// The stretch `[from, to]` of `u`, with its entry (if it is written at all).
+    fn stretch(&self, u: &Unwritten, from: i64, to: i64) -> Stretch {
         let continued = u.written_ns.is_some();
-        if let Some((source_type, data)) = entry(u, from, to, continued) {
-            let raw_ref = raw_ref(&u.bucket.id, from, to, &u.event.data);
-            match self
-                .store_entry(u, source_type, from, &data, &raw_ref)
-                .await
-            {
-                Ok(()) => {}
-                Err(Refused::Invalid(errs)) => {
-                    tracing::warn!(bucket = %u.bucket.id, field = %errs[0].field, rule = %errs[0].message, "an ActivityWatch session was refused by the contract and is kept only in the ActivityWatch journal");
-                }
-                Err(e) => return Err(AwError::Storage(format!("{e:?}"))),
+        Stretch {
+            id: u.event.id.unwrap_or_default(),
+            to,
+            from,
+            entry: entry(u, from, to, continued),
+            raw_ref: raw_ref(&u.bucket.id, from, to, &u.event.data),
+            plugin: plugin_id(&u.bucket.client),
+            device: device_id(&u.bucket.hostname)
+                .unwrap_or(&self.device_id)
+                .to_owned(),
+            bucket: u.bucket.id.clone(),
+        }
+    }
+
+    /// Stores the entries of `stretches` in batches; returns `(event id, end)` of every
+    /// stretch that is done: stored, already there, not written by design, or refused by
+    /// the contract (logged, kept in the journal only). A batch the vault could not store
+    /// is left out, to be redone.
+    async fn store_all(&self, stretches: Vec<Stretch>) -> Vec<(i64, i64)> {
+        let mut done = Vec::new();
+        let mut groups: Vec<(BatchKey, Vec<(Stretch, String)>)> = Vec::new();
+        for s in stretches {
+            let Some((source_type, data)) = &s.entry else {
+                done.push((s.id, s.to));
+                continue;
+            };
+            let key = (*source_type, s.plugin.clone(), s.device.clone());
+            let text = Value::Object(data.clone()).to_string();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push((s, text)),
+                None => groups.push((key, vec![(s, text)])),
             }
         }
-        self.store.call(move |db| db.written(id, to)).await?;
-        self.waiting.insert(id, Instant::now());
-        Ok(())
+        for ((source_type, plugin, device), list) in &groups {
+            for chunk in list.chunks(500) {
+                match self.store_batch(*source_type, plugin, device, chunk).await {
+                    Ok(()) => done.extend(chunk.iter().map(|(s, _)| (s.id, s.to))),
+                    Err(Refused::Invalid(_)) if chunk.len() > 1 => {
+                        for one in chunk {
+                            let single = std::slice::from_ref(one);
+                            match self.store_batch(*source_type, plugin, device, single).await {
+                                Ok(()) => done.push((one.0.id, one.0.to)),
+                                Err(e) => self.not_stored(&one.0, &e, &mut done),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        for (s, _) in chunk {
+                            self.not_stored(s, &e, &mut done);
+                        }
+                    }
+                }
+            }
+        }
+        done
+    }
+
+    /// Logs why `s` was not stored; a contract refusal is final (the stretch is done),
+    /// anything else is retried.
+    fn not_stored(&self, s: &Stretch, e: &Refused, done: &mut Vec<(i64, i64)>) {
+        match e {
+            Refused::Invalid(errs) => {
+                tracing::warn!(bucket = %s.bucket, field = %errs[0].field, rule = %errs[0].message, "an ActivityWatch session was refused by the contract and is kept only in the ActivityWatch journal");
+                done.push((s.id, s.to));
+            }
+            other => {
+                tracing::warn!(bucket = %s.bucket, error = ?other, "an ActivityWatch session was not written; retrying");
+            }
+        }
+    }
+
+    /// One batch through the ingest service.
+    async fn store_batch(
+        &self,
+        source_type: SourceType,
+        plugin: &str,
+        device: &str,
+        entries: &[(Stretch, String)],
+    ) -> Result<(), Refused> {
+        let envelope = Envelope {
+            source_type,
+            platform: Platform::Linux,
+            device_id: device,
+            plugin_id: plugin,
+            plugin_version: env!("CARGO_PKG_VERSION"),
+        };
+        let events: Vec<RawEvent<'_>> = entries
+            .iter()
+            .map(|(s, text)| RawEvent {
+                timestamp: s.from as f64 / 1e9,
+                data: text,
+                raw_ref: Some(&s.raw_ref),
+            })
+            .collect();
+        let batch = self.ingest.check_typed(self.tenant, &envelope, &events)?;
+        self.ingest
+            .store(Origin::ActivityWatch, self.tenant, batch, Instant::now())
+            .await
+            .map(|_| ())
     }
 
     /// Where the stretch from `from` ends if it is due now: the session's end when it is
@@ -137,36 +275,6 @@ impl Writer {
             return Some(end);
         }
         (overdue && end > from).then_some(end)
-    }
-
-    async fn store_entry(
-        &self,
-        u: &Unwritten,
-        source_type: SourceType,
-        from: i64,
-        data: &Map<String, Value>,
-        raw_ref: &str,
-    ) -> Result<(), Refused> {
-        let text = Value::Object(data.clone()).to_string();
-        let device = device_id(&u.bucket.hostname).unwrap_or(&self.device_id);
-        let plugin = plugin_id(&u.bucket.client);
-        let envelope = Envelope {
-            source_type,
-            platform: Platform::Linux,
-            device_id: device,
-            plugin_id: &plugin,
-            plugin_version: env!("CARGO_PKG_VERSION"),
-        };
-        let events = [RawEvent {
-            timestamp: from as f64 / 1e9,
-            data: &text,
-            raw_ref: Some(raw_ref),
-        }];
-        let batch = self.ingest.check_typed(self.tenant, &envelope, &events)?;
-        self.ingest
-            .store(Origin::ActivityWatch, self.tenant, batch, Instant::now())
-            .await
-            .map(|_| ())
     }
 }
 
