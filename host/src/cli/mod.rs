@@ -292,6 +292,7 @@ fn serve(
     let addr = listen.unwrap_or(cfg.listen);
     let tls = crate::http::tls::acceptor_for(&cfg, addr)?;
     let app = Arc::new(App::open(&cfg)?);
+    std::thread::spawn(openclone_vault::redact::warm);
     let runtime = runtime(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

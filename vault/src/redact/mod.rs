@@ -248,6 +248,16 @@ static PII: LazyLock<PatternSet> = LazyLock::new(|| {
     ])
 });
 
+/// Compiles every rule set now (gitleaks' and the host's, a few hundred regexes), so the
+/// first batch after start does not wait for it; the host calls it on a background thread
+/// as it starts.
+pub fn warm() {
+    LazyLock::force(&gitleaks::RULE_SET);
+    LazyLock::force(&SECRETS);
+    LazyLock::force(&PEM);
+    LazyLock::force(&PII);
+}
+
 /// Redacts secrets (always) and PII (when `pii` is set) in `text`: gitleaks' rules first,
 /// then this host's (see the module documentation).
 pub fn redact(text: Cow<'_, str>, pii: bool) -> Cow<'_, str> {
