@@ -1,6 +1,6 @@
 //! `openclone doctor`: checks the configuration, keys, vaults (writable, free space), the
-//! compile cache, every plugin (manifest, settings, component) and, for plugin authors,
-//! the `wasm32-wasip2` target; prints what is wrong and the fix, exits non-zero on a FAIL.
+//! compile cache, every plugin (manifest, settings, component), the ActivityWatch port
+//! and, for plugin authors, the `wasm32-wasip2` target; prints what is wrong and the fix, exits non-zero on a FAIL.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,29 @@ const LOW_SPACE: u64 = 1 << 30;
 
 fn warn(what: &str, message: &str) {
     println!("WARN  {what}: {message}");
+}
+
+/// Whether ActivityWatch's watchers can reach the host: `[activitywatch] listen` is free
+/// (or serve already holds it). A taken port is a warning, as `serve` runs without the API.
+fn activitywatch(cfg: &Config) {
+    let s = &cfg.activitywatch;
+    if !s.enabled {
+        println!("ok    activitywatch: off ([activitywatch] enabled = false)");
+        return;
+    }
+    match std::net::TcpListener::bind(s.listen) {
+        Ok(_) => println!(
+            "ok    activitywatch: {} is free for ActivityWatch's watchers",
+            s.listen
+        ),
+        Err(e) => warn(
+            "activitywatch",
+            &format!(
+                "{} is taken ({e}): if `openclone serve` is running that is it; if ActivityWatch's aw-server is, stop it so the watchers post here, or set [activitywatch] listen or enabled = false",
+                s.listen
+            ),
+        ),
+    }
 }
 
 /// Creates `dir` if needed and writes and removes a probe file in it.
@@ -204,6 +227,7 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             },
         }
     }
+    activitywatch(&cfg);
     if registry.entries().is_empty() {
         warn(
             "plugins",
