@@ -458,6 +458,27 @@ fn aw_servers_host_origin_and_key_rules_hold() {
         Some(&hb),
     );
     assert_eq!(status, 400, "pulsetime is required: {body}");
+    let (status, _) = call(
+        "POST",
+        &format!("{aw}/api/0/buckets/far"),
+        &auth,
+        Some(&json!({"client": "x", "type": "currentwindow", "hostname": "h"})),
+    );
+    assert_eq!(status, 200);
+    for (ts, duration) in [
+        ("2262-04-11T12:00:00Z", 0.0),
+        ("1960-01-01T00:00:00Z", 0.0),
+        ("2026-01-01T10:00:00Z", -1.0),
+        ("2026-01-01T10:00:00Z", 1e12),
+    ] {
+        let (status, body) = call(
+            "POST",
+            &format!("{aw}/api/0/buckets/far/heartbeat?pulsetime=1"),
+            &auth,
+            Some(&json!({"timestamp": ts, "duration": duration, "data": {"app": "x"}})),
+        );
+        assert_eq!(status, 400, "{ts} {duration}: {body}");
+    }
     let (status, body) = call(
         "POST",
         &format!("{aw}/api/0/query/"),

@@ -178,6 +178,15 @@ impl TenantConfig {
     }
 }
 
+/// A date as `YYYY-MM-DD`, the only form plugins read (`jiff` also accepts `20190601`
+/// and `2019-06-01T12:00`).
+pub fn canonical_day(day: &str) -> Option<String> {
+    day.trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .map(|d| d.to_string())
+}
+
 /// A `YYYY-MM-DD` date's midnight UTC in Unix seconds.
 pub fn day_start(day: &str) -> Option<f64> {
     let d: jiff::civil::Date = day.trim().parse().ok()?;
@@ -345,6 +354,9 @@ impl Config {
                     ));
                 }
             }
+        }
+        for t in &mut cfg.tenants {
+            t.accept_since = t.accept_since.as_deref().and_then(canonical_day);
         }
         if let Some(t) = &cfg.activitywatch.tenant
             && !cfg.tenants.is_empty()

@@ -26,6 +26,13 @@ impl Event {
     }
 }
 
+/// The latest start accepted, Unix nanoseconds (2200-01-01): starts and ends stay far
+/// from the end of `i64` nanoseconds (2262), so no sum overflows.
+const LATEST_NS: i64 = 7_258_118_400 * 1_000_000_000;
+
+/// The longest duration accepted, seconds (about 31 years).
+const MAX_DURATION_S: f64 = 1e9;
+
 /// The event as it arrives.
 #[derive(Deserialize)]
 struct Wire {
@@ -48,7 +55,7 @@ struct Out<'a> {
 }
 
 /// Reads one event from JSON. Errors name the field: `timestamp` must be RFC 3339 with an
-/// offset, `duration` a finite number of seconds, not negative.
+/// offset, from 1970 to 2200; `duration` a number of seconds from 0 to 1e9.
 pub fn parse(v: Value) -> Result<Event, String> {
     let w: Wire = serde_json::from_value(v).map_err(|e| format!("not an event: {e}"))?;
     let t: jiff::Timestamp = w.timestamp.parse().map_err(|e| {
@@ -57,15 +64,19 @@ pub fn parse(v: Value) -> Result<Event, String> {
             w.timestamp
         )
     })?;
-    if !w.duration.is_finite() || w.duration < 0.0 {
+    if !w.duration.is_finite() || !(0.0..=MAX_DURATION_S).contains(&w.duration) {
         return Err(format!(
-            "duration: {} is not a number of seconds ≥ 0",
+            "duration: {} is not a number of seconds from 0 to {MAX_DURATION_S}",
             w.duration
         ));
     }
+    let start_ns = i64::try_from(t.as_nanosecond())
+        .ok()
+        .filter(|ns| (0..=LATEST_NS).contains(ns))
+        .ok_or_else(|| format!("timestamp: {:?} is not between 1970 and 2200", w.timestamp))?;
     Ok(Event {
         id: w.id,
-        start_ns: i64::try_from(t.as_nanosecond()).map_err(|_| "timestamp: out of range")?,
+        start_ns,
         duration_ns: secs_to_ns(w.duration),
         data: w.data,
     })

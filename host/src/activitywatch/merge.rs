@@ -19,10 +19,11 @@ pub fn heartbeat(last: &Event, heartbeat: &Event, pulsetime_ns: i64) -> Option<E
     }
     let start = last.start_ns.min(heartbeat.start_ns);
     let end = last.end_ns().max(heartbeat.end_ns());
-    (end >= start).then(|| Event {
+    let duration_ns = end.checked_sub(start).filter(|d| *d >= 0)?;
+    Some(Event {
         id: last.id,
         start_ns: start,
-        duration_ns: end - start,
+        duration_ns,
         data: last.data.clone(),
     })
 }

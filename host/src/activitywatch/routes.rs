@@ -240,7 +240,10 @@ async fn events(api: &Arc<Api>, id: &str, query: &HashMap<String, String>) -> Re
             .get(k)
             .map(|v| {
                 v.parse::<jiff::Timestamp>()
-                    .map(|t| t.as_nanosecond() as i64)
+                    .map(|t| {
+                        let ns = t.as_nanosecond();
+                        i64::try_from(ns).unwrap_or(if ns < 0 { i64::MIN } else { i64::MAX })
+                    })
                     .map_err(|e| {
                         Box::new(message(
                             StatusCode::BAD_REQUEST,

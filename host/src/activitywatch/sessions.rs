@@ -385,13 +385,25 @@ fn device_id(hostname: &str) -> Option<&str> {
     openclone_vault::validate::device_id_ok(hostname).then_some(hostname)
 }
 
-/// The first local midnight after `ns` in `tz`, Unix nanoseconds.
+/// The first local midnight after `ns` in `tz`, Unix nanoseconds (`i64::MAX` past the
+/// representable range). Always later than `ns`, also where a DST change repeats the
+/// hour before midnight.
 fn next_midnight(ns: i64, tz: &TimeZone) -> i64 {
     let t = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    t.to_zoned(tz.clone())
-        .date()
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned(tz.clone()).ok())
-        .map_or(i64::MAX, |z| z.timestamp().as_nanosecond() as i64)
+    let mut day = t.to_zoned(tz.clone()).date();
+    for _ in 0..3 {
+        let Ok(next) = day.tomorrow() else {
+            return i64::MAX;
+        };
+        let start = next
+            .to_zoned(tz.clone())
+            .ok()
+            .and_then(|z| i64::try_from(z.timestamp().as_nanosecond()).ok())
+            .unwrap_or(i64::MAX);
+        if start > ns {
+            return start;
+        }
+        day = next;
+    }
+    i64::MAX
 }

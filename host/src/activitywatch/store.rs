@@ -67,8 +67,8 @@ pub struct Unwritten {
     pub bucket: Bucket,
     /// The pulsetime of the bucket's latest heartbeat, nanoseconds (0 for posted events).
     pub pulsetime_ns: i64,
-    /// Whether an event was added to the bucket after this one (the watcher moved on, so
-    /// this one is closed).
+    /// Whether the bucket's next heartbeat would go to another event (the watcher moved on,
+    /// so this one is closed): the event the last heartbeat stored, or the newest by start.
     pub superseded: bool,
     /// How long the bucket has had no heartbeat or event (wall-clock time; since the
     /// journal was opened when none came since).
@@ -117,9 +117,9 @@ impl Store {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db| {
             let result = match db {
-                Some(db) => db.savepoint(f),
-                None => Err(AwError::Storage(
-                    "the journal could not begin a transaction".into(),
+                Some(db) if !db.lost => db.savepoint(f),
+                _ => Err(AwError::Storage(
+                    "the journal's transaction could not begin or was rolled back".into(),
                 )),
             };
             Box::new(move |committed| {
@@ -167,6 +167,7 @@ fn run(mut db: Db, jobs: &Receiver<Job>) {
         {
             group.push(next);
         }
+        db.lost = false;
         let began = db
             .conn
             .execute_batch("BEGIN IMMEDIATE")
@@ -197,6 +198,9 @@ pub struct Db {
     buckets: HashSet<String>,
     last: HashMap<String, Event>,
     pulsetime: HashMap<String, i64>,
+    /// The group transaction was rolled back by SQLite itself (disk full, I/O error): the
+    /// rest of the group is not run, so nothing is committed outside it.
+    lost: bool,
     /// When each bucket last received a heartbeat or events.
     arrived: HashMap<String, Instant>,
     opened: Instant,
@@ -209,7 +213,7 @@ CREATE TABLE IF NOT EXISTS buckets (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, client TEXT NOT NULL, hostname TEXT NOT NULL,
     created TEXT NOT NULL, data TEXT NOT NULL, pulsetime_ns INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, bucket TEXT NOT NULL, start_ns INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, bucket TEXT NOT NULL, start_ns INTEGER NOT NULL,
     duration_ns INTEGER NOT NULL, data TEXT NOT NULL, written_ns INTEGER, pending_ns INTEGER,
     open INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (bucket, start_ns);
@@ -227,6 +231,7 @@ impl Db {
             pulsetime: HashMap::new(),
             arrived: HashMap::new(),
             opened: Instant::now(),
+            lost: false,
         };
         db.forget();
         Ok(db)
@@ -253,6 +258,10 @@ impl Db {
         if result.is_err() {
             let _ = self.conn.execute_batch("ROLLBACK TO job");
             self.forget();
+            if self.conn.is_autocommit() {
+                self.lost = true;
+                return result;
+            }
         }
         self.conn.execute_batch("RELEASE job")?;
         result
@@ -435,8 +444,7 @@ impl Db {
     pub fn unwritten(&mut self) -> Result<Vec<Unwritten>, AwError> {
         let mut s = self.conn.prepare_cached(
             "SELECT e.id, e.start_ns, e.duration_ns, e.data, e.written_ns, e.pending_ns,
-                    b.id, b.type, b.client, b.hostname, b.created, b.data, b.pulsetime_ns,
-                    EXISTS (SELECT 1 FROM events l WHERE l.bucket = e.bucket AND l.id > e.id)
+                    b.id, b.type, b.client, b.hostname, b.created, b.data, b.pulsetime_ns
              FROM events e JOIN buckets b ON b.id = e.bucket
              WHERE e.open = 1 ORDER BY e.start_ns, e.id",
         )?;
@@ -458,10 +466,16 @@ impl Db {
                     data: object(&r.get::<_, String>(11)?),
                 },
                 pulsetime_ns: r.get(12)?,
-                superseded: r.get(13)?,
+                superseded: false,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows: Vec<Unwritten> = rows.collect::<Result<_, _>>()?;
+        drop(s);
+        for u in &mut rows {
+            let last = self.last_event(&u.bucket.id)?;
+            u.superseded = last.is_some_and(|l| l.id != u.event.id);
+        }
+        Ok(rows)
     }
 
     /// Records that the stretch of event `id` up to `end_ns` is about to be written.

@@ -254,9 +254,10 @@ fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
         .with_context(|| {
             format!("--since {since:?}: a YYYY-MM-DD date from 1970-01-01 to today is expected")
         })?;
+    let since = crate::config::canonical_day(since).unwrap_or_else(|| since.to_owned());
     for t in &mut cfg.tenants {
         if t.earliest() > earliest {
-            t.accept_since = Some(since.to_owned());
+            t.accept_since = Some(since.clone());
         }
     }
     let registry = Registry::scan(cfg);
@@ -274,7 +275,7 @@ fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
         cfg.plugins
             .entry(id)
             .or_default()
-            .insert("from".into(), toml::Value::String(since.to_owned()));
+            .insert("from".into(), toml::Value::String(since.clone()));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property, read_calendar, unfold};
 use rrule::{RRule, Unvalidated};
@@ -242,9 +242,13 @@ pub fn occurrences(text: &str, window: &Window) -> Result<Read, String> {
             if at < window.from || at > window.until {
                 continue;
             }
-            let end = length.map(|l| match when {
-                When::Day(d) => When::Day(d + Duration::days((l.num_days() - 1).max(0))),
-                When::At(t) => When::At(t + l),
+            // An absurd length (a DURATION of millennia, a DTEND in year 9999) leaves the
+            // event without an end rather than overflowing the date types.
+            let end = length.and_then(|l| match when {
+                When::Day(d) => Duration::try_days((l.num_days() - 1).max(0))
+                    .and_then(|days| d.checked_add_signed(days))
+                    .map(When::Day),
+                When::At(t) => t.checked_add_signed(l).map(When::At),
             });
             let raw_ref = match rid {
                 Some(r) => format!("{uid}#{r}"),
@@ -272,6 +276,13 @@ fn per_event(object: &str) -> Vec<(String, Option<String>)> {
     let (mut current, mut depth, mut kind) = (String::new(), 0usize, String::new());
     for line in object.split_inclusive('\n') {
         let upper = line.trim_end().to_ascii_uppercase();
+        // A VEVENT or VTIMEZONE never nests, and END:VCALENDAR ends everything: an
+        // unclosed block ends there, as a broken one, and does not swallow what follows.
+        let starts_top = matches!(upper.as_str(), "BEGIN:VEVENT" | "BEGIN:VTIMEZONE");
+        if depth > 0 && (starts_top || upper == "END:VCALENDAR") {
+            blocks.push((kind.clone(), std::mem::take(&mut current)));
+            depth = 0;
+        }
         if depth == 0 {
             if let Some(k @ ("VEVENT" | "VTIMEZONE")) = upper.strip_prefix("BEGIN:") {
                 kind = k.to_owned();
@@ -422,7 +433,19 @@ fn parse_value(
         }),
         None => window.floating,
     };
-    tz.from_local_datetime(&n).earliest().map(Parsed::Zoned)
+    if let Some(t) = tz.from_local_datetime(&n).earliest() {
+        return Some(Parsed::Zoned(t));
+    }
+    // RFC 5545 3.3.5: a local time skipped by a DST change is read with the offset before
+    // the change (02:30 in Berlin's spring gap is 01:30 UTC, shown as 03:30).
+    let before = tz
+        .from_local_datetime(&(n - Duration::hours(3)))
+        .earliest()?
+        .offset()
+        .fix()
+        .local_minus_utc();
+    let utc = n - Duration::seconds(i64::from(before));
+    Some(Parsed::Zoned(tz.from_utc_datetime(&utc)))
 }
 
 fn parse_time(p: &Property<'_>, scope: &Scope<'_>, warnings: &mut Vec<String>) -> Option<Parsed> {
@@ -470,9 +493,11 @@ fn expand(e: &Component<'_>, start: Parsed, scope: &Scope<'_>) -> Result<Vec<Par
     };
     let dtstart = to_rrule(start);
     let rdates = date_list(e, "RDATE", scope, &mut warnings);
+    // Converted like the occurrences themselves, so an all-day EXDATE matches its
+    // occurrence in any floating zone.
     let exdates: Vec<DateTime<Utc>> = date_list(e, "EXDATE", scope, &mut warnings)
         .into_iter()
-        .map(instant)
+        .map(|p| to_rrule(p).with_timezone(&Utc))
         .collect();
     let mut dates: Vec<DateTime<rrule::Tz>> = match e.find_prop("RRULE") {
         Some(rule) => {
@@ -540,7 +565,7 @@ fn duration(v: &str) -> Option<Duration> {
             _ => {
                 let n: i64 = num.parse().ok()?;
                 num.clear();
-                total += n * match (c, in_time) {
+                let unit = match (c, in_time) {
                     ('W', false) => 604_800,
                     ('D', false) => 86_400,
                     ('H', true) => 3600,
@@ -548,8 +573,9 @@ fn duration(v: &str) -> Option<Duration> {
                     ('S', true) => 1,
                     _ => return None,
                 };
+                total = total.checked_add(n.checked_mul(unit)?)?;
             }
         }
     }
-    Some(Duration::seconds(if neg { -total } else { total }))
+    Duration::try_seconds(if neg { -total } else { total })
 }

@@ -34,7 +34,8 @@ impl FileZones {
         components: impl Iterator<Item = &'a Component<'a>>,
         warnings: &mut Vec<String>,
     ) -> Self {
-        let mut zones = Vec::new();
+        let mut zones: Vec<(String, Tz)> = Vec::new();
+        let mut tried: Vec<String> = Vec::new();
         for c in components.filter(|c| c.name.as_str().eq_ignore_ascii_case("VTIMEZONE")) {
             let Some(id) = c
                 .find_prop("TZID")
@@ -42,9 +43,11 @@ impl FileZones {
             else {
                 continue;
             };
-            if id.parse::<Tz>().is_ok() {
+            // Each TZID once: a file read event by event repeats its VTIMEZONEs.
+            if id.parse::<Tz>().is_ok() || tried.contains(&id) {
                 continue;
             }
+            tried.push(id.clone());
             match matching_zone(&id, c) {
                 Some((tz, 100)) => zones.push((id, tz)),
                 Some((tz, agree)) => {

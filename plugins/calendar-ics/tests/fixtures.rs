@@ -251,3 +251,63 @@ fn one_malformed_event_loses_only_itself() {
         "the weekly meeting's occurrences, in their VTIMEZONE"
     );
 }
+
+#[test]
+fn an_unclosed_or_absurd_event_loses_only_itself() {
+    let unclosed = "BEGIN:VEVENT\r\nUID:open-1\r\nSUMMARY:Never closed\r\nDTSTART:20251014T090000Z\r\nthis line has no colon\r\n";
+    let absurd = "BEGIN:VEVENT\r\nUID:long-1\r\nSUMMARY:Forever\r\nDTSTART:20251015T090000Z\r\nDURATION:PT9300000000000000S\r\nEND:VEVENT\r\n";
+    let text = OUTLOOK_WEEKLY.replace(
+        "BEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E008000000001",
+        &format!("{unclosed}{absurd}BEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E008000000001"),
+    );
+    let events = events_of(&[("team.ics", text)]);
+    let refs: Vec<&str> = events.iter().filter_map(|(r, _, _)| r.as_deref()).collect();
+    assert!(
+        refs.contains(&"long-1"),
+        "an absurd DURATION leaves the event without an end: {refs:?}"
+    );
+    assert_eq!(
+        refs.iter()
+            .filter(|r| r.starts_with("040000008200E00074C5B7101A82E008000000001#"))
+            .count(),
+        4,
+        "the events after an unclosed one are read: {refs:?}"
+    );
+    let long = events
+        .iter()
+        .find(|(r, _, _)| r.as_deref() == Some("long-1"))
+        .expect("long-1");
+    assert!(long.2.get("end").is_none(), "{:?}", long.2);
+}
+
+#[test]
+fn a_start_in_a_dst_gap_and_an_all_day_exdate_in_a_floating_zone() {
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:gap-1\r\nSUMMARY:In the gap\r\nDTSTART;TZID=Europe/Berlin:20250330T023000\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:days-1\r\nSUMMARY:Daily\r\nDTSTART;VALUE=DATE:20250601\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEXDATE;VALUE=DATE:20250602\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let dir = std::env::temp_dir().join(format!("calendar-ics-gap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    std::fs::write(dir.join("gap.ics"), text).expect("write");
+    let mut host = Harness::new()
+        .input(&dir)
+        .config("from", "2020-01-01")
+        .config("timezone", "Europe/Berlin");
+    host.capture::<CalendarIcs>().expect("a pass");
+    let _ = std::fs::remove_dir_all(&dir);
+    let events = host.events();
+    let gap = events
+        .iter()
+        .find(|e| e.raw_ref.as_deref() == Some("gap-1"))
+        .expect("an event in the spring-forward gap is kept");
+    // 02:30 does not exist on 30 March 2025 in Berlin: read as 03:30 CEST, 01:30 UTC.
+    assert_eq!(gap.timestamp, 1_743_298_200.0);
+    let days: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e.raw_ref.as_deref())
+        .filter(|r| r.starts_with("days-1#"))
+        .collect();
+    assert_eq!(
+        days,
+        ["days-1#20250601", "days-1#20250603"],
+        "the EXDATE removes 2 June"
+    );
+}
