@@ -132,11 +132,7 @@ impl Ctx {
     /// contract's 2020-01-01, or the tenant's `accept_since` (or `openclone capture
     /// --since`), which the host passes as the config key `accept_since` (`YYYY-MM-DD`).
     pub fn earliest(&self) -> f64 {
-        self.config::<String>("accept_since")
-            .ok()
-            .flatten()
-            .and_then(|d| crate::time::day_start(&d))
-            .unwrap_or(crate::time::EARLIEST)
+        crate::time::earliest_from(self.host.config("accept_since").as_deref())
     }
 
     /// True if the host will accept an event at `ts` ([`Ctx::earliest`] to 23 h ahead).

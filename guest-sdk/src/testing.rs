@@ -126,10 +126,7 @@ impl HostApi for Harness {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        let earliest = HostApi::config(self, "accept_since")
-            .and_then(|d| serde_json::from_str::<String>(&d).ok())
-            .and_then(|d| crate::time::day_start(&d))
-            .unwrap_or(crate::time::EARLIEST);
+        let earliest = crate::time::earliest_from(HostApi::config(self, "accept_since").as_deref());
         let checked = validate_events(&raw, &Rules { now, earliest }).map_err(|errs| {
             EmitError::Invalid(errs.into_iter().map(|f| (f.field, f.message)).collect())
         })?;

@@ -28,6 +28,15 @@ pub fn accepted_since(ts: f64, earliest: f64) -> bool {
     ts.is_finite() && (earliest..=now() + AHEAD).contains(&ts)
 }
 
+/// The lower bound a host's `accept_since` config value (JSON text, a `YYYY-MM-DD`
+/// string) sets, or [`EARLIEST`] without one.
+pub(crate) fn earliest_from(config_json: Option<&str>) -> f64 {
+    config_json
+        .and_then(|j| serde_json::from_str::<String>(j).ok())
+        .and_then(|d| day_start(&d))
+        .unwrap_or(EARLIEST)
+}
+
 /// A `YYYY-MM-DD` date as the Unix seconds of its midnight UTC, for years 1970 to 9999.
 /// Hand-written (days from the civil date, H. Hinnant's algorithm): a date crate would be
 /// the SDK's only reason to depend on one.

@@ -96,6 +96,7 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
         max: settings.max_session(),
         device_id: app.device_id.clone(),
         waiting: Default::default(),
+        settled_at: None,
     };
     let api = Arc::new(Api {
         app: app.clone(),

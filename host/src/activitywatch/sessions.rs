@@ -60,6 +60,9 @@ pub struct Writer {
     pub device_id: String,
     /// Since when each open event's unwritten stretch has waited (event id → instant).
     pub waiting: HashMap<i64, Instant>,
+    /// The journal's change count when a pass last found nothing unwritten: until it
+    /// moves, an idle host's writer does not even look.
+    pub settled_at: Option<u64>,
 }
 
 impl Writer {
@@ -82,6 +85,10 @@ impl Writer {
     /// A failure is logged; what was not marked is redone next time with the same
     /// `raw_ref`.
     pub async fn pass(&mut self) {
+        let changes = self.store.changes();
+        if self.settled_at == Some(changes) {
+            return;
+        }
         let due = match self.store.call(|db| db.unwritten()).await {
             Ok(d) => d,
             Err(e) => {
@@ -89,6 +96,7 @@ impl Writer {
                 return;
             }
         };
+        self.settled_at = due.is_empty().then_some(changes);
         let seen = Instant::now();
         self.waiting
             .retain(|id, _| due.iter().any(|u| u.event.id == Some(*id)));

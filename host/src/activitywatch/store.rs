@@ -10,8 +10,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,7 @@ type Job = Box<dyn FnOnce(Option<&mut Db>) -> Box<dyn FnOnce(Result<(), String>)
 pub struct Store {
     jobs: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    changes: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -98,6 +100,7 @@ impl Store {
             std::fs::create_dir_all(dir)?;
         }
         let db = Db::open(path)?;
+        let changes = db.changes.clone();
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
             .name("aw-journal".into())
@@ -105,7 +108,14 @@ impl Store {
         Ok(Self {
             jobs: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            changes,
         })
+    }
+
+    /// How many heartbeats, events and bucket changes the journal has taken so far: the
+    /// session writer looks again only when it moved (or something is still unwritten).
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Relaxed)
     }
 
     /// Runs `f` in the next group transaction and answers after its commit (fsync).
@@ -201,6 +211,8 @@ pub struct Db {
     /// The group transaction was rolled back by SQLite itself (disk full, I/O error): the
     /// rest of the group is not run, so nothing is committed outside it.
     lost: bool,
+    /// Heartbeats, events and bucket changes taken (see [`Store::changes`]).
+    changes: Arc<AtomicU64>,
     /// When each bucket last received a heartbeat or events.
     arrived: HashMap<String, Instant>,
     opened: Instant,
@@ -232,6 +244,7 @@ impl Db {
             arrived: HashMap::new(),
             opened: Instant::now(),
             lost: false,
+            changes: Arc::default(),
         };
         db.forget();
         Ok(db)
@@ -265,6 +278,10 @@ impl Db {
         }
         self.conn.execute_batch("RELEASE job")?;
         result
+    }
+
+    fn touch(&self) {
+        self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
     fn require(&self, bucket: &str) -> Result<(), AwError> {
@@ -347,6 +364,7 @@ impl Db {
         pulsetime_ns: i64,
     ) -> Result<Event, AwError> {
         self.require(bucket)?;
+        self.touch();
         self.arrived.insert(bucket.to_owned(), Instant::now());
         if self.pulsetime.get(bucket) != Some(&pulsetime_ns) {
             self.conn.execute(
@@ -397,6 +415,7 @@ impl Db {
         events: Vec<Event>,
     ) -> Result<Vec<Event>, AwError> {
         self.require(bucket)?;
+        self.touch();
         self.last.remove(bucket);
         self.arrived.insert(bucket.to_owned(), Instant::now());
         events.into_iter().map(|e| self.insert(bucket, e)).collect()

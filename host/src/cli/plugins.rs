@@ -112,6 +112,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
 fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
     let cfg = Config::load(config.as_deref())?;
     let registry = Registry::scan(&cfg);
+    let mut last_passes = std::collections::HashMap::new();
     let mut rows = Vec::new();
     for e in registry.entries() {
         let root = cfg
@@ -130,7 +131,10 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
             Ok(_) if !e.settings.enabled => "disabled",
             Ok(_) => "ready",
         };
-        let last = last_pass::read(&cfg.data_dir(), &e.tenant).remove(&e.id());
+        let last = last_passes
+            .entry(e.tenant.clone())
+            .or_insert_with(|| last_pass::read(&cfg.data_dir(), &e.tenant))
+            .remove(&e.id());
         let mut row = json!({
             "id": e.id(), "tenant": e.tenant, "enabled": e.enabled(), "status": status, "entries_in_vault": stored,
             "last_pass": last,

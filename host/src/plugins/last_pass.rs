@@ -43,22 +43,29 @@ pub fn read(data: &Path, tenant: &str) -> BTreeMap<String, LastPass> {
 }
 
 /// Records `report` as `plugin`'s last pass (written to a temporary file, then renamed).
+/// A pass that changed nothing (no event stored, the same problems and skipped records as
+/// the one recorded) writes nothing, so an idle host does not touch the disk.
 /// Errors: the file cannot be written.
 pub fn record(data: &Path, tenant: &str, plugin: &str, report: &PassReport) -> std::io::Result<()> {
     let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
     let mut all = read(data, tenant);
-    all.insert(
-        plugin.to_owned(),
-        LastPass {
-            at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            stored: report.tally.stored,
-            skipped: report.tally.skipped,
-            problems: u32::try_from(report.problems.len()).unwrap_or(u32::MAX),
-            skipped_records: report.skipped_records,
-        },
-    );
+    let new = LastPass {
+        at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        stored: report.tally.stored,
+        skipped: report.tally.skipped,
+        problems: u32::try_from(report.problems.len()).unwrap_or(u32::MAX),
+        skipped_records: report.skipped_records,
+    };
+    let unchanged = all.get(plugin).is_some_and(|old| {
+        new.stored == 0
+            && (old.problems, old.skipped_records) == (new.problems, new.skipped_records)
+    });
+    if unchanged {
+        return Ok(());
+    }
+    all.insert(plugin.to_owned(), new);
     let path = file(data, tenant);
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(&all)?)?;
