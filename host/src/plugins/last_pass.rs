@@ -1,6 +1,6 @@
-//! The outcome of each plugin's last successful pass, kept across runs in
-//! `<data>/state/<tenant>/last-passes.json` so `openclone plugins list` can show it without
-//! a running host: `{plugin id: {at, stored, skipped, problems, skipped_records}}`.
+//! The outcome of each plugin's last successful pass that read something, kept across
+//! runs in `<data>/state/<tenant>/last-passes.json` so `openclone plugins list` can show it
+//! without a running host: `{plugin id: {at, stored, skipped, problems, skipped_records}}`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,8 +43,9 @@ pub fn read(data: &Path, tenant: &str) -> BTreeMap<String, LastPass> {
 }
 
 /// Records `report` as `plugin`'s last pass (written to a temporary file, then renamed).
-/// A pass that changed nothing (no event stored, the same problems and skipped records as
-/// the one recorded) writes nothing, so an idle host does not touch the disk.
+/// A pass that read nothing (no event stored or skipped, no problem) leaves the record of
+/// the last one that did, so its counts stay visible and an idle host does not touch the
+/// disk.
 /// Errors: the file cannot be written.
 pub fn record(data: &Path, tenant: &str, plugin: &str, report: &PassReport) -> std::io::Result<()> {
     let _guard = WRITING.lock().unwrap_or_else(|p| p.into_inner());
@@ -58,11 +59,8 @@ pub fn record(data: &Path, tenant: &str, plugin: &str, report: &PassReport) -> s
         problems: u32::try_from(report.problems.len()).unwrap_or(u32::MAX),
         skipped_records: report.skipped_records,
     };
-    let unchanged = all.get(plugin).is_some_and(|old| {
-        new.stored == 0
-            && (old.problems, old.skipped_records) == (new.problems, new.skipped_records)
-    });
-    if unchanged {
+    let read_nothing = (new.stored, new.skipped, new.problems, new.skipped_records) == (0, 0, 0, 0);
+    if read_nothing && all.contains_key(plugin) {
         return Ok(());
     }
     all.insert(plugin.to_owned(), new);
