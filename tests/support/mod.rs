@@ -325,22 +325,27 @@ fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, Strin
         .expect("openclone starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
+    let aw = Arc::new(Mutex::new(None));
+    let note_aw = |line: &str, aw: &AwBase| {
+        if let Some(url) = line.strip_prefix("openclone: activitywatch listening on ") {
+            *aw.lock().expect("lock") = Some(url.to_owned());
+        }
+    };
+    // The two listeners print in either order.
     let base = loop {
         let line = lines
             .next()
             .expect("host printed its address")
             .expect("utf-8 line");
+        note_aw(&line, &aw);
         if let Some(url) = line.strip_prefix("openclone: listening on ") {
             break url.to_owned();
         }
     };
-    let aw = Arc::new(Mutex::new(None));
     let seen = aw.clone();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("openclone: activitywatch listening on ") {
-                *seen.lock().expect("lock") = Some(url.to_owned());
-            }
+            note_aw(&line, &seen);
         }
     });
     (child, base, aw)
