@@ -216,12 +216,13 @@ fn no_one_else_on_the_machine_can_read_the_vault() {
         "vaults/default",
         "vaults/default/Braindump",
         "state/default",
+        "state/default/index",
     ] {
         assert_eq!(mode(dir), 0o700, "{dir}/");
     }
     for file in [
         "vaults/default/Braindump/2024-02-18.md",
-        "state/default/index.sqlite",
+        "state/default/index/manifest.json",
         "state/default/plugin-state.sqlite",
         "state/default/appends.journal",
         "device-id",

@@ -101,9 +101,14 @@ impl App {
             let root = cfg.vault_root(t);
             let tz = jiff::tz::TimeZone::get(&t.timezone)
                 .with_context(|| format!("tenant {}: timezone {}", t.id, t.timezone))?;
+            let state_dir = data.join("state").join(&t.id);
+            for legacy in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
+                // The SQLite dedup index of earlier versions: a cache the vault rebuilds.
+                let _ = std::fs::remove_file(state_dir.join(legacy));
+            }
             let vault = Vault::open(VaultConfig {
                 root: root.clone(),
-                index_path: data.join("state").join(&t.id).join("index.sqlite"),
+                index_path: state_dir.join("index"),
                 tz,
                 policy: Policy {
                     redact_pii: t.redact_pii,

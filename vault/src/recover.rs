@@ -61,7 +61,7 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
                     .map_err(|e| StoreError::io(&path, e))?;
                 continue;
             }
-            let accounted = index.file_len(&path)?;
+            let accounted = index.file_len(&path);
             seen.push(path.clone());
             if accounted == Some(len) {
                 continue;
@@ -71,21 +71,10 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
             report.files_scanned += 1;
             report.markers_found += keys.len() as u64;
             let final_len = bytes.len() as u64;
-            index.begin()?;
-            let recorded = keys
-                .iter()
-                .try_for_each(|k| index.insert_new(k).map(drop))
-                .and_then(|()| index.set_file_len(&path, final_len));
-            match recorded.and_then(|()| index.commit()) {
-                Ok(()) => {}
-                Err(e) => {
-                    index.rollback();
-                    return Err(e.into());
-                }
-            }
+            index.record(&keys, &[(&path, final_len)])?;
         }
     }
-    for (path, _) in index.files()? {
+    for (path, _) in index.files() {
         if !seen.contains(&path) {
             index.forget_file(&path)?;
         }

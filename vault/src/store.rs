@@ -43,19 +43,16 @@ pub enum StoreError {
         /// The operating system's error.
         message: String,
     },
-    /// The dedup index could not be opened.
-    #[error(transparent)]
-    IndexOpen(#[from] IndexError),
-    /// The dedup index failed a query.
-    #[error("dedup index: {0}")]
+    /// The dedup index could not be opened, read or written.
+    #[error("{0}")]
     Index(String),
     /// The writer thread is gone (the host is shutting down).
     #[error("the vault writer has stopped")]
     Closed,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<IndexError> for StoreError {
+    fn from(e: IndexError) -> Self {
         Self::Index(e.to_string())
     }
 }
@@ -75,7 +72,8 @@ impl StoreError {
 pub struct VaultConfig {
     /// The vault root: an Obsidian-compatible folder; created if missing.
     pub root: PathBuf,
-    /// The dedup index file (SQLite); created if missing, rebuilt from the vault if lost.
+    /// The dedup index's directory ([`crate::index`]); created if missing, rebuilt from the
+    /// vault if lost.
     pub index_path: PathBuf,
     /// The zone that decides daily files and shown times (CONTRACT.md: default UTC).
     pub tz: TimeZone,
@@ -254,27 +252,20 @@ impl Writer {
     }
 
     /// One group commit: dedup and place every batch, append and fsync each touched file
-    /// once, then commit the index. Keys go into the index transaction as they are placed
-    /// (one B-tree descent per event) and are taken back for a file whose write failed.
+    /// once, then record the written keys and file lengths in the index.
     fn commit_group(&mut self, batches: Vec<(Prepared, Done)>) {
         if batches.is_empty() {
             return;
         }
         let mut files: Vec<FileWrite> = Vec::new();
-        let placed = self.index.begin().and_then(|()| {
-            for k in &self.unindexed {
-                self.index.insert_new(k)?;
-            }
-            let mut group = HashMap::new();
-            batches
-                .iter()
-                .map(|(p, _)| self.place(p, &mut files, &mut group))
-                .collect::<Result<Vec<_>, _>>()
-        });
+        let mut group = HashMap::new();
+        let placed = batches
+            .iter()
+            .map(|(p, _)| self.place(p, &mut files, &mut group))
+            .collect::<Result<Vec<_>, _>>();
         let outcomes = match placed {
             Ok(o) => o,
             Err(e) => {
-                self.index.rollback();
                 tracing::error!(error = %e, "dedup index failed; the group was not written");
                 for (_, done) in batches {
                     done(Err(StoreError::Index(e.to_string())));
@@ -314,7 +305,7 @@ impl Writer {
         p: &Prepared,
         files: &mut Vec<FileWrite>,
         group: &mut HashMap<DedupKey, usize>,
-    ) -> Result<(u32, u32, Vec<usize>), rusqlite::Error> {
+    ) -> Result<(u32, u32, Vec<usize>), IndexError> {
         let (mut stored, mut skipped, mut deps) = (0, 0, Vec::new());
         for e in &p.entries {
             if let Some(&fi) = group.get(&e.key) {
@@ -322,7 +313,7 @@ impl Writer {
                 deps.push(fi);
                 continue;
             }
-            if self.unindexed.contains(&e.key) || !self.index.insert_new(&e.key)? {
+            if self.unindexed.contains(&e.key) || self.index.contains(&e.key)? {
                 skipped += 1;
                 continue;
             }
@@ -471,20 +462,21 @@ impl Writer {
         Ok(())
     }
 
-    /// Takes back the keys of files that failed, records the new lengths and commits the
-    /// index. If the commit fails, the written keys are kept in memory and retried with the
-    /// next group, so dedup stays right while the vault (the source of truth) has them.
+    /// Records the keys and new lengths of the files written, with any keys a failed
+    /// record left in memory. If that fails, the written keys are kept in memory and
+    /// retried with the next group, so dedup stays right while the vault (the source of
+    /// truth) has them.
     fn record(&mut self, files: &[FileWrite]) {
-        let recorded = files.iter().try_for_each(|fw| match fw.result {
-            Ok(len) => self.index.set_file_len(&fw.path, len),
-            Err(_) => fw.keys.iter().try_for_each(|k| self.index.remove(k)),
-        });
-        match recorded.and_then(|()| self.index.commit()) {
+        let written = || files.iter().filter(|fw| fw.result.is_ok());
+        let lens: Vec<(&str, u64)> = written()
+            .filter_map(|fw| fw.result.as_ref().ok().map(|&len| (fw.path.as_str(), len)))
+            .collect();
+        let keys = written().flat_map(|fw| fw.keys.iter());
+        match self.index.record(keys.chain(self.unindexed.iter()), &lens) {
             Ok(()) => self.unindexed.clear(),
             Err(e) => {
-                self.index.rollback();
-                tracing::error!(error = %e, "dedup index commit failed; the keys are kept in memory and retried");
-                for fw in files.iter().filter(|fw| fw.result.is_ok()) {
+                tracing::error!(error = %e, "dedup index write failed; the keys are kept in memory and retried");
+                for fw in written() {
                     self.unindexed.extend(fw.keys.iter().copied());
                 }
             }
