@@ -3,6 +3,12 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc (MIT): the ingest path allocates and frees many small strings and JSON nodes
+/// per event on several threads; glibc's allocator took about 14 % of the host's CPU under
+/// load there (BENCHMARKS.md, "Where the time goes now").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // Private by default (issue 9): every folder the host creates is 0700 and every file
     // 0600 — vault entries, the dedup index, plugin state, keys, the compile cache.

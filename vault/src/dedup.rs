@@ -18,8 +18,18 @@ use crate::batch::Event;
 use crate::source::SourceType;
 
 /// A 32-byte SHA-256 dedup key; shown as 64 lowercase hex digits in entry markers.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DedupKey(pub [u8; 32]);
+
+/// Hashes by the key's first 8 bytes: a SHA-256 digest is uniformly random already, so
+/// hash maps of keys need no hashing of their own (see [`crate::index::KeyHasher`]).
+impl std::hash::Hash for DedupKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
 
 impl DedupKey {
     /// The key of `event` of a batch of `source_type` from `plugin_id`.
@@ -52,7 +62,36 @@ impl DedupKey {
 
     /// 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.hex().to_owned()
+    }
+
+    /// 64 lowercase hex digits, in a buffer on the stack (no allocation per entry).
+    pub fn hex(&self) -> HexKey {
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 15)];
+        }
+        HexKey(out)
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A key's 64 hex digits ([`DedupKey::hex`]); derefs to `str`.
+pub struct HexKey([u8; 64]);
+
+impl std::ops::Deref for HexKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for HexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
     }
 }
 

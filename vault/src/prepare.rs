@@ -49,17 +49,18 @@ pub fn prepare(mut batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
         tracing::info!(plugin = %batch.plugin_id, dropped = sanitized.email_fields_dropped, "dropped e-mail fields that are not headers: email events keep headers only");
     }
     let mut files: Vec<String> = Vec::new();
+    let mut dates: Vec<jiff::civil::Date> = Vec::new();
     let entries = batch
         .events
         .iter()
         .zip(keys)
         .map(|(event, key)| {
             let local = local_datetime(event.timestamp, tz);
-            let path = daily_path(batch.source_type, local.date());
-            let file = match files.iter().position(|f| *f == path) {
+            let file = match dates.iter().position(|d| *d == local.date()) {
                 Some(i) => i,
                 None => {
-                    files.push(path);
+                    dates.push(local.date());
+                    files.push(daily_path(batch.source_type, local.date()));
                     files.len() - 1
                 }
             };

@@ -173,7 +173,7 @@ pub fn render_entry(
     let _ = writeln!(
         out,
         "\n{MARKER_PREFIX}v=1 key={} source={} plugin={}@{} device={} -->",
-        head.key.to_hex(),
+        head.key.hex(),
         head.source_type,
         head.plugin_id,
         head.plugin_version,

@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 
 use crate::batch::{Batch, Receipt};
 use crate::dedup::DedupKey;
-use crate::index::{Index, IndexError};
+use crate::index::{Index, IndexError, KeyHasher, KeyMap};
 use crate::journal::{Journal, Record, replay};
 use crate::prepare::{Prepared, prepare};
 use crate::recover::{RecoveryReport, reconcile};
@@ -128,7 +128,7 @@ impl Vault {
             journal,
             uncut: HashMap::new(),
             lens: HashMap::new(),
-            unindexed: HashSet::new(),
+            unindexed: HashSet::default(),
         };
         let handle = std::thread::Builder::new()
             .name("vault-writer".into())
@@ -209,7 +209,7 @@ struct Writer {
     /// File lengths as this writer last left them: a file still that long ends in `\n`.
     lens: HashMap<String, u64>,
     /// Keys durably in the vault whose index commit failed; retried with the next group.
-    unindexed: HashSet<DedupKey>,
+    unindexed: HashSet<DedupKey, std::hash::BuildHasherDefault<KeyHasher>>,
 }
 
 /// A file opened for its append, with the bytes to append at `offset` (its length).
@@ -258,7 +258,7 @@ impl Writer {
             return;
         }
         let mut files: Vec<FileWrite> = Vec::new();
-        let mut group = HashMap::new();
+        let mut group = KeyMap::default();
         let placed = batches
             .iter()
             .map(|(p, _)| self.place(p, &mut files, &mut group))
@@ -304,7 +304,7 @@ impl Writer {
         &self,
         p: &Prepared,
         files: &mut Vec<FileWrite>,
-        group: &mut HashMap<DedupKey, usize>,
+        group: &mut KeyMap<usize>,
     ) -> Result<(u32, u32, Vec<usize>), IndexError> {
         let (mut stored, mut skipped, mut deps) = (0, 0, Vec::new());
         for e in &p.entries {

@@ -87,7 +87,7 @@ pub fn validate_events(
         .filter_map(|(i, e)| {
             let ts = checked_timestamp(
                 e.timestamp,
-                &format!("events[{i}].timestamp"),
+                || format!("events[{i}].timestamp"),
                 rules,
                 &mut errs,
             );
@@ -206,7 +206,12 @@ pub fn validate_value(value: Value, rules: &Rules) -> Result<Batch, Vec<FieldErr
         )
         .then(|| s.to_owned())
     });
-    let timestamp = timestamp(obj.get("timestamp"), "timestamp", rules, &mut errs);
+    let timestamp = timestamp(
+        obj.get("timestamp"),
+        || "timestamp".into(),
+        rules,
+        &mut errs,
+    );
     let events = events(obj.remove("events"), rules, &mut errs);
     match (
         source_type,
@@ -298,21 +303,23 @@ pub fn plugin_id_ok(s: &str) -> bool {
         })
 }
 
+/// `field` names the field for an error; it is only called when there is one (no
+/// allocation per event on the way through).
 fn timestamp(
     v: Option<&Value>,
-    field: &str,
+    field: impl Fn() -> String,
     rules: &Rules,
     errs: &mut Vec<FieldError>,
 ) -> Option<f64> {
     let t = match v {
         Some(Value::Number(n)) => n.as_f64(),
         None | Some(Value::Null) => {
-            errs.push(FieldError::new(field, "required"));
+            errs.push(FieldError::new(field(), "required"));
             return None;
         }
         Some(other) => {
             errs.push(FieldError::new(
-                field,
+                field(),
                 format!("must be a number of Unix seconds, got {}", kind(other)),
             ));
             return None;
@@ -322,7 +329,7 @@ fn timestamp(
         Some(t) => checked_timestamp(t, field, rules, errs),
         None => {
             errs.push(FieldError::new(
-                field,
+                field(),
                 "must be a finite number of Unix seconds",
             ));
             None
@@ -334,7 +341,7 @@ fn timestamp(
 /// `accept_since`) and at most 24 h ahead.
 fn checked_timestamp(
     t: f64,
-    field: &str,
+    field: impl Fn() -> String,
     rules: &Rules,
     errs: &mut Vec<FieldError>,
 ) -> Option<f64> {
@@ -354,7 +361,7 @@ fn checked_timestamp(
     } else {
         return Some(t);
     };
-    errs.push(FieldError::new(field, problem));
+    errs.push(FieldError::new(field(), problem));
     None
 }
 
@@ -395,7 +402,7 @@ fn event(i: usize, item: Value, rules: &Rules, errs: &mut Vec<FieldError>) -> Op
     };
     let ts = timestamp(
         obj.get("timestamp"),
-        &format!("events[{i}].timestamp"),
+        || format!("events[{i}].timestamp"),
         rules,
         errs,
     );

@@ -14,6 +14,10 @@ mod shelf;
 use std::path::Path;
 use std::process::Command;
 
+/// The allocator of the `openclone` binary, so the in-process rows measure what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)

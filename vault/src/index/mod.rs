@@ -95,8 +95,9 @@ pub struct Index {
     worker: Worker,
 }
 
-/// Hashes a stored key by its own low 64 bits: keys are uniformly random already, so
-/// hashing them again (SipHash, the default) would only cost time.
+/// Hashes a stored key by its own low 64 bits (a [`DedupKey`] by its first 8 bytes): keys
+/// are uniformly random already, so hashing them again (SipHash, the default) would only
+/// cost time.
 #[derive(Clone, Copy, Default)]
 pub struct KeyHasher(u64);
 
@@ -111,6 +112,10 @@ impl std::hash::Hasher for KeyHasher {
         }
     }
 
+    fn write_u64(&mut self, k: u64) {
+        self.0 = k;
+    }
+
     fn write_u128(&mut self, k: u128) {
         self.0 = k as u64;
     }
@@ -118,6 +123,9 @@ impl std::hash::Hasher for KeyHasher {
 
 /// A set of stored keys.
 pub type KeySet = HashSet<u128, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// A map from dedup keys, hashed by [`KeyHasher`].
+pub type KeyMap<V> = HashMap<DedupKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// A key's stored form: its first 128 bits, big-endian.
 fn stored(key: &DedupKey) -> u128 {

@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::Regex;
 use serde::Deserialize;
 
@@ -170,6 +170,7 @@ impl Rules {
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keyword_list)
             .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"));
         Self {
@@ -195,6 +196,9 @@ impl Rules {
     /// The byte ranges of `text` that hold secrets, with the rule id of each; ranges may
     /// overlap.
     pub fn find(&self, text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+        if self.always.is_empty() && !self.keywords.is_match(text) {
+            return Vec::new();
+        }
         let mut candidates: Vec<usize> = self.always.clone();
         for m in self.keywords.find_overlapping_iter(text) {
             candidates.extend(&self.owners[m.pattern().as_usize()]);
