@@ -7,16 +7,22 @@
 //! is timed over the first 500,000 keys of an empty index and over 500,000 new keys once it
 //! holds KEYS; a third figure looks up 500,000 keys already held (a full resend). Then the
 //! index is closed and reopened: the time to open, and the resident memory the open index
-//! adds (`VmRSS`, after another 500,000 lookups) are printed. Prints the Markdown rows of
-//! BENCHMARKS.md.
+//! adds (`VmRSS`, after another 500,000 lookups) are printed.
+//!
+//! Last, the pipeline itself: a vault is opened on an empty index and 1,000,000 unique
+//! events (2,000 batches of 500 `braindump` events, as `../shared/bench/ingest.lua` makes
+//! them) are prepared and stored from two threads, fsync and all; then the same with a
+//! vault opened on the index holding 10.5 million keys (its background merges included). Prints the Markdown rows of BENCHMARKS.md.
 
 use std::time::Instant;
 
-use openclone_vault::DedupKey;
 use openclone_vault::index::Index;
+use openclone_vault::{Batch, DedupKey, Event, Platform, SourceType, Vault, VaultConfig};
 
 const GROUP: usize = 2_000;
 const SAMPLE: usize = 500_000;
+/// Batches of 500 events per pipeline thread: 1,000,000 events per pipeline row.
+const PIPELINE_BATCHES: usize = 1_000;
 
 /// splitmix64: a fast generator of uniformly random 64-bit words.
 struct Keys(u64);
@@ -106,6 +112,9 @@ fn main() {
     let extra = add(&mut index, &mut keys, SAMPLE);
     let rss_open = rss_kib().saturating_sub(rss0);
     let disk: u64 = walk(&path);
+    drop(index);
+    let empty_rate = pipeline(&dir.path().join("empty-index"), 2);
+    let full_rate = pipeline(&path, 1);
 
     println!("| index | keys held | ns per new key (lookup + record) | ns per held key (lookup) |");
     println!("|---|---|---|---|");
@@ -126,6 +135,70 @@ fn main() {
         rss_open / 1024,
         disk >> 20
     );
+    println!();
+    println!("| pipeline (prepare + writer, 2 threads, fsync) | events/s |");
+    println!("|---|---|");
+    println!("| empty index | {empty_rate:.0} |");
+    println!(
+        "| index holding {} keys | {full_rate:.0} ({:.0} % of empty) |",
+        held + SAMPLE,
+        100.0 * full_rate / empty_rate
+    );
+}
+
+/// Events per second through [`Vault::prepare`] and the writer from two threads, on a
+/// fresh vault whose index is at `index`.
+fn pipeline(index: &std::path::Path, run: u64) -> f64 {
+    let root = tempfile::tempdir().expect("tempdir");
+    let vault = Vault::open(VaultConfig {
+        root: root.path().to_owned(),
+        index_path: index.to_owned(),
+        tz: jiff::tz::TimeZone::UTC,
+        policy: Default::default(),
+    })
+    .expect("vault");
+    let batches: Vec<Vec<Batch>> = (0..2)
+        .map(|t| (0..PIPELINE_BATCHES).map(|n| batch(run, t, n)).collect())
+        .collect();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for mine in batches {
+            let vault = &vault;
+            s.spawn(move || {
+                for b in mine {
+                    let receipt = vault.ingest(b).expect("stored");
+                    assert_eq!(receipt.stored, 500);
+                }
+            });
+        }
+    });
+    (2 * PIPELINE_BATCHES * 500) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn batch(run: u64, thread: usize, n: usize) -> Batch {
+    let events = (0..500)
+        .map(|i| {
+            let mut data = serde_json::Map::new();
+            data.insert(
+                "text".into(),
+                format!("event {thread}-{n}-{i} lorem ipsum dolor sit amet").into(),
+            );
+            Event {
+                timestamp: 1_735_689_600.0 + ((n * 500 + i) % 86_400) as f64,
+                data,
+                raw_ref: Some(format!("r-{run}-{thread}-{n}-{i}")),
+            }
+        })
+        .collect();
+    Batch {
+        source_type: SourceType::Braindump,
+        platform: Platform::Linux,
+        device_id: "bench-device".into(),
+        plugin_id: "bench".into(),
+        plugin_version: "1.0.0".into(),
+        timestamp: 1_735_689_600.0,
+        events,
+    }
 }
 
 fn walk(path: &std::path::Path) -> u64 {

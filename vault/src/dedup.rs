@@ -42,10 +42,10 @@ impl DedupKey {
         match &event.raw_ref {
             Some(r) => h.update(r.as_bytes()),
             None => {
-                h.update(b"t:");
-                h.update(Value::from(event.timestamp).to_string().as_bytes());
-                h.update([0]);
-                let mut json = Vec::with_capacity(128);
+                let mut json = Vec::with_capacity(256);
+                json.extend_from_slice(b"t:");
+                write_json(&event.timestamp, &mut json);
+                json.push(0);
                 canonical_map(&event.data, &mut json);
                 h.update(&json);
             }
@@ -109,7 +109,7 @@ fn canonical_map(map: &Map<String, Value>, out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
-        write_json(&Value::String(k.clone()), out);
+        write_json(k, out);
         out.push(b':');
         canonical(v, out);
     }
@@ -133,8 +133,9 @@ fn canonical(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
-fn write_json(v: &Value, out: &mut Vec<u8>) {
-    out.extend_from_slice(v.to_string().as_bytes());
+/// Writes `v` as `serde_json` does, into `out` (writing into a `Vec` cannot fail).
+fn write_json<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(out, v);
 }
 
 #[cfg(test)]

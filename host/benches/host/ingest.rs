@@ -111,6 +111,52 @@ pub fn direct(seconds: u64, threads: usize) -> f64 {
     )
 }
 
+/// The row for one thread that validates and prepares batches and keeps `in_flight` of
+/// them queued at the writer (as a server with that many clients does), so its work
+/// overlaps the writer's appends and fsyncs; returns events/s.
+pub fn direct_pipelined(seconds: u64, in_flight: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = open_app_with_hash(dir.path());
+    let vault = &app.tenants[0].vault;
+    let bodies: Vec<Bytes> = (0..BATCHES_PER_CLIENT * 4).map(|n| batch(0, n)).collect();
+    let (tx, rx) = std::sync::mpsc::channel::<Duration>();
+    let rules = Rules::contract(2e9);
+    let (mut queued, mut lat, mut bytes) = (0, Vec::new(), 0);
+    let start = Instant::now();
+    for body in &bodies {
+        if start.elapsed() >= Duration::from_secs(seconds) {
+            break;
+        }
+        if queued == in_flight {
+            lat.push(rx.recv().expect("answer"));
+            queued -= 1;
+        }
+        let t0 = Instant::now();
+        let b = validate_body(body, &rules).expect("valid");
+        let tx = tx.clone();
+        vault.submit(
+            vault.prepare(b),
+            Box::new(move |r| {
+                r.expect("stored");
+                let _ = tx.send(t0.elapsed());
+            }),
+        );
+        queued += 1;
+        bytes += body.len();
+    }
+    for _ in 0..queued {
+        lat.push(rx.recv().expect("answer"));
+    }
+    let elapsed = start.elapsed();
+    report(
+        &format!("pipeline, 1 thread, {in_flight} batches in flight"),
+        lat.len(),
+        elapsed,
+        &mut lat,
+        bytes,
+    )
+}
+
 /// An app with one tenant `bench` keyed by [`KEY`] and no rate limit, in `dir`.
 pub fn open_app_with_hash(dir: &std::path::Path) -> Arc<App> {
     use sha2::{Digest, Sha256};

@@ -2,7 +2,8 @@
 //! ActivityWatch heartbeats, measured in one run.
 //!
 //! `cargo bench -p openclone-host --bench host -- [SECONDS] [CLIENTS] [activitywatch]`
-//! (default 8 s, 4 clients; `activitywatch` runs only the ActivityWatch rows). Builds the
+//! (default 8 s, 4 clients; `activitywatch` runs only the ActivityWatch rows, `ingest` only
+//! the direct pipeline rows). Builds the
 //! plugins first (`scripts/build-plugins.sh --test`). Prints the Markdown tables of
 //! BENCHMARKS.md.
 
@@ -25,6 +26,13 @@ fn main() {
         .collect();
     let seconds = args.first().and_then(|s| s.parse().ok()).unwrap_or(8);
     let clients = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4);
+    if args.iter().any(|a| a == "ingest") {
+        println!("| path | events | events/s | MB/s | p50 ms/batch | p99 ms/batch |");
+        println!("|---|---|---|---|---|---|");
+        ingest::direct(seconds, 1);
+        ingest::direct_pipelined(seconds, 4);
+        return;
+    }
     if args.iter().any(|a| a == "activitywatch") {
         activitywatch::run(seconds, 8);
         return;
@@ -41,6 +49,7 @@ fn main() {
     println!("| path | events | events/s | MB/s | p50 ms/batch | p99 ms/batch |");
     println!("|---|---|---|---|---|---|");
     let pipeline = ingest::direct(seconds, 1);
+    ingest::direct_pipelined(seconds, 4);
     ingest::direct(seconds, 2);
     ingest::over_http(seconds, 1);
     let http = ingest::over_http(seconds, clients);
