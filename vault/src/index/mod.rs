@@ -75,6 +75,8 @@ struct Frozen {
     keys: Arc<KeySet>,
     logs: Vec<u64>,
     files_after: HashMap<String, u64>,
+    /// Its run could not be written; sent again at the next freeze.
+    failed: bool,
 }
 
 /// The per-tenant dedup index, in a directory of its own.
@@ -93,6 +95,9 @@ pub struct Index {
     base_files: HashMap<String, u64>,
     next_id: u64,
     worker: Worker,
+    /// A run write or merge failed (say, the disk is full): retried at the next freeze,
+    /// not at every group, so a failing disk is not hammered and the log not flooded.
+    backoff: bool,
 }
 
 /// Hashes a stored key by its own low 64 bits (a [`DedupKey`] by its first 8 bytes): keys
@@ -215,6 +220,7 @@ impl Index {
             base_files: manifest.files,
             next_id,
             worker: Worker::start(dir)?,
+            backoff: false,
         };
         index.write_manifest()?;
         index.remove_orphans();
@@ -239,6 +245,7 @@ impl Index {
             base_files: HashMap::new(),
             next_id: id + 1,
             worker: Worker::start(dir)?,
+            backoff: false,
         };
         index.write_manifest()?;
         index.remove_orphans();
@@ -337,7 +344,8 @@ impl Index {
         if self.memtable.len() >= FREEZE_KEYS {
             self.freeze()?;
         }
-        if !self.worker.busy_merging()
+        if !self.backoff
+            && !self.worker.busy_merging()
             && let Some(inputs) = run::tier_to_merge(&self.runs)
         {
             self.worker.merge(self.next_id, inputs);
@@ -361,8 +369,14 @@ impl Index {
             keys: keys.clone(),
             logs: std::mem::replace(&mut self.mem_logs, vec![log_id]),
             files_after: self.files.clone(),
+            failed: false,
         });
         self.write_manifest()?;
+        self.backoff = false;
+        for f in self.frozen.iter_mut().filter(|f| f.failed) {
+            f.failed = false;
+            self.worker.flush(f.run, f.keys.clone());
+        }
         self.worker.flush(run_id, keys);
         Ok(())
     }
@@ -382,10 +396,14 @@ impl Index {
                 }
             }
             Finished::Flushed(id, Err(e)) => {
-                tracing::warn!(run = id, error = %e, "dedup index run not written; its keys stay in memory and in the key log, retried with the next");
-                if let Some(f) = self.frozen.iter().find(|f| f.run == id) {
-                    self.worker.flush(id, f.keys.clone());
+                let _ = std::fs::remove_file(run::path(&self.dir, id));
+                if let Some(f) = self.frozen.iter_mut().find(|f| f.run == id) {
+                    f.failed = true;
                 }
+                if !self.backoff {
+                    tracing::warn!(run = id, error = %e, "dedup index run not written; its keys stay in memory and in the key log, retried at the next run");
+                }
+                self.backoff = true;
             }
             Finished::Merged(inputs, Ok(run)) => {
                 self.runs.retain(|r| !inputs.contains(&r.id));
@@ -396,7 +414,10 @@ impl Index {
                 }
             }
             Finished::Merged(_, Err(e)) => {
-                tracing::warn!(error = %e, "dedup index merge failed; the runs stay as they were");
+                if !self.backoff {
+                    tracing::warn!(error = %e, "dedup index merge failed; the runs stay as they were, retried after the next run");
+                }
+                self.backoff = true;
             }
         }
         Ok(())
