@@ -279,8 +279,9 @@ impl Index {
     }
 
     /// Adds `keys` and records the accounted length of each of `files` (vault-relative path,
-    /// bytes): one log record, then memory. Freezes the memtable when it is full and takes
-    /// in the runs the background thread has finished.
+    /// bytes): one log record (none for a group that stored nothing, such as a resend),
+    /// then memory. Freezes the memtable when it is full and takes in the runs the
+    /// background thread has finished.
     ///
     /// Errors: the log could not be written (nothing was added).
     pub fn record<'a>(
@@ -289,9 +290,11 @@ impl Index {
         files: &[(&str, u64)],
     ) -> Result<(), IndexError> {
         let keys: Vec<u128> = keys.into_iter().map(stored).collect();
-        self.log
-            .append(keys.iter().copied(), files)
-            .map_err(|e| self.err(e))?;
+        if !keys.is_empty() || !files.is_empty() {
+            self.log
+                .append(keys.iter().copied(), files)
+                .map_err(|e| self.err(e))?;
+        }
         for k in keys {
             if self.memtable.insert(k) {
                 self.filter.insert(k);

@@ -127,6 +127,22 @@ fn an_unreadable_manifest_or_run_starts_the_index_empty() {
 }
 
 #[test]
+fn a_group_that_stored_nothing_adds_nothing_to_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index");
+    let mut index = Index::open(&path).expect("open");
+    index
+        .record(&keys(0..3), &[("Notes/a.md", 1)])
+        .expect("record");
+    let len = || std::fs::metadata(log_path(&path, 1)).expect("log").len();
+    let before = len();
+    for _ in 0..100 {
+        index.record(&[], &[]).expect("record");
+    }
+    assert_eq!(len(), before);
+}
+
+#[test]
 fn clear_forgets_every_key_and_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("index");
