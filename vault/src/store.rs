@@ -6,7 +6,7 @@
 //! records the keys in the index and only then answers. So concurrent batches never
 //! interleave inside a file, and one fsync serves many batches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 
 use crate::batch::{Batch, Receipt};
 use crate::dedup::DedupKey;
-use crate::index::{Index, IndexError, KeyHasher, KeyMap};
+use crate::index::{DedupKeySet, Index, IndexError, KeyMap};
 use crate::journal::{Journal, Record, replay};
 use crate::prepare::{Prepared, prepare};
 use crate::recover::{RecoveryReport, reconcile};
@@ -128,7 +128,7 @@ impl Vault {
             journal,
             uncut: HashMap::new(),
             lens: HashMap::new(),
-            unindexed: HashSet::default(),
+            unindexed: DedupKeySet::default(),
         };
         let handle = std::thread::Builder::new()
             .name("vault-writer".into())
@@ -209,7 +209,7 @@ struct Writer {
     /// File lengths as this writer last left them: a file still that long ends in `\n`.
     lens: HashMap<String, u64>,
     /// Keys durably in the vault whose index commit failed; retried with the next group.
-    unindexed: HashSet<DedupKey, std::hash::BuildHasherDefault<KeyHasher>>,
+    unindexed: DedupKeySet,
 }
 
 /// A file opened for its append, with the bytes to append at `offset` (its length).
@@ -468,8 +468,9 @@ impl Writer {
     /// truth) has them.
     fn record(&mut self, files: &[FileWrite]) {
         let written = || files.iter().filter(|fw| fw.result.is_ok());
-        let lens: Vec<(&str, u64)> = written()
-            .filter_map(|fw| fw.result.as_ref().ok().map(|&len| (fw.path.as_str(), len)))
+        let lens: Vec<(&str, u64)> = files
+            .iter()
+            .filter_map(|fw| Some((fw.path.as_str(), *fw.result.as_ref().ok()?)))
             .collect();
         let keys = written().flat_map(|fw| fw.keys.iter());
         match self.index.record(keys.chain(self.unindexed.iter()), &lens) {

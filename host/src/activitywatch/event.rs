@@ -64,7 +64,7 @@ pub fn parse(v: Value) -> Result<Event, String> {
             w.timestamp
         )
     })?;
-    if !w.duration.is_finite() || !(0.0..=MAX_DURATION_S).contains(&w.duration) {
+    if !(0.0..=MAX_DURATION_S).contains(&w.duration) {
         return Err(format!(
             "duration: {} is not a number of seconds from 0 to {MAX_DURATION_S}",
             w.duration

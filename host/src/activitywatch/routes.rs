@@ -241,8 +241,9 @@ async fn events(api: &Arc<Api>, id: &str, query: &HashMap<String, String>) -> Re
             .map(|v| {
                 v.parse::<jiff::Timestamp>()
                     .map(|t| {
-                        let ns = t.as_nanosecond();
-                        i64::try_from(ns).unwrap_or(if ns < 0 { i64::MIN } else { i64::MAX })
+                        t.as_nanosecond()
+                            .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
+                            as i64
                     })
                     .map_err(|e| {
                         Box::new(message(

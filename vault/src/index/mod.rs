@@ -132,6 +132,9 @@ pub type KeySet = HashSet<u128, std::hash::BuildHasherDefault<KeyHasher>>;
 /// A map from dedup keys, hashed by [`KeyHasher`].
 pub type KeyMap<V> = HashMap<DedupKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
 
+/// A set of dedup keys, hashed by [`KeyHasher`].
+pub type DedupKeySet = HashSet<DedupKey, std::hash::BuildHasherDefault<KeyHasher>>;
+
 /// A key's stored form: its first 128 bits, big-endian.
 fn stored(key: &DedupKey) -> u128 {
     let mut k = [0u8; 16];

@@ -16,16 +16,22 @@ fn keys(range: std::ops::Range<u64>) -> Vec<DedupKey> {
     range.map(key).collect()
 }
 
-/// Waits until the background thread has written every frozen memtable.
-fn settle(index: &mut Index) {
+/// Drives the index (an empty group takes in finished runs) until `done` holds, for at
+/// most 5 s.
+fn wait_until(index: &mut Index, what: &str, done: impl Fn(&Index) -> bool) {
     for _ in 0..500 {
         index.record(&[], &[]).expect("record");
-        if index.frozen.is_empty() {
+        if done(index) {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    panic!("runs were not written");
+    panic!("{what}");
+}
+
+/// Waits until the background thread has written every frozen memtable.
+fn settle(index: &mut Index) {
+    wait_until(index, "runs were not written", |i| i.frozen.is_empty());
 }
 
 #[test]
@@ -170,13 +176,9 @@ fn runs_of_one_tier_are_merged_in_the_background() {
         index.record(chunk, &[]).expect("record");
     }
     settle(&mut index);
-    for _ in 0..500 {
-        index.record(&[], &[]).expect("record");
-        if index.runs.len() == 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_until(&mut index, "the runs were not merged", |i| {
+        i.runs.len() == 1
+    });
     assert_eq!(index.runs.len(), 1);
     assert_eq!(index.runs[0].keys(), total);
     assert!(

@@ -196,12 +196,12 @@ impl Rules {
     /// The byte ranges of `text` that hold secrets, with the rule id of each; ranges may
     /// overlap.
     pub fn find(&self, text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
-        if self.always.is_empty() && !self.keywords.is_match(text) {
-            return Vec::new();
-        }
         let mut candidates: Vec<usize> = self.always.clone();
         for m in self.keywords.find_overlapping_iter(text) {
             candidates.extend(&self.owners[m.pattern().as_usize()]);
+        }
+        if candidates.is_empty() {
+            return Vec::new();
         }
         candidates.sort_unstable();
         candidates.dedup();
