@@ -13,6 +13,11 @@ pub trait Plugin {
     /// The source types the plugin emits; must match `source_types` in its plugin.json.
     const SOURCE_TYPES: &'static [SourceType];
 
+    /// For one component shipped under several ids (a drop-in folder per id, each
+    /// plugin.json giving this config key its id as default): the key whose value
+    /// `describe` answers as the id. `None` (the default): the crate name.
+    const ID_FROM_CONFIG: Option<&'static str> = None;
+
     /// Once per instance, after config is bound: check config, prepare.
     fn init(_ctx: &mut Ctx) -> Result<()> {
         Ok(())
@@ -39,7 +44,10 @@ pub struct Adapter<P>(PhantomData<P>);
 impl<P: Plugin + PluginMeta> crate::bindings::Guest for Adapter<P> {
     fn describe() -> PluginInfo {
         PluginInfo {
-            id: P::ID.to_owned(),
+            id: P::ID_FROM_CONFIG
+                .and_then(crate::bindings::openclone::capture::config::get)
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_else(|| P::ID.to_owned()),
             version: P::VERSION.to_owned(),
             source_types: P::SOURCE_TYPES.to_vec(),
         }

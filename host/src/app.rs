@@ -190,7 +190,7 @@ impl App {
             )
         })?;
         let limits = entry.settings.limits;
-        let mut config = entry.settings.config.clone();
+        let mut config = entry.settings.grants.config.clone();
         if let Some(since) = self
             .config
             .tenants
@@ -203,17 +203,17 @@ impl App {
         Ok(Arc::new(PluginContext {
             id: manifest.id.clone(),
             version: manifest.version.clone(),
-            source_types: manifest.source_types.clone(),
             tenant: t.id.clone(),
             tenant_index: self.ingest.tenant_index(&t.id).unwrap_or_default(),
             ingest: self.ingest.clone(),
             state: t.state.clone(),
             config,
             limits,
+            grants: entry.settings.grants.clone(),
             device_id: self.device_id.clone(),
             platform: Platform::Linux,
-            budget: EventBudget::new(limits.events_per_minute),
-            log_budget: EventBudget::new(crate::runtime::context::LOG_LINES_PER_MINUTE),
+            budget: EventBudget::new(entry.settings.grants.emit.events_per_minute),
+            log_budget: EventBudget::new(crate::runtime::capability::log::LINES_PER_MINUTE),
             emitted: Default::default(),
         }))
     }

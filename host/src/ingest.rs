@@ -190,11 +190,13 @@ impl Ingest {
         source_type: SourceType,
         events: &[RawEvent<'_>],
     ) -> Result<Batch, Refused> {
-        if !plugin.source_types.contains(&source_type) {
+        if !plugin.grants.emit.source_types.contains(&source_type) {
             return Err(Refused::NotPermitted(format!(
                 "{} emits {source_type}, but its plugin.json source_types are [{}]",
                 plugin.id,
                 plugin
+                    .grants
+                    .emit
                     .source_types
                     .iter()
                     .map(|s| s.as_str())

@@ -110,7 +110,7 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
         let mut times = Vec::with_capacity(INSTANTIATIONS as usize);
         for _ in 0..INSTANTIATIONS {
             let t0 = Instant::now();
-            let (mut store, _, _) = pass::store(&rt, &ctx, &[], false).expect("store");
+            let (mut store, _, _) = pass::store(&rt, &ctx, &Default::default()).expect("store");
             let instance = rt
                 .run_for(
                     Duration::from_secs(30),
@@ -173,6 +173,7 @@ fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> (Duration, Durat
         limits: Limiter::new(StoreLimits::default()),
         plugin: ctx.clone(),
         tally: Tally::default(),
+        instances: Default::default(),
     };
     let (mut via_linker, mut via_pre) = (Vec::new(), Vec::new());
     for _ in 0..INSTANTIATIONS {

@@ -218,6 +218,9 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
                     for (check, outcome) in check_component(rt, m) {
                         report(&mut ok, &format!("{what} {check}"), outcome);
                     }
+                    for missing in e.settings.grants.missing() {
+                        warn(&what, &format!("{missing} in [plugins.{}]", m.id));
+                    }
                 }
                 Err(err) => report(
                     &mut ok,

@@ -1,5 +1,6 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod check_events;
 mod doctor;
 mod edit;
 mod init;

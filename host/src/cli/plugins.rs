@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::plugins::last_pass;
 use crate::plugins::manifest::{self, PluginKind};
 use crate::plugins::registry::{Entry, Registry};
-use crate::plugins::settings::settings;
-use crate::runtime::bindings::source_type;
+use crate::plugins::settings::{Settings, settings};
+use crate::runtime::capability;
 use crate::runtime::{Runtime, pass};
 
 /// `openclone plugins …`
@@ -77,6 +77,9 @@ pub enum PluginsCommand {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// For guest SDK test harnesses: validate and key events with the host's own rules,
+    /// one JSON request per stdin line, one JSON answer per stdout line.
+    CheckEvents,
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
     Validate {
@@ -90,6 +93,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
+        PluginsCommand::CheckEvents => super::check_events::run(),
         PluginsCommand::Inspect { id, config } => inspect(config, &id),
         PluginsCommand::New {
             name,
@@ -224,7 +228,7 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
         "config schema",
         plugin_settings
             .as_ref()
-            .map(|s| format!("{} setting(s) with defaults", s.config.len()))
+            .map(|s| format!("{} setting(s) with defaults", s.grants.config.len()))
             .map_err(|e| e.message.clone()),
     );
     let rt = Runtime::new(&scratch.path().join("cache"), false)?;
@@ -238,27 +242,17 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a permission gives a plugin on this host, and whether it is granted.
-fn permission(name: &str, s: &crate::plugins::settings::Settings) -> String {
-    match name {
-        "fs-read" if s.paths.is_empty() => {
-            "fs-read: requested, NOT granted (no `paths` in its settings): it sees no files"
-                .to_owned()
-        }
-        "fs-read" => {
-            let mounts: Vec<String> = s
-                .paths
-                .iter()
-                .enumerate()
-                .map(|(i, p)| format!("/input/{i} ← {} (read-only)", p.display()))
-                .collect();
-            format!("fs-read: granted — {}", mounts.join(", "))
-        }
-        "net-http" => "net-http: requested, not offered by this host (no outgoing HTTP)".to_owned(),
-        other => format!(
-            "{other}: a platform permission this host does not grant (no effect in the sandbox)"
-        ),
-    }
+/// The capability grants of a plugin, one line each (`plugins inspect`, `doctor`), then
+/// any other `requires_permissions` entry as a platform permission without effect here.
+pub(crate) fn grant_lines(m: &manifest::Manifest, s: &Settings) -> Vec<String> {
+    let mut lines: Vec<String> = s.grants.describe().into_iter().map(|(_, l)| l).collect();
+    lines.extend(
+        m.permissions
+            .iter()
+            .filter(|p| !capability::is_requestable(p))
+            .map(|p| format!("{p}: a platform permission this host does not grant (no effect in the sandbox)")),
+    );
+    lines
 }
 
 fn inspect(config: Option<PathBuf>, id: &str) -> anyhow::Result<()> {
@@ -290,28 +284,22 @@ fn inspect(config: Option<PathBuf>, id: &str) -> anyhow::Result<()> {
         "\nmanifest:\n{}",
         serde_json::to_string_pretty(&Value::Object(m.raw.clone()))?
     );
-    println!("\npermissions:");
-    println!(
-        "  always: emit, log, config, state, clocks, random; no environment, arguments, stdin or sockets"
-    );
-    for p in &m.permissions {
-        println!("  {}", permission(p, &e.settings));
+    println!("\ncapabilities:");
+    println!("  always: clocks, random; no environment, arguments, stdin or sockets");
+    for line in grant_lines(m, &e.settings) {
+        println!("  {line}");
     }
     println!(
         "\nconfig (defaults applied):\n{}",
-        serde_json::to_string_pretty(&Value::Object(e.settings.config.clone()))?
+        serde_json::to_string_pretty(&Value::Object(e.settings.grants.config.clone()))?
     );
     let l = e.settings.limits;
     println!(
-        "\nlimits: every {} s, timeout {} s, memory {} MiB, {} bytes per emit, {} events/min, parked after {} failures, state {} entries × {} bytes",
+        "\nlimits: every {} s, timeout {} s, memory {} MiB, parked after {} failures",
         e.settings.interval.as_secs(),
         l.timeout.as_secs(),
         l.memory_bytes >> 20,
-        l.emit_max_bytes,
-        l.events_per_minute,
         l.max_failures,
-        l.state.max_entries,
-        l.state.max_value_bytes
     );
     if let PluginKind::Wasm { component } = &m.kind {
         let rt = Runtime::new(&cfg.data_dir().join("cache").join("components"), false)?;
@@ -407,45 +395,7 @@ fn describe(
         status: Default::default(),
     };
     let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
-    let _io = rt.enter();
-    let (mut store, _, _) = pass::store(rt, &ctx, &[], false).map_err(|e| e.to_string())?;
-    let limit = ctx.limits.timeout;
-    let timed_out = || format!("did not answer within {limit:?}");
-    let instance = rt
-        .run_for(limit, loaded.pre.instantiate_async(&mut store))
-        .ok_or_else(timed_out)?
-        .map_err(|e| format!("cannot be instantiated: {e}"))?;
-    let info = rt
-        .run_for(limit, instance.call_describe(&mut store))
-        .ok_or_else(timed_out)?
-        .map_err(|e| format!("describe trapped: {e}"))?;
+    let checked = pass::describe(rt, loaded, &ctx).and_then(|info| manifest::check_describe(m, &info));
     app.close();
-    let types: Vec<_> = info.source_types.iter().map(|s| source_type(*s)).collect();
-    let undeclared: Vec<&str> = types
-        .iter()
-        .filter(|t| !m.source_types.contains(t))
-        .map(|t| t.as_str())
-        .collect();
-    if info.id != m.id || info.version != m.version {
-        return Err(format!(
-            "the component says it is {}@{}, plugin.json says {}@{}; rebuild it or fix plugin.json",
-            info.id, info.version, m.id, m.version
-        ));
-    }
-    if !undeclared.is_empty() {
-        return Err(format!(
-            "it emits [{}] that plugin.json's source_types do not declare; add them",
-            undeclared.join(", ")
-        ));
-    }
-    Ok(format!(
-        "{}@{} emitting [{}]",
-        info.id,
-        info.version,
-        types
-            .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    checked
 }

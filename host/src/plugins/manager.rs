@@ -119,6 +119,16 @@ impl Manager {
             .app
             .plugin_context(entry, manifest)
             .map_err(|e| e.to_string())?;
+        let described = pass::describe(&self.runtime, &loaded, &ctx)
+            .and_then(|info| super::manifest::check_describe(manifest, &info));
+        if let Err(msg) = described {
+            tracing::error!(plugin = %manifest.id, error = %msg, "plugin not loaded: describe does not match plugin.json");
+            entry.update(|s| {
+                s.parked = true;
+                s.last_error = Some(format!("describe: {msg}"));
+            });
+            return Err(msg);
+        }
         Ok((Arc::new(loaded), ctx))
     }
 
@@ -168,9 +178,8 @@ impl Manager {
         ctx: &Arc<PluginContext>,
     ) -> Result<PassReport, PassError> {
         entry.update(|s| s.in_pass = true);
-        let fs_read = manifest.permissions.iter().any(|p| p == "fs-read");
         no_panic(&format!("pass of {}", manifest.id), || {
-            pass::run(&self.runtime, loaded, ctx, &entry.settings.paths, fs_read)
+            pass::run(&self.runtime, loaded, ctx)
         })
         .unwrap_or_else(|m| {
             Err(PassError::Failed(format!(
@@ -217,6 +226,10 @@ impl Manager {
                     s.last_pass_ms = Some(r.elapsed.as_secs_f64() * 1000.0);
                     s.peak_memory = Some(r.peak_memory);
                     s.records_skipped += u64::from(r.skipped_records);
+                    s.requests_denied += r.net_refusals.len() as u64;
+                    if let Some(last) = r.net_refusals.last() {
+                        s.last_denied = Some(last.clone());
+                    }
                 }
                 Err(e) => {
                     s.failures += 1;
@@ -397,7 +410,8 @@ impl Manager {
         entry: &Entry,
         tx: &Sender<Msg>,
     ) -> Option<notify::RecommendedWatcher> {
-        if entry.settings.paths.is_empty() {
+        let paths = entry.settings.grants.fs_read.mounted();
+        if paths.is_empty() {
             return None;
         }
         let (tx, id_owned) = (Mutex::new(tx.clone()), id.to_owned());
@@ -410,7 +424,7 @@ impl Manager {
             }
         })
         .ok()?;
-        for p in &entry.settings.paths {
+        for p in paths {
             if let Err(e) = w.watch(p, RecursiveMode::Recursive) {
                 tracing::warn!(plugin = %id, path = %p.display(), error = %e, "cannot watch a granted path; the plugin still runs on its interval");
             }

@@ -6,6 +6,9 @@ use openclone_vault::validate::plugin_id_ok;
 use openclone_vault::{Platform, Sensitivity, SourceType};
 use serde_json::{Map, Value};
 
+use crate::runtime::bindings::openclone::capture::types::PluginInfo;
+use crate::runtime::bindings::source_type;
+
 /// A manifest that passed every rule.
 #[derive(Debug, Clone)]
 pub struct Manifest {
@@ -188,6 +191,7 @@ pub fn parse(dir: &Path, text: &str) -> Result<Manifest, ManifestError> {
         None => Vec::new(),
         Some(_) => strings("requires_permissions")?,
     };
+    crate::runtime::capability::check_manifest(&raw).map_err(|(f, m)| err(&f, m))?;
     check_config_schema(raw.get("config_schema")).map_err(|(f, m)| err(&f, m))?;
     let kind = component(dir, raw.get("component")).map_err(|m| err("component", m))?;
     match raw.get("sha256") {
@@ -279,4 +283,30 @@ fn component(dir: &Path, field: Option<&Value>) -> Result<PluginKind, String> {
         )),
         (false, None) => Ok(PluginKind::Remote),
     }
+}
+
+/// Compares a component's `describe` with its manifest (`plugins validate`, `doctor` and
+/// every load by `serve`/`capture`): the same id and version, and no source type the
+/// manifest does not declare. Returns a one-line summary. Errors: the mismatch and the fix.
+pub fn check_describe(m: &Manifest, info: &PluginInfo) -> Result<String, String> {
+    let types: Vec<SourceType> = info.source_types.iter().map(|s| source_type(*s)).collect();
+    if info.id != m.id || info.version != m.version {
+        return Err(format!(
+            "the component says it is {}@{}, plugin.json says {}@{}; rebuild it or fix plugin.json",
+            info.id, info.version, m.id, m.version
+        ));
+    }
+    let undeclared: Vec<&str> = types
+        .iter()
+        .filter(|t| !m.source_types.contains(t))
+        .map(|t| t.as_str())
+        .collect();
+    if !undeclared.is_empty() {
+        return Err(format!(
+            "it emits [{}] that plugin.json's source_types do not declare; add them",
+            undeclared.join(", ")
+        ));
+    }
+    let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    Ok(format!("{}@{} emitting [{}]", info.id, info.version, names.join(", ")))
 }

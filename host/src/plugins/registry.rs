@@ -70,6 +70,10 @@ pub struct RuntimeStatus {
     pub peak_memory: Option<usize>,
     /// Records skipped inside otherwise-read files, over every pass of this process.
     pub records_skipped: u64,
+    /// Outgoing requests the host denied (`net-http`), over every pass of this process.
+    pub requests_denied: u64,
+    /// The last denied request: URL and why.
+    pub last_denied: Option<String>,
 }
 
 /// One plugin folder.
@@ -169,6 +173,8 @@ impl Entry {
             counters["load_ms"] = json!(s.load_ms);
             counters["last_pass_ms"] = json!(s.last_pass_ms);
             counters["peak_memory_bytes"] = json!(s.peak_memory);
+            counters["requests_denied"] = json!(s.requests_denied);
+            obj.insert("last_denied_request".into(), json!(s.last_denied));
         }
         obj.insert("counters".into(), counters);
         Value::Object(obj)

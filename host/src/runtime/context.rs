@@ -4,12 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use openclone_vault::{Platform, SourceType};
+use openclone_vault::Platform;
 use serde_json::{Map, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::capability::{Grants, Instances};
 use super::state_store::StateStore;
 use crate::plugins::settings::Limits;
 
@@ -19,8 +20,6 @@ pub struct PluginContext {
     pub id: String,
     /// Plugin version (from plugin.json).
     pub version: String,
-    /// Declared source types: the only ones `emit` accepts.
-    pub source_types: Vec<SourceType>,
     /// The tenant it writes for.
     pub tenant: String,
     /// That tenant's number in the ingest service.
@@ -29,17 +28,20 @@ pub struct PluginContext {
     pub ingest: Arc<crate::ingest::Ingest>,
     /// That tenant's plugin state store.
     pub state: Arc<StateStore>,
-    /// The plugin's config, defaults applied.
+    /// The plugin's config, defaults applied (the `config` grant, with the tenant's
+    /// `accept_since`).
     pub config: Map<String, Value>,
-    /// Its limits.
+    /// Its per-instance limits.
     pub limits: Limits,
+    /// What each capability grants it.
+    pub grants: Grants,
     /// The host's stable device id (fills `device_id` of emitted batches).
     pub device_id: String,
     /// The host's platform.
     pub platform: Platform,
     /// The events-per-minute budget.
     pub budget: EventBudget,
-    /// The log-lines-per-minute budget ([`LOG_LINES_PER_MINUTE`]).
+    /// The log-lines-per-minute budget ([`super::capability::log::LINES_PER_MINUTE`]).
     pub log_budget: EventBudget,
     /// Events handed to `emit` so far (for progress displays).
     pub emitted: std::sync::atomic::AtomicU64,
@@ -117,10 +119,6 @@ pub struct Tally {
     pub logs_suppressed: u32,
 }
 
-/// Issue 9: a plugin may log this many lines a minute (a burst of as many), the rest are
-/// counted and summed up in one line per pass.
-pub const LOG_LINES_PER_MINUTE: u32 = 120;
-
 /// The store's resource limiter: wasmtime's `StoreLimits`, plus the peak linear memory
 /// the instance reached (for the registry and `/metrics`).
 pub struct Limiter {
@@ -195,6 +193,8 @@ pub struct PluginState {
     pub plugin: Arc<PluginContext>,
     /// This pass's tally.
     pub tally: Tally,
+    /// Each capability's state in this instance.
+    pub instances: Instances,
 }
 
 impl WasiView for PluginState {

@@ -4,8 +4,8 @@
 
 pub mod bindings;
 mod cache;
+pub mod capability;
 pub mod context;
-mod imports;
 pub mod pass;
 pub mod state_store;
 mod stdio;
@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use self::bindings::{CapturePlugin, CapturePluginPre};
+use self::bindings::CapturePluginPre;
 use self::context::PluginState;
 
 /// How often the epoch ticks; a call's deadline is counted in these.
@@ -78,7 +78,7 @@ fn config(pooling: bool) -> Config {
 
 impl Runtime {
     /// Builds the engine (pooling allocator if `pooling` and the machine allows it, else
-    /// on-demand), the linker with WASI p2 and the `openclone:capture` imports, and starts
+    /// on-demand), the linker with WASI p2 and every capability's imports, and starts
     /// the epoch ticker. Compiled components are cached under `cache_dir`.
     ///
     /// Errors: the engine cannot be built at all, or the cache folder cannot be created.
@@ -98,7 +98,7 @@ impl Runtime {
             .thread_name("wasi-io")
             .enable_all()
             .build()?;
-        CapturePlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        capability::link(&mut linker)?;
         std::fs::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
         let ticking = Arc::new(AtomicBool::new(true));

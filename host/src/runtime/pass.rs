@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
 
 use super::context::{Limiter, PluginContext, PluginState, Tally};
-use super::imports::clean_log_text;
+use super::bindings::openclone::capture::types::PluginInfo;
+use super::capability::Grants;
+use super::capability::log::{LINES_PER_MINUTE, clean_log_text};
 use super::stdio::CappedPipe;
 use super::{EPOCH_TICK, Loaded, Runtime};
 
@@ -27,6 +29,8 @@ pub struct PassReport {
     pub problems: Vec<String>,
     /// Records the plugin skipped inside files it otherwise read.
     pub skipped_records: u32,
+    /// Outgoing requests the host denied (`net-http`), one line each: URL and why.
+    pub net_refusals: Vec<String>,
     /// Wall time of the pass.
     pub elapsed: Duration,
 }
@@ -64,15 +68,14 @@ impl PassError {
     }
 }
 
-/// A fresh store for one instance of the plugin: WASI with `paths` preopened read-only as
-/// `/input/N` when `fs_read`, stdout/stderr captured, memory limit, epoch deadline.
-/// Returns the store and its (stdout, stderr) pipes. Build, use and drop it inside
-/// [`Runtime::enter`].
+/// A fresh store for one instance of the plugin: WASI, stdout/stderr captured, each
+/// capability prepared from `grants` (the folders of `fs-read` preopened read-only as
+/// `/input/N`, the allowlist of `net-http`), memory limit, epoch deadline. Returns the
+/// store and its (stdout, stderr) pipes. Build, use and drop it inside [`Runtime::enter`].
 pub fn store(
     rt: &Runtime,
     ctx: &Arc<PluginContext>,
-    paths: &[std::path::PathBuf],
-    fs_read: bool,
+    grants: &Grants,
 ) -> Result<(Store<PluginState>, CappedPipe, CappedPipe), PassError> {
     let mut wasi = WasiCtxBuilder::new();
     let (stdout, stderr) = (
@@ -84,17 +87,7 @@ pub fn store(
     wasi.stdout(stdout.clone())
         .stderr(stderr.clone())
         .allow_blocking_current_thread(false);
-    if fs_read {
-        for (i, p) in paths.iter().enumerate() {
-            wasi.preopened_dir(p, format!("/input/{i}"), FsPerms::ReadOnly)
-                .map_err(|e| {
-                    PassError::Setup(format!(
-                        "granted path {} cannot be opened: {e}",
-                        p.display()
-                    ))
-                })?;
-        }
-    }
+    let instances = grants.prepare(&ctx.id, &mut wasi)?;
     let limits = StoreLimitsBuilder::new()
         .memory_size(ctx.limits.memory_bytes)
         .instances(64)
@@ -106,6 +99,7 @@ pub fn store(
         limits: Limiter::new(limits),
         plugin: ctx.clone(),
         tally: Tally::default(),
+        instances,
     };
     let mut store = Store::new(rt.engine(), state);
     store.limiter(|s| &mut s.limits);
@@ -118,8 +112,7 @@ fn deadline_ticks(ctx: &PluginContext) -> u64 {
     (ctx.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
-/// Runs `init` and `capture` once in a new instance. `paths` are mounted read-only as
-/// `/input/0`, `/input/1`, … only when `fs_read` (the manifest asks for `fs-read`).
+/// Runs `init` and `capture` once in a new instance with the plugin's grants.
 ///
 /// Each call ends within `timeout_s`: a guest computing is stopped by its epoch deadline,
 /// a guest blocked in a host call (sleeping, reading a FIFO) by the call's timeout, which
@@ -128,12 +121,10 @@ pub fn run(
     rt: &Runtime,
     loaded: &Loaded,
     ctx: &Arc<PluginContext>,
-    paths: &[std::path::PathBuf],
-    fs_read: bool,
 ) -> Result<PassReport, PassError> {
     let started = Instant::now();
     let _io = rt.enter();
-    let (mut store, stdout, stderr) = store(rt, ctx, paths, fs_read)?;
+    let (mut store, stdout, stderr) = store(rt, ctx, &ctx.grants)?;
     let ticks = deadline_ticks(ctx);
     let limit = ctx.limits.timeout;
     let timed_out = || PassError::Timeout(limit);
@@ -157,17 +148,45 @@ pub fn run(
     tally.logs_suppressed += forward_stdio(ctx, "stderr", &stderr);
     report_suppressed(&ctx.id, &tally);
     let peak_memory = store.data().limits.peak_memory;
+    let net_refusals = store.data().instances.net_http.refusals();
     let report = result.map_err(|e| match e {
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
+        // The guest sees only `HTTP-request-denied`; the status gets the host's reason.
+        PassError::Failed(m) if !net_refusals.is_empty() => PassError::Failed(format!(
+            "{m} (the host denied {} request(s); the last: {})",
+            net_refusals.len(),
+            net_refusals.last().map_or("", String::as_str)
+        )),
         other => other,
     })?;
     Ok(PassReport {
         tally,
         problems: report.problems,
         skipped_records: report.skipped_records,
+        net_refusals,
         peak_memory,
         elapsed: started.elapsed(),
     })
+}
+
+/// Instantiates the component with no capability granted but its config and calls
+/// `describe`, within `timeout_s`. Errors: it cannot be instantiated, traps or times out.
+pub fn describe(
+    rt: &Runtime,
+    loaded: &Loaded,
+    ctx: &Arc<PluginContext>,
+) -> Result<PluginInfo, String> {
+    let _io = rt.enter();
+    let (mut store, _, _) = store(rt, ctx, &Grants::default()).map_err(|e| e.to_string())?;
+    let limit = ctx.limits.timeout;
+    let timed_out = || format!("did not answer within {limit:?}");
+    let instance = rt
+        .run_for(limit, loaded.pre.instantiate_async(&mut store))
+        .ok_or_else(timed_out)?
+        .map_err(|e| format!("cannot be instantiated: {e}"))?;
+    rt.run_for(limit, instance.call_describe(&mut store))
+        .ok_or_else(timed_out)?
+        .map_err(|e| format!("describe trapped: {e}"))
 }
 
 fn classify(e: wasmtime::Error, ctx: &PluginContext) -> PassError {
@@ -224,6 +243,6 @@ fn forward_stdio(ctx: &PluginContext, stream: &str, pipe: &CappedPipe) -> u32 {
 /// rate limit held back.
 fn report_suppressed(plugin: &str, tally: &super::context::Tally) {
     if tally.logs_suppressed > 0 {
-        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log and output lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, super::context::LOG_LINES_PER_MINUTE);
+        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log and output lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, LINES_PER_MINUTE);
     }
 }

@@ -58,6 +58,7 @@ fn escape_attempts(ctx: &mut Ctx) -> Vec<String> {
 
 impl Plugin for Misbehaving {
     const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Braindump];
+    const ID_FROM_CONFIG: Option<&'static str> = Some("plugin_id");
 
     fn capture(ctx: &mut Ctx) -> Result<()> {
         let mode: String = ctx.config_or("mode", "good".to_owned())?;

@@ -1,0 +1,270 @@
+//! `net-http`: outgoing HTTP(S) through `wasi:http/outgoing-handler` (wasmtime-wasi-http),
+//! only to hosts both `plugin.json` `allowed_hosts` requests and `[plugins.<id>]
+//! allowed_hosts` grants, enforced in the send-request hook, with a per-request timeout,
+//! a response size cap and a requests-per-pass limit (issue 12).
+//!
+//! `wasi:http` is linked for every plugin; without the grant every request is denied
+//! (`HTTP-request-denied`), and each refusal is logged and kept for the plugin's status.
+
+pub mod policy;
+mod send;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::{
+    Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+};
+
+use self::policy::{HostPattern, Policy, Requested};
+pub use self::send::RequestLimits;
+use super::{Capability, Configure};
+use crate::plugins::settings::SettingsError;
+use crate::runtime::context::PluginState;
+
+/// The `net-http` capability.
+pub struct NetHttp;
+
+/// What a plugin may reach.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The allowlist, if the manifest requests `net-http` (else every request is denied).
+    pub policy: Option<Arc<Policy>>,
+    /// Per-request limits: `http_timeout_s` (default 30) and `http_max_response_bytes`
+    /// (default 16 MiB).
+    pub limits: RequestLimits,
+    /// Requests one pass may make; `http_requests_per_pass`, default 100.
+    pub requests_per_pass: u32,
+}
+
+impl Default for Grant {
+    fn default() -> Self {
+        Self {
+            policy: None,
+            limits: RequestLimits {
+                timeout: Duration::from_secs(30),
+                max_response_bytes: 16 << 20,
+            },
+            requests_per_pass: 100,
+        }
+    }
+}
+
+/// The manifest's `allowed_hosts`, as strings. Errors: not an array of strings.
+fn manifest_hosts(raw: &Map<String, Value>) -> Result<Option<Vec<String>>, String> {
+    match raw.get("allowed_hosts") {
+        None => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| "must be an array of host names".into()),
+        Some(_) => Err("must be an array of host names".into()),
+    }
+}
+
+impl Capability for NetHttp {
+    const NAME: &'static str = "net-http";
+    const REQUESTED: bool = true;
+    const KEYS: &'static [&'static str] = &[
+        "allowed_hosts",
+        "http_timeout_s",
+        "http_max_response_bytes",
+        "http_requests_per_pass",
+    ];
+    type Grant = Grant;
+    type Instance = Instance;
+
+    /// CONTRACT.md, plugin.json: `net-http` needs `allowed_hosts` (`host`, `host:port` or
+    /// `["*"]`), and `allowed_hosts` needs `net-http`.
+    fn check_manifest(raw: &Map<String, Value>) -> Result<(), (String, String)> {
+        let field = |m: String| ("allowed_hosts".to_owned(), m);
+        let hosts = manifest_hosts(raw).map_err(field)?;
+        let requested = raw
+            .get("requires_permissions")
+            .and_then(Value::as_array)
+            .is_some_and(|p| p.iter().any(|p| p.as_str() == Some(Self::NAME)));
+        match (requested, hosts) {
+            (true, None) => Err(field(
+                "is required with net-http: the hosts it reaches, or [\"*\"] for hosts the user grants".into(),
+            )),
+            (false, Some(_)) => Err(field(
+                "needs \"net-http\" in requires_permissions".into(),
+            )),
+            (true, Some(h)) => Requested::parse(&h).map(drop).map_err(field),
+            (false, None) => Ok(()),
+        }
+    }
+
+    /// Errors: `allowed_hosts` is not an array of `host`/`host:port` entries (a `"*"` is
+    /// refused: the user names each host), or a limit is not a positive number.
+    fn configure(c: &Configure<'_>) -> Result<Grant, SettingsError> {
+        let d = Grant::default();
+        let granted = match c.table.get("allowed_hosts") {
+            None => Vec::new(),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| match v.as_str() {
+                    Some("*") => Err(c.err(
+                        "allowed_hosts",
+                        "\"*\" is not a grant: name each host (`host` or `host:port`)",
+                    )),
+                    Some(s) => HostPattern::parse(s).map_err(|m| c.err("allowed_hosts", m)),
+                    None => Err(c.err("allowed_hosts", "must be an array of host names")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(c.err("allowed_hosts", "must be an array of host names")),
+        };
+        let requested = match manifest_hosts(&c.manifest.raw) {
+            Ok(Some(h)) if c.requested(Self::NAME) => Requested::parse(&h).ok(),
+            _ => None,
+        };
+        Ok(Grant {
+            policy: requested.map(|requested| {
+                Arc::new(Policy {
+                    plugin: c.manifest.id.clone(),
+                    requested,
+                    granted,
+                })
+            }),
+            limits: RequestLimits {
+                timeout: Duration::from_secs(c.positive("http_timeout_s", d.limits.timeout.as_secs())?),
+                max_response_bytes: c.positive("http_max_response_bytes", d.limits.max_response_bytes)?,
+            },
+            requests_per_pass: c.positive_u32("http_requests_per_pass", d.requests_per_pass)?,
+        })
+    }
+
+    fn link(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+        Ok(())
+    }
+
+    fn prepare(
+        g: &Grant,
+        plugin: &str,
+        _: &mut wasmtime_wasi::WasiCtxBuilder,
+    ) -> Result<Instance, crate::runtime::pass::PassError> {
+        Ok(Instance {
+            ctx: WasiHttpCtx::new(),
+            hooks: Hooks {
+                plugin: plugin.to_owned(),
+                grant: g.clone(),
+                sent: 0,
+                refusals: Arc::default(),
+            },
+        })
+    }
+
+    fn missing(g: &Grant) -> Option<String> {
+        g.policy
+            .as_ref()
+            .filter(|p| p.granted.is_empty())
+            .map(|_| "requests net-http, but its `allowed_hosts` are empty: every request is denied; add the hosts it may reach".into())
+    }
+
+    fn describe(g: &Grant) -> String {
+        let Some(p) = &g.policy else {
+            return "net-http: not requested; every request is denied".into();
+        };
+        let requested = match &p.requested {
+            Requested::Any => "any host the config grants".to_owned(),
+            Requested::Hosts(h) => h.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        };
+        if p.granted.is_empty() {
+            return format!(
+                "net-http: requested ({requested}), NOT granted (no `allowed_hosts` in its settings): every request is denied"
+            );
+        }
+        let granted: Vec<String> = p.granted.iter().map(ToString::to_string).collect();
+        format!(
+            "net-http: granted — {} (requested: {requested}); {} s per request, {} bytes per response, {} requests per pass",
+            granted.join(", "),
+            g.limits.timeout.as_secs(),
+            g.limits.max_response_bytes,
+            g.requests_per_pass
+        )
+    }
+}
+
+/// `net-http` in one instance: wasi:http's context and the allowlist hooks.
+#[derive(Default)]
+pub struct Instance {
+    ctx: WasiHttpCtx,
+    hooks: Hooks,
+}
+
+impl Instance {
+    /// The refusals of this instance so far, one line each.
+    pub fn refusals(&self) -> Vec<String> {
+        self.hooks
+            .refusals
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// The send-request hook: the allowlist, the limits, the refusals.
+#[derive(Default)]
+struct Hooks {
+    plugin: String,
+    grant: Grant,
+    sent: u32,
+    refusals: Arc<Mutex<Vec<String>>>,
+}
+
+/// Records and logs a refusal.
+fn refuse(plugin: &str, refusals: &Mutex<Vec<String>>, url: &str, why: String) {
+    tracing::warn!(plugin = %plugin, url = %url, "net-http request denied: {why}");
+    if let Ok(mut r) = refusals.lock() {
+        r.push(format!("{url}: {why}"));
+    }
+}
+
+type Sent = Box<dyn Future<Output = Result<(http::Response<WasiBody>, send::Io), Error>> + Send>;
+
+impl WasiHttpHooks for Hooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Sent {
+        let url = request.uri().to_string();
+        let checked = match &self.grant.policy {
+            None => Err("the plugin's plugin.json does not request net-http".to_owned()),
+            Some(_) if self.sent >= self.grant.requests_per_pass => Err(format!(
+                "past {} requests in one pass (http_requests_per_pass)",
+                self.grant.requests_per_pass
+            )),
+            Some(p) => p.check(request.uri()).map(|t| (t, p.clone())),
+        };
+        let (target, policy) = match checked {
+            Ok(ok) => ok,
+            Err(why) => {
+                refuse(&self.plugin, &self.refusals, &url, why);
+                return Box::new(async { Err(Error::HttpRequestDenied) });
+            }
+        };
+        self.sent += 1;
+        let (plugin, refusals, limits) = (self.plugin.clone(), self.refusals.clone(), self.grant.limits);
+        Box::new(send::send(request, target, policy, limits, move |why| {
+            refuse(&plugin, &refusals, &url, why);
+        }))
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        let net = &mut self.instances.net_http;
+        WasiHttpCtxView {
+            ctx: &mut net.ctx,
+            table: &mut self.table,
+            hooks: &mut net.hooks,
+        }
+    }
+}
