@@ -7,6 +7,7 @@ mod durability;
 mod history;
 mod hostile;
 mod metrics;
+mod net_http;
 mod privacy;
 mod remote_python;
 mod safety;

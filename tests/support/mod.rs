@@ -1,5 +1,7 @@
 //! Test harness: the real `openclone` binary on 127.0.0.1, driven over real HTTP.
 
+pub mod origin;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -9,6 +9,7 @@
 
 mod activitywatch;
 mod ingest;
+mod languages;
 mod plugins;
 mod shelf;
 
@@ -46,6 +47,10 @@ fn main() {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "building the plugins failed");
+    if args.iter().any(|a| a == "languages") {
+        languages::run(&built, &root);
+        return;
+    }
     println!("| path | events | events/s | MB/s | p50 ms/batch | p99 ms/batch |");
     println!("|---|---|---|---|---|---|");
     let pipeline = ingest::direct(seconds, 1);

@@ -128,6 +128,9 @@ mod tests {
         );
         assert_eq!(since["ok"], true, "accept_since lowers the bound: {since}");
         assert_eq!(answer("nonsense")["errors"][0]["field"], "request");
-        assert_eq!(answer(r#"{"source":"diary","events":[]}"#)["errors"][0]["field"], "source");
+        assert_eq!(
+            answer(r#"{"source":"diary","events":[]}"#)["errors"][0]["field"],
+            "source"
+        );
     }
 }

@@ -205,15 +205,23 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
     );
     for o in &outcomes {
         match &o.result {
-            Ok(r) => println!(
-                "{:<24} {:>8} {:>8} {:>8} {:>11} {:>9.3}  ok",
-                o.id,
-                r.tally.stored,
-                r.tally.skipped,
-                r.problems.len(),
-                r.skipped_records,
-                r.elapsed.as_secs_f64()
-            ),
+            Ok(r) => {
+                println!(
+                    "{:<24} {:>8} {:>8} {:>8} {:>11} {:>9.3}  ok",
+                    o.id,
+                    r.tally.stored,
+                    r.tally.skipped,
+                    r.problems.len(),
+                    r.skipped_records,
+                    r.elapsed.as_secs_f64()
+                );
+                for p in &r.problems {
+                    println!("  problem: {p}");
+                }
+                for d in &r.net_refusals {
+                    println!("  denied by the host: {d}");
+                }
+            }
             Err(e) => {
                 failed += 1;
                 println!(

@@ -250,7 +250,11 @@ pub(crate) fn grant_lines(m: &manifest::Manifest, s: &Settings) -> Vec<String> {
         m.permissions
             .iter()
             .filter(|p| !capability::is_requestable(p))
-            .map(|p| format!("{p}: a platform permission this host does not grant (no effect in the sandbox)")),
+            .map(|p| {
+                format!(
+                    "{p}: a platform permission this host does not grant (no effect in the sandbox)"
+                )
+            }),
     );
     lines
 }
@@ -395,7 +399,8 @@ fn describe(
         status: Default::default(),
     };
     let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
-    let checked = pass::describe(rt, loaded, &ctx).and_then(|info| manifest::check_describe(m, &info));
+    let checked =
+        pass::describe(rt, loaded, &ctx).and_then(|info| manifest::check_describe(m, &info));
     app.close();
     checked
 }

@@ -308,5 +308,10 @@ pub fn check_describe(m: &Manifest, info: &PluginInfo) -> Result<String, String>
         ));
     }
     let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    Ok(format!("{}@{} emitting [{}]", info.id, info.version, names.join(", ")))
+    Ok(format!(
+        "{}@{} emitting [{}]",
+        info.id,
+        info.version,
+        names.join(", ")
+    ))
 }

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use super::context::{Limiter, PluginContext, PluginState, Tally};
 use super::bindings::openclone::capture::types::PluginInfo;
 use super::capability::Grants;
 use super::capability::log::{LINES_PER_MINUTE, clean_log_text};
+use super::context::{Limiter, PluginContext, PluginState, Tally};
 use super::stdio::CappedPipe;
 use super::{EPOCH_TICK, Loaded, Runtime};
 

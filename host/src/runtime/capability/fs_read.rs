@@ -45,7 +45,11 @@ impl Capability for FsRead {
             None => Vec::new(),
             Some(toml::Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().map(|s| c.cfg.resolve(Path::new(s))).ok_or_else(bad))
+                .map(|v| {
+                    v.as_str()
+                        .map(|s| c.cfg.resolve(Path::new(s)))
+                        .ok_or_else(bad)
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(bad()),
         };

@@ -204,5 +204,7 @@ capabilities! {
 
 /// True if `name` in `requires_permissions` is a capability a manifest requests.
 pub fn is_requestable(name: &str) -> bool {
-    PERMISSIONS.iter().any(|(n, requested)| *n == name && *requested)
+    PERMISSIONS
+        .iter()
+        .any(|(n, requested)| *n == name && *requested)
 }

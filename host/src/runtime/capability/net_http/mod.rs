@@ -131,8 +131,11 @@ impl Capability for NetHttp {
                 })
             }),
             limits: RequestLimits {
-                timeout: Duration::from_secs(c.positive("http_timeout_s", d.limits.timeout.as_secs())?),
-                max_response_bytes: c.positive("http_max_response_bytes", d.limits.max_response_bytes)?,
+                timeout: Duration::from_secs(
+                    c.positive("http_timeout_s", d.limits.timeout.as_secs())?,
+                ),
+                max_response_bytes: c
+                    .positive("http_max_response_bytes", d.limits.max_response_bytes)?,
             },
             requests_per_pass: c.positive_u32("http_requests_per_pass", d.requests_per_pass)?,
         })
@@ -172,7 +175,11 @@ impl Capability for NetHttp {
         };
         let requested = match &p.requested {
             Requested::Any => "any host the config grants".to_owned(),
-            Requested::Hosts(h) => h.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            Requested::Hosts(h) => h
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         };
         if p.granted.is_empty() {
             return format!(
@@ -251,7 +258,11 @@ impl WasiHttpHooks for Hooks {
             }
         };
         self.sent += 1;
-        let (plugin, refusals, limits) = (self.plugin.clone(), self.refusals.clone(), self.grant.limits);
+        let (plugin, refusals, limits) = (
+            self.plugin.clone(),
+            self.refusals.clone(),
+            self.grant.limits,
+        );
         Box::new(send::send(request, target, policy, limits, move |why| {
             refuse(&plugin, &refusals, &url, why);
         }))

@@ -18,12 +18,18 @@ impl HostPattern {
     ///
     /// Errors: empty, a scheme or path, a bad port, or characters a host name cannot have.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("{s:?} {why}; write `host` or `host:port`, e.g. \"calendar.example.com\" or \"127.0.0.1:8080\"");
+        let bad = |why: &str| {
+            format!(
+                "{s:?} {why}; write `host` or `host:port`, e.g. \"calendar.example.com\" or \"127.0.0.1:8080\""
+            )
+        };
         if s.contains("://") || s.contains('/') {
             return Err(bad("is a URL, not a host"));
         }
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (h, after) = rest.split_once(']').ok_or_else(|| bad("has an unclosed ["))?;
+            let (h, after) = rest
+                .split_once(']')
+                .ok_or_else(|| bad("has an unclosed ["))?;
             let port = match after {
                 "" => None,
                 p => Some(p.strip_prefix(':').ok_or_else(|| bad("has text after ]"))?),
@@ -97,7 +103,9 @@ impl Requested {
     /// Parses the manifest's list. Errors: not strings, empty, or a bad entry.
     pub fn parse(items: &[String]) -> Result<Self, String> {
         if items.is_empty() {
-            return Err("must name at least one host, or \"*\" for the hosts the user grants".into());
+            return Err(
+                "must name at least one host, or \"*\" for the hosts the user grants".into(),
+            );
         }
         if items.iter().any(|i| i == "*") {
             return if items.len() == 1 {
@@ -191,7 +199,11 @@ impl Policy {
     /// ones, and loopback, private or link-local ones only if the config names the
     /// address itself. An IP literal (already named by the config) passes as it is.
     /// Errors: none is reachable, naming the first address refused and why.
-    pub fn reachable(&self, target: &Target, addrs: &[SocketAddr]) -> Result<Vec<SocketAddr>, String> {
+    pub fn reachable(
+        &self,
+        target: &Target,
+        addrs: &[SocketAddr],
+    ) -> Result<Vec<SocketAddr>, String> {
         if target.host.parse::<IpAddr>().is_ok() {
             return Ok(addrs.to_vec());
         }
@@ -213,7 +225,10 @@ impl Policy {
                 "{} resolves to {ip}, a {kind} address; name it in [plugins.{}] allowed_hosts (e.g. \"{}\") to allow it",
                 target.host,
                 self.plugin,
-                HostPattern { host: ip.to_string(), port: Some(target.port) }
+                HostPattern {
+                    host: ip.to_string(),
+                    port: Some(target.port)
+                }
             )),
             (true, None) => Err(format!("{} resolves to no address", target.host)),
             (false, _) => Ok(ok),
@@ -267,7 +282,10 @@ mod tests {
         Policy {
             plugin: "p".into(),
             requested: Requested::parse(&own(requested)).expect("requested"),
-            granted: granted.iter().map(|g| HostPattern::parse(g).expect("granted")).collect(),
+            granted: granted
+                .iter()
+                .map(|g| HostPattern::parse(g).expect("granted"))
+                .collect(),
         }
     }
 
@@ -279,11 +297,25 @@ mod tests {
     fn patterns_parse_hosts_ports_and_ipv6_and_refuse_urls() {
         assert_eq!(
             HostPattern::parse("Example.COM:8443").expect("ok"),
-            HostPattern { host: "example.com".into(), port: Some(8443) }
+            HostPattern {
+                host: "example.com".into(),
+                port: Some(8443)
+            }
         );
-        assert_eq!(HostPattern::parse("[::1]:80").expect("ok").to_string(), "[::1]:80");
+        assert_eq!(
+            HostPattern::parse("[::1]:80").expect("ok").to_string(),
+            "[::1]:80"
+        );
         assert_eq!(HostPattern::parse("::1").expect("ok").port, None);
-        for bad in ["", "https://x.com", "x.com/cal", "x.com:0", "x.com:99999", "a b", "[::1"] {
+        for bad in [
+            "",
+            "https://x.com",
+            "x.com/cal",
+            "x.com:0",
+            "x.com:99999",
+            "a b",
+            "[::1",
+        ] {
             assert!(HostPattern::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Requested::parse(&["*".into(), "a.com".into()]).is_err());
@@ -292,24 +324,41 @@ mod tests {
 
     #[test]
     fn a_request_needs_both_lists() {
-        let p = policy(&["api.example.com", "cal.example.com:8443"], &["api.example.com", "other.org"]);
+        let p = policy(
+            &["api.example.com", "cal.example.com:8443"],
+            &["api.example.com", "other.org"],
+        );
         assert!(p.check(&uri("https://api.example.com/v1")).is_ok());
-        let only_config = p.check(&uri("https://other.org/")).expect_err("not requested");
+        let only_config = p
+            .check(&uri("https://other.org/"))
+            .expect_err("not requested");
         assert!(only_config.contains("plugin.json"), "{only_config}");
-        let only_manifest = p.check(&uri("https://cal.example.com:8443/")).expect_err("not granted");
+        let only_manifest = p
+            .check(&uri("https://cal.example.com:8443/"))
+            .expect_err("not granted");
         assert!(only_manifest.contains("openclone.toml"), "{only_manifest}");
         assert!(p.check(&uri("ftp://api.example.com/")).is_err());
         let any = policy(&["*"], &["cal.example.com:8443"]);
-        assert!(any.check(&uri("https://cal.example.com:8443/x.ics")).is_ok());
-        assert!(any.check(&uri("https://cal.example.com/x.ics")).is_err(), "another port");
+        assert!(
+            any.check(&uri("https://cal.example.com:8443/x.ics"))
+                .is_ok()
+        );
+        assert!(
+            any.check(&uri("https://cal.example.com/x.ics")).is_err(),
+            "another port"
+        );
     }
 
     #[test]
     fn ip_literals_pass_only_when_the_config_names_them() {
         let p = policy(&["*"], &["localhost:8080", "10.0.0.7"]);
-        let e = p.check(&uri("http://127.0.0.1:8080/")).expect_err("literal not named");
+        let e = p
+            .check(&uri("http://127.0.0.1:8080/"))
+            .expect_err("literal not named");
         assert!(e.contains("IP literal"), "{e}");
-        let t = p.check(&uri("http://10.0.0.7:9000/")).expect("named literal");
+        let t = p
+            .check(&uri("http://10.0.0.7:9000/"))
+            .expect("named literal");
         let a: SocketAddr = "10.0.0.7:9000".parse().expect("addr");
         assert_eq!(p.reachable(&t, &[a]).expect("named"), vec![a]);
     }
@@ -317,16 +366,38 @@ mod tests {
     #[test]
     fn names_resolving_to_private_addresses_are_refused_unless_the_address_is_named() {
         let p = policy(&["*"], &["localhost:8080"]);
-        let t = p.check(&uri("http://localhost:8080/")).expect("granted name");
+        let t = p
+            .check(&uri("http://localhost:8080/"))
+            .expect("granted name");
         let lo: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
         let e = p.reachable(&t, &[lo]).expect_err("loopback");
-        assert!(e.contains("loopback") && e.contains("127.0.0.1:8080"), "{e}");
+        assert!(
+            e.contains("loopback") && e.contains("127.0.0.1:8080"),
+            "{e}"
+        );
         let named = policy(&["*"], &["localhost:8080", "127.0.0.1:8080"]);
         assert_eq!(named.reachable(&t, &[lo]).expect("named"), vec![lo]);
         let public: SocketAddr = "93.184.216.34:8080".parse().expect("addr");
-        assert_eq!(p.reachable(&t, &[lo, public]).expect("public one"), vec![public]);
-        for private in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
-            assert!(non_public(private.parse().expect("ip")).is_some(), "{private}");
+        assert_eq!(
+            p.reachable(&t, &[lo, public]).expect("public one"),
+            vec![public]
+        );
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(
+                non_public(private.parse().expect("ip")).is_some(),
+                "{private}"
+            );
         }
         assert!(non_public("2606:4700::1111".parse().expect("ip")).is_none());
     }
