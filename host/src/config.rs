@@ -20,6 +20,11 @@ pub struct Config {
     /// or `$OPENCLONE_DATA`.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// Where compiled components are cached. Default `<data_dir>/cache/components`. Hosts
+    /// of one user may share it: an entry is named by the component's sha256 and the
+    /// engine's compatibility hash, and written atomically.
+    #[serde(default)]
+    pub component_cache: Option<PathBuf>,
     /// Where plugin folders (`<id>/plugin.json`) are found. Default `./plugins`.
     #[serde(default = "default_plugins_dir")]
     pub plugins_dir: PathBuf,
@@ -405,6 +410,14 @@ impl Config {
             (Some(d), _) => self.resolve(d),
             (None, Some(env)) => PathBuf::from(env),
             (None, None) => self.resolve(Path::new("data")),
+        }
+    }
+
+    /// The compiled-component cache folder, resolved (`component_cache`).
+    pub fn component_cache(&self) -> PathBuf {
+        match &self.component_cache {
+            Some(d) => self.resolve(d),
+            None => self.data_dir().join("cache").join("components"),
         }
     }
 

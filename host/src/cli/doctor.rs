@@ -187,7 +187,7 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
             ),
         }
     }
-    let cache = data.join("cache").join("components");
+    let cache = cfg.component_cache();
     report(
         &mut ok,
         "compile cache",

@@ -170,7 +170,7 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
 /// The runtime over `<data>/cache/components`, pooling allocator where the machine allows.
 fn runtime(cfg: &Config) -> anyhow::Result<Arc<Runtime>> {
     Ok(Arc::new(Runtime::new(
-        &cfg.data_dir().join("cache").join("components"),
+        &cfg.component_cache(),
         true,
     )?))
 }

@@ -306,7 +306,7 @@ fn inspect(config: Option<PathBuf>, id: &str) -> anyhow::Result<()> {
         l.max_failures,
     );
     if let PluginKind::Wasm { component } = &m.kind {
-        let rt = Runtime::new(&cfg.data_dir().join("cache").join("components"), false)?;
+        let rt = Runtime::new(&cfg.component_cache(), false)?;
         match rt.load(component, m.raw.get("sha256").and_then(Value::as_str)) {
             Ok(loaded) => {
                 println!(
