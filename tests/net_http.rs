@@ -142,7 +142,7 @@ fn a_denied_plugin_shows_it_in_its_status_and_the_host_keeps_serving() {
         "{s}"
     );
     assert_eq!(
-        host.get("/health", None).status,
+        host.get("/healthz", None).status,
         200,
         "the host keeps running"
     );

@@ -49,6 +49,11 @@ impl Ctx {
         }
     }
 
+    /// The host, for the SDK's modules that extend `Ctx` ([`crate::http`]).
+    pub(crate) fn host_mut(&mut self) -> &mut dyn HostApi {
+        &mut *self.host
+    }
+
     /// Queues an event; batches go to the host at 500 events or 512 KiB, and at the end
     /// of the pass. Errors: the host refused a full batch (see [`Error`]).
     pub fn emit(&mut self, event: impl Into<Emit>) -> Result<()> {

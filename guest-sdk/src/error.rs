@@ -21,6 +21,16 @@ pub enum Error {
     Config(String),
     /// Reading an input failed.
     Io(std::io::Error),
+    /// An HTTP request ([`Ctx::http_get`](crate::Ctx::http_get), [`Ctx::fetch`](crate::Ctx::fetch))
+    /// got no usable answer: the URL, and why in words (the host's denial, a DNS or
+    /// connection failure, naming the `wasi:http` error code; or the status a fetch
+    /// refuses).
+    Http {
+        /// The URL asked for.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// Anything else, in words.
     Other(String),
 }
@@ -48,6 +58,7 @@ impl fmt::Display for Error {
             Self::State(m) => write!(f, "state: {m}"),
             Self::Config(m) => write!(f, "config: {m}"),
             Self::Io(e) => write!(f, "{e}"),
+            Self::Http { url, reason } => write!(f, "{url}: {reason}"),
             Self::Other(m) => f.write_str(m),
         }
     }

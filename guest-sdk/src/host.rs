@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::bindings::openclone::capture::{self as wit};
+use crate::http::Response;
 use crate::{Level, SourceType};
 
 /// An event ready for `emit`.
@@ -50,6 +51,9 @@ pub(crate) trait HostApi {
     ) -> Result<Option<String>, String>;
     fn state_clear(&mut self, namespace: &str) -> Result<(), String>;
     fn inputs(&self) -> Vec<PathBuf>;
+    /// GETs `url` with `headers` (name, value); the response whatever its status, or why
+    /// there is none (without the URL; the caller names it).
+    fn http_get(&mut self, url: &str, headers: &[(String, String)]) -> Result<Response, String>;
 }
 
 /// The real host, through the component's imports.
@@ -129,5 +133,19 @@ impl HostApi for WitHost {
             .map(|i| PathBuf::from(format!("/input/{i}")))
             .take_while(|p| std::fs::metadata(p).is_ok())
             .collect()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn http_get(&mut self, url: &str, headers: &[(String, String)]) -> Result<Response, String> {
+        crate::wasi_http::get(url, headers)
+    }
+
+    /// Only a component has the `wasi:http` import; natively, tests use the harness.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn http_get(&mut self, _url: &str, _headers: &[(String, String)]) -> Result<Response, String> {
+        Err(
+            "outgoing HTTP needs the wasm32 component (native tests: testing::Harness::http)"
+                .into(),
+        )
     }
 }

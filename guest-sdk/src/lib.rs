@@ -5,7 +5,8 @@
 //! [`export_plugin!`], and build with `cargo build --target wasm32-wasip2 --release`.
 //! Batching (500 events, payload limits), retries on rate limits, JSON encoding and the
 //! envelope fields are the SDK's job; the host fills in plugin id, version, platform and
-//! device.
+//! device. Plugins granted `net-http` make HTTP requests with [`Ctx::http_get`] and
+//! [`Ctx::fetch`] ([`http`]).
 //!
 //! # A complete plugin
 //!
@@ -57,9 +58,12 @@ pub mod events;
 mod export;
 pub mod fs;
 mod host;
+pub mod http;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod time;
+#[cfg(target_arch = "wasm32")]
+mod wasi_http;
 
 #[doc(hidden)]
 #[allow(missing_docs, unsafe_code, clippy::all)]

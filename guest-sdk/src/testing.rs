@@ -5,6 +5,9 @@
 //! and checks and keys every emitted event with the host's own code (`openclone-vault`:
 //! `validate_events` and `DedupKey::of`), so a plugin that passes here is accepted by the
 //! host, and one the host refuses fails here with the same field errors (issue 10).
+//!
+//! Outgoing HTTP is served from canned responses ([`Harness::http`]); every request is
+//! recorded ([`Harness::requests`]) with its headers, so conditional fetches are testable.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -17,6 +20,7 @@ use serde_json::Value;
 use crate::ctx::{Ctx, Report};
 use crate::events::source_name;
 use crate::host::{EmitError, HostApi, Receipt, StateOp, WireEvent};
+use crate::http::{DENIED, Response};
 use crate::{Level, Plugin, Result, SourceType};
 use openclone_vault::{DedupKey, RawEvent, Rules, validate_events};
 
@@ -44,6 +48,27 @@ struct Memory {
     state: HashMap<(String, String), String>,
     inputs: Vec<PathBuf>,
     logs: Vec<(Level, String)>,
+    responses: HashMap<String, Response>,
+    requests: Vec<Request>,
+}
+
+/// An HTTP request the plugin made (answered or not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The URL, as the plugin passed it.
+    pub url: String,
+    /// The request headers (name, value), in the order sent.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// The value of the first header named `name` (case-insensitive), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The in-memory host. Cheap to clone: clones share one memory.
@@ -72,6 +97,39 @@ impl Harness {
         let json = serde_json::to_string(&value).unwrap_or_else(|_| "null".into());
         self.mem.borrow_mut().config.insert(key.to_owned(), json);
         self
+    }
+
+    /// Serves a GET of exactly `url` with `status`, `headers` (name, value) and `body`,
+    /// replacing what was served there before (call it on a clone between passes to
+    /// change a resource). A request whose `If-None-Match` equals the `ETag` given here
+    /// (or, without `If-None-Match`, whose `If-Modified-Since` equals the
+    /// `Last-Modified`) is answered 304 with no body, if `status` is 200. A URL with no
+    /// canned response is refused as the host refuses one not in `allowed_hosts`.
+    pub fn http(
+        self,
+        url: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
+        let response = Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.into(),
+        };
+        self.mem
+            .borrow_mut()
+            .responses
+            .insert(url.to_owned(), response);
+        self
+    }
+
+    /// Every HTTP request made so far, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.mem.borrow().requests.clone()
     }
 
     /// Runs `init` then `capture`, as the host does for each pass.
@@ -196,5 +254,39 @@ impl HostApi for Harness {
 
     fn inputs(&self) -> Vec<PathBuf> {
         self.mem.borrow().inputs.clone()
+    }
+
+    fn http_get(
+        &mut self,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> std::result::Result<Response, String> {
+        crate::http::target(url)?;
+        let request = Request {
+            url: url.to_owned(),
+            headers: headers.to_vec(),
+        };
+        let mut mem = self.mem.borrow_mut();
+        let canned = mem.responses.get(url).cloned();
+        let unchanged = canned.as_ref().is_some_and(|c| {
+            c.status == 200
+                && match request.header("if-none-match") {
+                    Some(tag) => c.header("etag") == Some(tag),
+                    None => request
+                        .header("if-modified-since")
+                        .is_some_and(|date| c.header("last-modified") == Some(date)),
+                }
+        });
+        mem.requests.push(request);
+        let canned = canned.ok_or_else(|| DENIED.to_owned())?;
+        Ok(if unchanged {
+            Response {
+                status: 304,
+                body: Vec::new(),
+                ..canned
+            }
+        } else {
+            canned
+        })
     }
 }

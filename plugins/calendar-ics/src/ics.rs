@@ -98,7 +98,14 @@ pub struct Read {
     pub skipped: usize,
     /// Why the first skipped event was skipped.
     pub first_skip: Option<String>,
+    /// No occurrence starts after the window's end and before this instant: the earliest
+    /// start after the window, or [`LOOKAHEAD`] past its end when none is that close. A
+    /// reader of unchanged text has nothing new until its window's end reaches it.
+    pub quiet_until: DateTime<Utc>,
 }
+
+/// How far past the window's end occurrences are looked for ([`Read::quiet_until`]).
+pub const LOOKAHEAD: Duration = Duration::days(7);
 
 impl Read {
     fn skip(&mut self, why: String) {
@@ -117,7 +124,10 @@ pub fn occurrences(text: &str, window: &Window) -> Result<Read, String> {
     // the parser reads as a bad first line; it is not part of the iCalendar text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let unfolded = unfold(text);
-    let mut read = Read::default();
+    let mut read = Read {
+        quiet_until: window.until + LOOKAHEAD,
+        ..Read::default()
+    };
     // RFC 5545 allows several iCalendar objects in one stream (merged calendars, some
     // exporters); the parser reads one object, so the stream is cut into objects first.
     let mut texts: Vec<Cow<'_, str>> = Vec::new();
@@ -239,7 +249,11 @@ pub fn occurrences(text: &str, window: &Window) -> Result<Read, String> {
         for (s, rid) in starts {
             let when = to_when(s);
             let at = when.instant(window.floating);
-            if at < window.from || at > window.until {
+            if at > window.until {
+                read.quiet_until = read.quiet_until.min(at);
+                continue;
+            }
+            if at < window.from {
                 continue;
             }
             // An absurd length (a DURATION of millennia, a DTEND in year 9999) leaves the
@@ -507,7 +521,7 @@ fn expand(e: &Component<'_>, start: Parsed, scope: &Scope<'_>) -> Result<Vec<Par
                 .parse()
                 .map_err(|err: rrule::RRuleError| err.to_string())?;
             let tz_from = window.from.with_timezone(&dtstart.timezone()) - Duration::seconds(1);
-            let tz_until = window.until.with_timezone(&dtstart.timezone());
+            let tz_until = (window.until + LOOKAHEAD).with_timezone(&dtstart.timezone());
             rule.build(dtstart)
                 .map_err(|err| err.to_string())?
                 .after(tz_from)

@@ -11,8 +11,12 @@
 //!   emitted by later passes, and nothing before 2020-01-01 (or the tenant's `accept_since`).
 //! - A state cursor per file remembers how far it was read; an unchanged file only yields
 //!   occurrences that entered the window since.
+//! - The calendars at the `urls` in its config (`net-http`) are read the same way
+//!   (`src/urls.rs`): fetched with a conditional GET, so an unchanged calendar
+//!   costs a 304 and is not parsed, until an occurrence is due to enter the window.
 
 mod ics;
+mod urls;
 mod zones;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -81,64 +85,68 @@ fn event(o: &Occurrence, tz: Tz) -> Emit {
     e
 }
 
-impl Plugin for CalendarIcs {
-    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Calendar];
-
-    fn init(ctx: &mut Ctx) -> Result<()> {
-        window(ctx, Utc::now()).map(drop)
+/// Reads one calendar's `text` (a file's or a URL's; `name` says which in messages) in
+/// `window`: emits its occurrences and flushes them, logs its warnings, reports skipped
+/// events. Returns [`Read::quiet_until`](ics::Read::quiet_until), or `None` when the text
+/// is not a calendar (reported as a problem). Errors: the host refused the events.
+fn read_calendar(
+    ctx: &mut Ctx,
+    name: &str,
+    text: &str,
+    window: &Window,
+) -> Result<Option<DateTime<Utc>>> {
+    let read = match occurrences(text, window) {
+        Ok(read) => read,
+        Err(e) => {
+            ctx.problem(format!("{name}: not a valid calendar: {e}"));
+            return Ok(None);
+        }
+    };
+    for warning in &read.warnings {
+        ctx.log(Level::Warn, &format!("{name}: {warning}"));
     }
+    ctx.skipped_records(
+        name,
+        read.skipped,
+        read.first_skip.as_deref().unwrap_or_default(),
+    );
+    for o in &read.occurrences {
+        ctx.emit(event(o, window.floating))?;
+    }
+    ctx.flush()?;
+    Ok(Some(read.quiet_until))
+}
 
-    fn capture(ctx: &mut Ctx) -> Result<()> {
-        let now = Utc::now();
-        let w = window(ctx, now)?;
-        for dir in ctx.inputs() {
-            for path in files(&dir, &["ics", "ical", "ifb"]) {
-                let name = path.display().to_string();
-                let meta = std::fs::metadata(&path)?;
-                let modified = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs());
-                let prev: Option<Cursor> = ctx.state("files").get(&name)?;
-                let from = match &prev {
-                    Some(c)
-                        if c.len == meta.len()
-                            && c.modified == modified
-                            && c.from <= w.from.timestamp() =>
-                    {
-                        DateTime::from_timestamp(c.until, 0)
-                            .unwrap_or(w.from)
-                            .max(w.from)
-                    }
-                    _ => w.from,
-                };
-                let bytes = std::fs::read(&path)?;
-                let Ok(text) = String::from_utf8(bytes) else {
-                    ctx.problem(format!("{name}: not UTF-8 text; skipped"));
-                    continue;
-                };
-                let found = match occurrences(&text, &Window { from, ..w }) {
-                    Ok(read) => {
-                        for warning in read.warnings {
-                            ctx.log(Level::Warn, &format!("{name}: {warning}"));
-                        }
-                        ctx.skipped_records(
-                            &name,
-                            read.skipped,
-                            &read.first_skip.unwrap_or_default(),
-                        );
-                        read.occurrences
-                    }
-                    Err(e) => {
-                        ctx.problem(format!("{name}: not a valid calendar: {e}"));
-                        continue;
-                    }
-                };
-                for o in &found {
-                    ctx.emit(event(o, w.floating))?;
+/// Every calendar file in the granted folders: a changed one is read in the whole window,
+/// an unchanged one from where its cursor left off.
+fn capture_files(ctx: &mut Ctx, w: &Window) -> Result<()> {
+    for dir in ctx.inputs() {
+        for path in files(&dir, &["ics", "ical", "ifb"]) {
+            let name = path.display().to_string();
+            let meta = std::fs::metadata(&path)?;
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs());
+            let prev: Option<Cursor> = ctx.state("files").get(&name)?;
+            let from = match &prev {
+                Some(c)
+                    if c.len == meta.len()
+                        && c.modified == modified
+                        && c.from <= w.from.timestamp() =>
+                {
+                    DateTime::from_timestamp(c.until, 0)
+                        .unwrap_or(w.from)
+                        .max(w.from)
                 }
-                ctx.flush()?;
+                _ => w.from,
+            };
+            let Ok(text) = String::from_utf8(std::fs::read(&path)?) else {
+                ctx.problem(format!("{name}: not UTF-8 text; skipped"));
+                continue;
+            };
+            if read_calendar(ctx, &name, &text, &Window { from, ..*w })?.is_some() {
                 ctx.state("files").set(
                     &name,
                     &Cursor {
@@ -150,7 +158,22 @@ impl Plugin for CalendarIcs {
                 )?;
             }
         }
-        Ok(())
+    }
+    Ok(())
+}
+
+impl Plugin for CalendarIcs {
+    const SOURCE_TYPES: &'static [SourceType] = &[SourceType::Calendar];
+
+    fn init(ctx: &mut Ctx) -> Result<()> {
+        window(ctx, Utc::now())?;
+        urls::configured(ctx).map(drop)
+    }
+
+    fn capture(ctx: &mut Ctx) -> Result<()> {
+        let w = window(ctx, Utc::now())?;
+        capture_files(ctx, &w)?;
+        urls::capture(ctx, &w)
     }
 }
 
