@@ -231,6 +231,14 @@ fn validate(dir: &Path) -> anyhow::Result<()> {
             .map(|s| format!("{} setting(s) with defaults", s.grants.config.len()))
             .map_err(|e| e.message.clone()),
     );
+    if let Ok(s) = &plugin_settings {
+        let lines = grant_lines(&m, s);
+        report(
+            &mut ok,
+            "capabilities (with an empty config)",
+            Ok(lines.join("; ")),
+        );
+    }
     let rt = Runtime::new(&scratch.path().join("cache"), false)?;
     for (what, outcome) in check_component(&rt, &m) {
         report(&mut ok, what, outcome);
