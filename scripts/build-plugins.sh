@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Builds every plugin under plugins/ into its drop-in form: OUT/<id>/plugin.json and
-# OUT/<id>/plugin.wasm (a wasm32-wasip2 component). Remote plugins (a plugin.json and no
-# Cargo.toml) are copied as they are.
+# OUT/<id>/plugin.wasm (a wasm32-wasip2 component). Rust plugins (a Cargo.toml) are built
+# with cargo; Python plugins (an app.py and no Cargo.toml) with componentize-py 0.25.1 on
+# the Python guest SDK (guest-sdk-python/); remote plugins (a plugin.json and nothing to
+# build) are copied as they are.
 #
 #   scripts/build-plugins.sh [--test] [OUT]     OUT defaults to target/plugins
-#   scripts/build-plugins.sh --crate DIR        a stand-alone plugin crate (such as one made by
+#   scripts/build-plugins.sh --crate DIR        a stand-alone plugin folder (a Rust crate or a
+#                                               Python plugin, such as one made by
 #                                               `openclone plugins new`), built in place:
 #                                               DIR/plugin.wasm next to DIR/plugin.json
 #
 # --test also builds the test plugins under tests/plugins/ (the hostile components the
-# end-to-end tests drop in). Cargo builds into target/wasm (or $PLUGIN_TARGET_DIR), apart
-# from the host's target folder, so it can run while a host build or test run holds that.
+# end-to-end tests drop in). A folder's plugin.json goes to OUT/<its id>; a manifest under
+# a folder's dropins/<name>/plugin.json goes to OUT/<name>, with the folder's component
+# (so two folders may build components of the same id). Cargo builds into target/wasm (or
+# $PLUGIN_TARGET_DIR), apart from the host's target folder, so it can run while a host
+# build or test run holds that. componentize-py runs from the virtualenv $PYTHON_VENV
+# (default target/python-venv), which is created with `python3 -m venv` and given
+# componentize-py from PyPI when it lacks that version.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 with_tests=false
@@ -18,13 +26,55 @@ if [ "${1:-}" = "--test" ]; then with_tests=true; shift; fi
 out="${1:-$root/target/plugins}"
 target_dir="${PLUGIN_TARGET_DIR:-$root/target/wasm}"
 
-rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2 >&2
+venv="${PYTHON_VENV:-$root/target/python-venv}"
+
+need_wasm_target() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2 >&2
+}
+
+# componentize-py 0.25.1 in $venv, installed from PyPI when it is not there.
+need_componentize_py() {
+  if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -qx 'componentize-py 0\.25\.1'; then
+    echo "installing componentize-py 0.25.1 into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check componentize-py==0.25.1 >&2
+  fi
+}
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+# build_python DIR WASM: the component of the Python plugin DIR (module `app`), quiet unless
+# it fails. Its sources and the SDK are staged in a scratch folder first: componentize-py
+# writes __pycache__ into every folder on its path, and tests/ and dropins/ have no place in
+# the component.
+build_python() {
+  local dir="$1" wasm="$2" stage="$scratch/stage" log
+  need_componentize_py
+  rm -rf "$stage"
+  mkdir -p "$stage/app" "$stage/sdk"
+  tar -C "$dir" --exclude=./tests --exclude=./dropins --exclude=__pycache__ --exclude='*.wasm' -cf - . | tar -C "$stage/app" -xf -
+  tar -C "$root/guest-sdk-python" --exclude=__pycache__ -cf - openclone_guest | tar -C "$stage/sdk" -xf -
+  if ! log="$("$venv/bin/componentize-py" -q -d "$root/wit" -w capture-plugin componentize -p "$stage/app" -p "$stage/sdk" app -o "$wasm" 2>&1)"; then
+    echo "$log" >&2
+    echo "componentize-py failed for $dir" >&2
+    return 1
+  fi
+}
 
 if [ "${1:-}" = "--crate" ]; then
   dir="$(cd "${2:?--crate needs a folder}" && pwd)"
-  crate="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)"
-  cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$dir/Cargo.toml" --target-dir "$target_dir/standalone"
-  cp "$target_dir/standalone/wasm32-wasip2/release/${crate//-/_}.wasm" "$dir/plugin.wasm"
+  if [ -f "$dir/Cargo.toml" ]; then
+    need_wasm_target
+    crate="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)"
+    cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$dir/Cargo.toml" --target-dir "$target_dir/standalone"
+    cp "$target_dir/standalone/wasm32-wasip2/release/${crate//-/_}.wasm" "$dir/plugin.wasm"
+  elif [ -f "$dir/app.py" ]; then
+    build_python "$dir" "$dir/plugin.wasm"
+  else
+    echo "$dir holds neither a Cargo.toml nor an app.py" >&2
+    exit 1
+  fi
   echo "built $dir/plugin.wasm" >&2
   exit 0
 fi
@@ -39,21 +89,33 @@ for d in "${dirs[@]}"; do
   fi
 done
 if [ ${#packages[@]} -gt 0 ]; then
+  need_wasm_target
   (cd "$root" && cargo build --quiet --profile plugin --target wasm32-wasip2 --target-dir "$target_dir" "${packages[@]}")
 fi
 
 for d in "${dirs[@]}"; do
   d="${d%/}"
+  python_wasm=""
+  if [ ! -f "$d/Cargo.toml" ] && [ -f "$d/app.py" ]; then
+    python_wasm="$scratch/plugin.wasm"
+    build_python "$d" "$python_wasm"
+  fi
   for manifest in "$d"/plugin.json "$d"/dropins/*/plugin.json; do
     [ -f "$manifest" ] || continue
-    id="$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)"
-    dest="$out/$id"
+    if [ "$manifest" = "$d/plugin.json" ]; then
+      name="$(sed -n 's/.*"id"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)"
+    else
+      name="$(basename "$(dirname "$manifest")")"
+    fi
+    dest="$out/$name"
     rm -rf "$dest"
     mkdir -p "$dest"
     cp "$manifest" "$dest/plugin.json"
     if [ -f "$d/Cargo.toml" ]; then
       crate="$(sed -n 's/^name = "\(.*\)"/\1/p' "$d/Cargo.toml" | head -n 1)"
       cp "$target_dir/wasm32-wasip2/plugin/${crate//-/_}.wasm" "$dest/plugin.wasm"
+    elif [ -n "$python_wasm" ]; then
+      cp "$python_wasm" "$dest/plugin.wasm"
     fi
   done
 done

@@ -9,6 +9,7 @@ mod hostile;
 mod metrics;
 mod net_http;
 mod privacy;
+mod python;
 mod remote_python;
 mod safety;
 mod shelf;

@@ -7,6 +7,7 @@ mod init;
 mod plugins;
 mod progress;
 mod scaffold;
+mod scaffold_python;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -169,10 +170,7 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
 
 /// The runtime over `<data>/cache/components`, pooling allocator where the machine allows.
 fn runtime(cfg: &Config) -> anyhow::Result<Arc<Runtime>> {
-    Ok(Arc::new(Runtime::new(
-        &cfg.component_cache(),
-        true,
-    )?))
+    Ok(Arc::new(Runtime::new(&cfg.component_cache(), true)?))
 }
 
 fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> anyhow::Result<()> {

@@ -61,9 +61,16 @@ pub enum PluginsCommand {
         /// The folder to create it in; default the config's plugins folder.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The language: `rust` (a crate on openclone-guest) or `python` (an `app.py` on
+        /// the Python guest SDK, built with componentize-py).
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: super::scaffold::Lang,
         /// The guest SDK crate (openclone-guest) to depend on.
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk"))]
         sdk: PathBuf,
+        /// The Python guest SDK (`guest-sdk-python`) its tests and build use.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk-python"))]
+        sdk_python: PathBuf,
         /// The config file (for its plugins folder).
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -99,14 +106,20 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
             name,
             source_type,
             dir,
+            lang,
             sdk,
+            sdk_python,
             config,
         } => {
             let dir = match dir {
                 Some(d) => d,
                 None => Config::load(config.as_deref())?.plugins_dir(),
             };
-            super::scaffold::run(&name, &source_type, &dir, &sdk)
+            let sdk = match lang {
+                super::scaffold::Lang::Rust => sdk,
+                super::scaffold::Lang::Python => sdk_python,
+            };
+            super::scaffold::run(&name, &source_type, &dir, lang, &sdk)
         }
         PluginsCommand::Enable { id, config, yes } => super::edit::run(config, &id, true, yes),
         PluginsCommand::Disable { id, config } => super::edit::run(config, &id, false, true),

@@ -22,14 +22,32 @@ fn sample(field: &str, name: &str) -> Value {
     }
 }
 
+/// The sample event's `data`: a value for each typical field of `st`.
+fn sample_data(st: SourceType, name: &str) -> Map<String, Value> {
+    st.typical_fields()
+        .iter()
+        .map(|f| ((*f).to_owned(), sample(f, name)))
+        .collect()
+}
+
 fn camel(name: &str) -> String {
     name.split('-')
         .map(|p| p[..1].to_uppercase() + &p[1..])
         .collect()
 }
 
-/// Writes the crate into `dir/<name>`. Errors: a bad name or type, the folder exists.
-pub fn run(name: &str, source: &str, dir: &Path, sdk: &Path) -> anyhow::Result<()> {
+/// The language of a scaffolded plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// A crate on the Rust guest SDK.
+    Rust,
+    /// An `app.py` on the Python guest SDK.
+    Python,
+}
+
+/// Writes the plugin into `dir/<name>` on the guest SDK at `sdk` (the crate for Rust, the
+/// package folder for Python). Errors: a bad name or type, the folder exists.
+pub fn run(name: &str, source: &str, dir: &Path, lang: Lang, sdk: &Path) -> anyhow::Result<()> {
     if !plugin_id_ok(name) {
         bail!("{name:?} is not a plugin id: kebab-case, at most 64 chars (e.g. my-notes)");
     }
@@ -40,14 +58,13 @@ pub fn run(name: &str, source: &str, dir: &Path, sdk: &Path) -> anyhow::Result<(
     if root.exists() {
         bail!("{} already exists", root.display());
     }
+    if lang == Lang::Python {
+        return super::scaffold_python::run(name, st, &sample_data(st, name), &root, sdk);
+    }
     let sdk = std::fs::canonicalize(sdk)
         .with_context(|| format!("the guest SDK is not at {}; pass --sdk PATH", sdk.display()))?;
     let variant = format!("{st:?}");
-    let data: Map<String, Value> = st
-        .typical_fields()
-        .iter()
-        .map(|f| ((*f).to_owned(), sample(f, name)))
-        .collect();
+    let data = sample_data(st, name);
     let files: [(PathBuf, String); 5] = [
         (
             root.join("Cargo.toml"),
@@ -105,7 +122,7 @@ openclone_guest::export_plugin!({camel});
         (
             root.join("README.md"),
             format!(
-                "# {name}\n\nAn OpenClone capture plugin emitting `{st}` events.\n\n- test: `cargo test`\n- build the component into this folder: `scripts/build-plugins.sh {}` (from the host repository)\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
+                "# {name}\n\nAn OpenClone capture plugin emitting `{st}` events.\n\n- test: `cargo test`\n- build the component into this folder: `scripts/build-plugins.sh --crate {}` (from the host repository)\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
                 root.display()
             ),
         ),
@@ -120,7 +137,7 @@ openclone_guest::export_plugin!({camel});
         st.sensitivity().as_str()
     );
     println!(
-        "Next: cd {} && cargo test; then scripts/build-plugins.sh {} to build plugin.wasm in place.",
+        "Next: cd {} && cargo test; then scripts/build-plugins.sh --crate {} to build plugin.wasm in place.",
         root.display(),
         root.display()
     );

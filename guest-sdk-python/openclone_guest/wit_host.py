@@ -1,0 +1,143 @@
+"""The real host, through the component's imports (the componentize-py bindings).
+
+Imported only inside a component (`export` does it while the component is built), never
+natively: `wit_world` exists only there.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+
+from componentize_py_types import Err
+from wit_world.imports import config as wit_config
+from wit_world.imports import emit as wit_emit
+from wit_world.imports import log as wit_log
+from wit_world.imports import state as wit_state
+from wit_world.imports import types as wit_types
+
+from .errors import StateError
+from .host import (
+    EmitInvalid,
+    EmitNotPermitted,
+    EmitRateLimited,
+    EmitRefused,
+    EmitStorage,
+    EmitTooLarge,
+    Level,
+    Receipt,
+    WireEvent,
+)
+from .source import SourceType
+
+if TYPE_CHECKING:
+    from .ctx import Report
+
+
+_EMIT_ERRORS: Dict[type, Callable[[Any], EmitRefused]] = {
+    wit_types.EmitError_Invalid: lambda v: EmitInvalid([(f.field, f.message) for f in v]),
+    wit_types.EmitError_NotPermitted: EmitNotPermitted,
+    wit_types.EmitError_RateLimited: EmitRateLimited,
+    wit_types.EmitError_TooLarge: EmitTooLarge,
+    wit_types.EmitError_Storage: EmitStorage,
+}
+
+_STATE_ERRORS: Dict[type, Callable[[Any], str]] = {
+    wit_state.StateError_ValueTooLarge: lambda v: f"value larger than {v} bytes",
+    wit_state.StateError_Full: lambda v: f"namespace holds its maximum of {v} entries",
+    wit_state.StateError_InvalidKey: lambda v: f"invalid key: {v}",
+    wit_state.StateError_Storage: lambda v: f"host store failed: {v}",
+}
+
+
+def _emit_refused(e: Err) -> EmitRefused:
+    return _EMIT_ERRORS[type(e.value)](e.value.value)
+
+
+def _state_error(e: Err) -> StateError:
+    return StateError(_STATE_ERRORS[type(e.value)](e.value.value))
+
+
+class WitHost:
+    """`HostApi` over the WIT imports `emit`, `log`, `config` and `state`."""
+
+    def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
+        """Calls the `emit` import. Errors: an `EmitRefused` for each `emit-error`."""
+        wire = [wit_types.Event(e.timestamp, e.data, e.raw_ref) for e in events]
+        try:
+            r = wit_emit.emit(wit_types.SourceType[source.name], wire)
+        except Err as e:
+            raise _emit_refused(e) from None
+        return Receipt(r.stored, r.skipped)
+
+    def log(self, level: Level, message: str) -> None:
+        """Calls the `log` import."""
+        wit_log.log(wit_log.Level[level.name], message)
+
+    def config(self, key: str) -> Optional[str]:
+        """Calls `config.get`."""
+        return wit_config.get(key)
+
+    def state_register(self, namespace: str, key: str, value: str, ttl_ms: Optional[int]) -> None:
+        """Calls `state.register`. Errors: `StateError`."""
+        try:
+            wit_state.register(namespace, key, value, ttl_ms)
+        except Err as e:
+            raise _state_error(e) from None
+
+    def state_register_if_absent(
+        self, namespace: str, key: str, value: str, ttl_ms: Optional[int]
+    ) -> bool:
+        """Calls `state.register-if-absent`. Errors: `StateError`."""
+        try:
+            return wit_state.register_if_absent(namespace, key, value, ttl_ms)
+        except Err as e:
+            raise _state_error(e) from None
+
+    def state_lookup(self, namespace: str, key: str) -> Optional[str]:
+        """Calls `state.lookup`. Errors: `StateError`."""
+        try:
+            return wit_state.lookup(namespace, key)
+        except Err as e:
+            raise _state_error(e) from None
+
+    def state_consume(self, namespace: str, key: str) -> Optional[str]:
+        """Calls `state.consume`. Errors: `StateError`."""
+        try:
+            return wit_state.consume(namespace, key)
+        except Err as e:
+            raise _state_error(e) from None
+
+    def state_clear(self, namespace: str) -> None:
+        """Calls `state.clear`. Errors: `StateError`."""
+        try:
+            wit_state.clear(namespace)
+        except Err as e:
+            raise _state_error(e) from None
+
+    def inputs(self) -> List[Path]:
+        """The granted folders: `/input/0`, `/input/1`, … as far as they exist."""
+        out: List[Path] = []
+        while os.path.exists(f"/input/{len(out)}"):
+            out.append(Path(f"/input/{len(out)}"))
+        return out
+
+
+def plugin_info(plugin_id: str, version: str, source_types: Sequence[SourceType]) -> Any:
+    """What `describe` returns: the WIT `plugin-info`."""
+    return wit_types.PluginInfo(
+        plugin_id, version, [wit_types.SourceType[s.name] for s in source_types]
+    )
+
+
+def capture_report(report: Report) -> Any:
+    """What `capture` returns: the WIT `capture-report`."""
+    return wit_types.CaptureReport(
+        report.emitted, report.stored, report.skipped, list(report.problems), report.skipped_records
+    )
+
+
+def failure(message: str) -> Err:
+    """The exception that makes an export return the WIT `result`'s `err(message)`."""
+    return Err(message)

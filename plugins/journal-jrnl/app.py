@@ -1,0 +1,121 @@
+"""`journal-jrnl`: jrnl plain-text journals and Day One JSON exports in the granted
+folders, each entry a `journal` event.
+
+- `*.txt` and `*.jrnl` files are read as jrnl journals (`jrnl_text`); their local times
+  are in the `timezone` setting; `raw_ref` = file + entry time + a short hash of the title.
+- `*.json` files are read as Day One exports (`dayone_json`); `raw_ref` = the entry's uuid.
+- `text` is the entry as written (title and body); `tags` and `starred` are extra fields.
+- Unchanged files are not read again; a bad entry is skipped and counted, the rest read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import List, Tuple
+
+import dayone_json
+import fixed_zone
+import jrnl_text
+from openclone_guest import (
+    ConfigError,
+    Ctx,
+    Emit,
+    InputFile,
+    Journal,
+    Level,
+    Plugin,
+    SourceType,
+    clock,
+    export,
+)
+from openclone_guest.fs import has_extension
+
+JRNL = ("txt", "jrnl")
+DAY_ONE = ("json",)
+
+
+def _offset(ctx: Ctx) -> int:
+    try:
+        return fixed_zone.offset_seconds(ctx.config_or("timezone", "UTC", str))
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def _event(when: float, text: str, tags: Tuple[str, ...], starred: bool, ref: str) -> Emit:
+    event = Journal(text=text).at(when).raw_ref(ref)
+    if tags:
+        event = event.field("tags", list(tags))
+    if starred:
+        event = event.field("starred", True)
+    return event
+
+
+def jrnl_events(file: InputFile, text: str, offset_s: int) -> Tuple[List[Emit], jrnl_text.Parsed]:
+    """The events of a jrnl journal's text, and what the parser made of it."""
+    parsed = jrnl_text.parse(text)
+    events = []
+    for e in parsed.entries:
+        local = e.when.isoformat(timespec="seconds")
+        title_hash = hashlib.sha256(e.title.encode("utf-8")).hexdigest()[:12]
+        ref = f"{file.rel}@{local}#{title_hash}"
+        events.append(_event(e.timestamp(offset_s), e.text, e.tags, e.starred, ref))
+    return events, parsed
+
+
+def day_one_events(text: str, offset_s: int) -> Tuple[List[Emit], dayone_json.Parsed]:
+    """The events of a Day One export's JSON text. Errors: `dayone_json.NotAnExport`."""
+    parsed = dayone_json.parse(text, offset_s)
+    return [_event(e.when, e.text, e.tags, e.starred, e.uuid) for e in parsed.entries], parsed
+
+
+class JournalJrnl(Plugin):
+    """The plugin."""
+
+    id = "journal-jrnl"
+    version = "0.1.0"
+    source_types = (SourceType.JOURNAL,)
+
+    def init(self, ctx: Ctx) -> None:
+        """Refuses a `timezone` it cannot use."""
+        _offset(ctx)
+
+    def capture(self, ctx: Ctx) -> None:
+        """Reads every new or changed journal file and emits its entries."""
+        offset_s = _offset(ctx)
+        for file in ctx.changed_files(keep=lambda p: has_extension(p, JRNL + DAY_ONE)):
+            text = ctx.read_text(file)
+            if text is None:
+                continue
+            if has_extension(file.path, DAY_ONE):
+                try:
+                    events, parsed = day_one_events(text, offset_s)
+                except dayone_json.NotAnExport as e:
+                    ctx.skip(file, str(e))
+                    continue
+            else:
+                events, parsed = jrnl_events(file, text, offset_s)
+                if not parsed.headers:
+                    ctx.skip(file, "no jrnl entries ([YYYY-MM-DD HH:MM] title lines)")
+                    continue
+            ctx.skipped_records(file.rel, parsed.skipped, parsed.first_reason or "")
+            self._emit(ctx, file, events)
+            ctx.done(file)
+
+    @staticmethod
+    def _emit(ctx: Ctx, file: InputFile, events: List[Emit]) -> None:
+        held = 0
+        for event in events:
+            if ctx.accepted(event.timestamp):
+                ctx.emit(event)
+            else:
+                held += 1
+        if held:
+            ctx.log(
+                Level.INFO,
+                f"{file.rel}: {held} entries before {clock.day_of(ctx.earliest())} (or too far "
+                "ahead) not emitted: the ingest contract refuses them (a tenant's accept_since "
+                "lowers the bound)",
+            )
+
+
+WitWorld = export(JournalJrnl)
