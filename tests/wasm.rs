@@ -437,3 +437,41 @@ fn a_change_under_a_granted_path_triggers_a_pass() {
         "the pass that wrote it is counted once it ends"
     );
 }
+
+#[test]
+fn a_component_whose_describe_contradicts_its_plugin_json_is_not_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        "[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\n",
+    )
+    .expect("config");
+    let plugins = dir.path().join("plugins");
+    install_plugin(&plugins, "well-behaved");
+    let to = plugins.join("impostor");
+    std::fs::create_dir_all(&to).expect("folder");
+    std::fs::copy(
+        plugins.join("well-behaved/plugin.wasm"),
+        to.join("plugin.wasm"),
+    )
+    .expect("component");
+    let manifest = std::fs::read_to_string(plugins.join("well-behaved/plugin.json"))
+        .expect("manifest")
+        .replacen("\"id\": \"well-behaved\"", "\"id\": \"impostor\"", 1);
+    std::fs::write(to.join("plugin.json"), manifest).expect("impostor manifest");
+    let (ok, out) = capture(dir.path(), &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("impostor")
+            && l.contains("FAILED")
+            && l.contains(
+                "the component says it is well-behaved@0.1.0, plugin.json says impostor@0.1.0"
+            )),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("well-behaved") && l.ends_with("ok")),
+        "the other plugin runs: {out}"
+    );
+}
