@@ -199,3 +199,37 @@ fn calendar_ics_subscribes_to_a_url_and_an_unchanged_etag_stores_nothing() {
         "inspect shows the network grant next to the folder grants:\n{inspect}"
     );
 }
+
+#[test]
+fn a_stalled_origin_times_out_and_a_streamed_body_past_the_cap_is_cut() {
+    let origin = Origin::start(&[("/ok", b"fine")]);
+    let p = origin.port;
+    let dir = probe(&format!(
+        "allowed_hosts = [\"127.0.0.1:{p}\"]\nhttp_timeout_s = 2\nhttp_max_response_bytes = 100000\nurls = [\"{}\", \"{}\", \"{}\"]",
+        origin.url("/stall"),
+        origin.url("/stream"),
+        origin.url("/ok"),
+    ));
+    let started = std::time::Instant::now();
+    let (ok, out) = capture(dir.path(), &[]);
+    assert!(ok, "the third URL succeeded: {out}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the stalled request ended at http_timeout_s, not the origin's minute: {out}"
+    );
+    assert!(
+        out.contains("/stall: no response in time (HTTP-response-timeout)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "/stream: reading the body failed: HTTP response body size exceeds limit: 100000 bytes"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("backtrace"),
+        "no host backtrace reaches the plugin: {out}"
+    );
+    assert!(braindump(dir.path()).contains("fine"));
+}

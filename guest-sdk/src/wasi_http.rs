@@ -60,7 +60,14 @@ pub(crate) fn get(url: &str, headers: &[(String, String)]) -> Result<Response, S
             Err(StreamError::LastOperationFailed(e)) => {
                 return Err(match types::http_error_code(&e) {
                     Some(code) => describe(&code),
-                    None => format!("reading the body failed: {}", e.to_debug_string()),
+                    // The host's debug text may carry a backtrace: its first line says it.
+                    None => format!(
+                        "reading the body failed: {}",
+                        e.to_debug_string()
+                            .lines()
+                            .next()
+                            .unwrap_or("unknown error")
+                    ),
                 });
             }
         }

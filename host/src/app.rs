@@ -215,6 +215,7 @@ impl App {
             budget: EventBudget::new(entry.settings.grants.emit.events_per_minute),
             log_budget: EventBudget::new(crate::runtime::capability::log::LINES_PER_MINUTE),
             emitted: Default::default(),
+            denials: Default::default(),
         }))
     }
 

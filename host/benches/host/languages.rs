@@ -37,8 +37,9 @@ fn rss() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-fn copy_dropin(built: &Path, dropin: &str, plugins: &Path) {
-    let to = plugins.join(dropin);
+/// Copies the built drop-in `dropin` into `plugins/<id>` (a plugin's folder is its id).
+fn copy_dropin(built: &Path, dropin: &str, id: &str, plugins: &Path) {
+    let to = plugins.join(id);
     std::fs::create_dir_all(&to).expect("plugin folder");
     for f in ["plugin.json", "plugin.wasm"] {
         std::fs::copy(built.join(dropin).join(f), to.join(f)).expect("copy drop-in");
@@ -50,7 +51,7 @@ fn copy_dropin(built: &Path, dropin: &str, plugins: &Path) {
 fn measure(built: &Path, dropin: &str, id: &str, extra: &str) -> Row {
     let dir = tempfile::tempdir().expect("tempdir");
     let plugins = dir.path().join("plugins");
-    copy_dropin(built, dropin, &plugins);
+    copy_dropin(built, dropin, id, &plugins);
     let cfg = Config::parse(
         &format!(
             "plugins_dir = {:?}\n[[tenants]]\nid = \"bench\"\napi_key_sha256 = [\"{}\"]\n{extra}",
@@ -65,7 +66,7 @@ fn measure(built: &Path, dropin: &str, id: &str, extra: &str) -> Row {
     let cache = dir.path().join("cache");
     let rt = Runtime::new(&cache, true).expect("runtime");
     let before = rss();
-    let wasm = plugins.join(dropin).join("plugin.wasm");
+    let wasm = plugins.join(id).join("plugin.wasm");
     let cold = rt.load(&wasm, None).expect("cold load");
     assert!(!cold.from_cache);
     let cached = median(

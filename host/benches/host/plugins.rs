@@ -174,6 +174,7 @@ fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> (Duration, Durat
         plugin: ctx.clone(),
         tally: Tally::default(),
         instances: Default::default(),
+        describing: false,
     };
     let (mut via_linker, mut via_pre) = (Vec::new(), Vec::new());
     for _ in 0..INSTANTIATIONS {

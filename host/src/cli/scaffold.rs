@@ -61,6 +61,9 @@ pub fn run(name: &str, source: &str, dir: &Path, lang: Lang, sdk: &Path) -> anyh
     if lang == Lang::Python {
         return super::scaffold_python::run(name, st, &sample_data(st, name), &root, sdk);
     }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        bail!("{name:?}: a Rust plugin's id is its crate name, which cannot start with a digit");
+    }
     let sdk = std::fs::canonicalize(sdk)
         .with_context(|| format!("the guest SDK is not at {}; pass --sdk PATH", sdk.display()))?;
     let variant = format!("{st:?}");

@@ -119,8 +119,11 @@ impl Manager {
             .app
             .plugin_context(entry, manifest)
             .map_err(|e| e.to_string())?;
-        let described = pass::describe(&self.runtime, &loaded, &ctx)
-            .and_then(|info| super::manifest::check_describe(manifest, &info));
+        let described = no_panic(&format!("describe of {}", manifest.id), || {
+            pass::describe(&self.runtime, &loaded, &ctx)
+        })
+        .unwrap_or_else(|m| Err(format!("internal error in the host: {m}")))
+        .and_then(|info| super::manifest::check_describe(manifest, &info));
         if let Err(msg) = described {
             tracing::error!(plugin = %manifest.id, error = %msg, "plugin not loaded: describe does not match plugin.json");
             entry.update(|s| {
@@ -178,14 +181,26 @@ impl Manager {
         ctx: &Arc<PluginContext>,
     ) -> Result<PassReport, PassError> {
         entry.update(|s| s.in_pass = true);
-        no_panic(&format!("pass of {}", manifest.id), || {
+        let outcome = no_panic(&format!("pass of {}", manifest.id), || {
             pass::run(&self.runtime, loaded, ctx)
         })
         .unwrap_or_else(|m| {
             Err(PassError::Failed(format!(
                 "internal error in the host: {m}"
             )))
-        })
+        });
+        let (denied, last) = ctx
+            .denials
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        if denied > 0 {
+            entry.update(|s| {
+                s.requests_denied += u64::from(denied);
+                s.last_denied = last;
+            });
+        }
+        outcome
     }
 
     /// Records a pass: counters, failures, parking.
@@ -226,10 +241,7 @@ impl Manager {
                     s.last_pass_ms = Some(r.elapsed.as_secs_f64() * 1000.0);
                     s.peak_memory = Some(r.peak_memory);
                     s.records_skipped += u64::from(r.skipped_records);
-                    s.requests_denied += r.net_refusals.len() as u64;
-                    if let Some(last) = r.net_refusals.last() {
-                        s.last_denied = Some(last.clone());
-                    }
+
                 }
                 Err(e) => {
                     s.failures += 1;

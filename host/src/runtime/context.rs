@@ -43,6 +43,9 @@ pub struct PluginContext {
     pub budget: EventBudget,
     /// The log-lines-per-minute budget ([`super::capability::log::LINES_PER_MINUTE`]).
     pub log_budget: EventBudget,
+    /// The last pass's denied requests (`net-http`): how many, and the last one kept
+    /// (scheme, host and port, and why), on success and failure alike.
+    pub denials: Mutex<(u32, Option<String>)>,
     /// Events handed to `emit` so far (for progress displays).
     pub emitted: std::sync::atomic::AtomicU64,
 }
@@ -195,6 +198,9 @@ pub struct PluginState {
     pub tally: Tally,
     /// Each capability's state in this instance.
     pub instances: Instances,
+    /// The instance answers `describe` only: `emit` and state writes are refused (WIT:
+    /// "no side effects").
+    pub describing: bool,
 }
 
 impl WasiView for PluginState {

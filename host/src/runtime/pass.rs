@@ -29,7 +29,8 @@ pub struct PassReport {
     pub problems: Vec<String>,
     /// Records the plugin skipped inside files it otherwise read.
     pub skipped_records: u32,
-    /// Outgoing requests the host denied (`net-http`), one line each: URL and why.
+    /// Outgoing requests the host denied (`net-http`), the first ten, one line each:
+    /// scheme, host and port, and why.
     pub net_refusals: Vec<String>,
     /// Wall time of the pass.
     pub elapsed: Duration,
@@ -100,6 +101,7 @@ pub fn store(
         plugin: ctx.clone(),
         tally: Tally::default(),
         instances,
+        describing: false,
     };
     let mut store = Store::new(rt.engine(), state);
     store.limiter(|s| &mut s.limits);
@@ -148,13 +150,15 @@ pub fn run(
     tally.logs_suppressed += forward_stdio(ctx, "stderr", &stderr);
     report_suppressed(&ctx.id, &tally);
     let peak_memory = store.data().limits.peak_memory;
-    let net_refusals = store.data().instances.net_http.refusals();
+    let (denied, net_refusals) = store.data().instances.net_http.denials();
+    if let Ok(mut d) = ctx.denials.lock() {
+        *d = (denied, net_refusals.last().cloned());
+    }
     let report = result.map_err(|e| match e {
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
         // The guest sees only `HTTP-request-denied`; the status gets the host's reason.
-        PassError::Failed(m) if !net_refusals.is_empty() => PassError::Failed(format!(
-            "{m} (the host denied {} request(s); the last: {})",
-            net_refusals.len(),
+        PassError::Failed(m) if denied > 0 => PassError::Failed(format!(
+            "{m} (the host denied {denied} request(s); the last shown: {})",
             net_refusals.last().map_or("", String::as_str)
         )),
         other => other,
@@ -169,8 +173,9 @@ pub fn run(
     })
 }
 
-/// Instantiates the component with no capability granted but its config and calls
-/// `describe`, within `timeout_s`. Errors: it cannot be instantiated, traps or times out.
+/// Instantiates the component with no folder or host granted and calls `describe`, within
+/// `timeout_s`; `emit` and state writes are refused meanwhile. Errors: it cannot be
+/// instantiated, traps or times out.
 pub fn describe(
     rt: &Runtime,
     loaded: &Loaded,
@@ -178,6 +183,7 @@ pub fn describe(
 ) -> Result<PluginInfo, String> {
     let _io = rt.enter();
     let (mut store, _, _) = store(rt, ctx, &Grants::default()).map_err(|e| e.to_string())?;
+    store.data_mut().describing = true;
     let limit = ctx.limits.timeout;
     let timed_out = || format!("did not answer within {limit:?}");
     let instance = rt

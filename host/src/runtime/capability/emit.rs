@@ -116,6 +116,11 @@ impl PluginState {
         source: types::SourceType,
         events: Vec<Event>,
     ) -> Result<Receipt, EmitError> {
+        if self.describing {
+            return Err(EmitError::NotPermitted(
+                "emit during describe: describe has no side effects".into(),
+            ));
+        }
         let started = Instant::now();
         let p = &self.plugin;
         let grant = &p.grants.emit;

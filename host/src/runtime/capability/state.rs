@@ -62,14 +62,29 @@ impl PluginState {
         key: &str,
         consume: bool,
     ) -> Result<Option<String>, state::StateError> {
+        if consume {
+            self.not_describing()?;
+        }
         self.plugin
             .state
             .lookup(&self.plugin.id, namespace, key, consume)
             .map_err(state_err)
     }
 
+    /// Errors while the instance answers `describe` (state writes are side effects).
+    fn not_describing(&self) -> Result<(), state::StateError> {
+        if self.describing {
+            Err(state::StateError::Storage(
+                "state write during describe: describe has no side effects".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// `register` and `register-if-absent`: stores `value` under the plugin's own id.
     fn put(&self, namespace: &str, key: &str, put: Put<'_>) -> Result<bool, state::StateError> {
+        self.not_describing()?;
         let p = &self.plugin;
         p.state
             .register(&p.id, namespace, key, put, p.grants.state)
@@ -132,6 +147,7 @@ impl state::Host for PluginState {
     }
 
     fn clear(&mut self, namespace: String) -> Result<(), state::StateError> {
+        self.not_describing()?;
         self.plugin
             .state
             .clear(&self.plugin.id, &namespace)

@@ -27,6 +27,9 @@ use crate::runtime::context::PluginState;
 /// The `net-http` capability.
 pub struct NetHttp;
 
+/// The longest `http_timeout_s` honoured (an hour); a pass's own `timeout_s` still applies.
+const MAX_TIMEOUT_S: u64 = 3600;
+
 /// What a plugin may reach.
 #[derive(Debug, Clone)]
 pub struct Grant {
@@ -132,7 +135,8 @@ impl Capability for NetHttp {
             }),
             limits: RequestLimits {
                 timeout: Duration::from_secs(
-                    c.positive("http_timeout_s", d.limits.timeout.as_secs())?,
+                    c.positive("http_timeout_s", d.limits.timeout.as_secs())?
+                        .min(MAX_TIMEOUT_S),
                 ),
                 max_response_bytes: c
                     .positive("http_max_response_bytes", d.limits.max_response_bytes)?,
@@ -163,10 +167,14 @@ impl Capability for NetHttp {
     }
 
     fn missing(g: &Grant) -> Option<String> {
-        g.policy
-            .as_ref()
-            .filter(|p| p.granted.is_empty())
-            .map(|_| "requests net-http, but its `allowed_hosts` are empty: every request is denied; add the hosts it may reach".into())
+        let p = g.policy.as_ref()?;
+        if p.granted.is_empty() {
+            Some("requests net-http, but its `allowed_hosts` are empty: every request is denied; add the hosts it may reach".into())
+        } else if p.effective().is_empty() {
+            Some("requests net-http, but none of its `allowed_hosts` is requested in plugin.json: every request is denied".into())
+        } else {
+            None
+        }
     }
 
     fn describe(g: &Grant) -> String {
@@ -186,10 +194,15 @@ impl Capability for NetHttp {
                 "net-http: requested ({requested}), NOT granted (no `allowed_hosts` in its settings): every request is denied"
             );
         }
-        let granted: Vec<String> = p.granted.iter().map(ToString::to_string).collect();
+        let effective: Vec<String> = p.effective().iter().map(ToString::to_string).collect();
+        if effective.is_empty() {
+            return format!(
+                "net-http: requested ({requested}), NOT granted: none of the config's allowed_hosts is requested; every request is denied"
+            );
+        }
         format!(
             "net-http: granted — {} (requested: {requested}); {} s per request, {} bytes per response, {} requests per pass",
-            granted.join(", "),
+            effective.join(", "),
             g.limits.timeout.as_secs(),
             g.limits.max_response_bytes,
             g.requests_per_pass
@@ -205,12 +218,13 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// The refusals of this instance so far, one line each.
-    pub fn refusals(&self) -> Vec<String> {
+    /// The denials of this instance so far: how many, and the first ten, one line each
+    /// (scheme, host and port, and why).
+    pub fn denials(&self) -> (u32, Vec<String>) {
         self.hooks
             .refusals
             .lock()
-            .map(|r| r.clone())
+            .map(|d| (d.count, d.first.clone()))
             .unwrap_or_default()
     }
 }
@@ -221,14 +235,41 @@ struct Hooks {
     plugin: String,
     grant: Grant,
     sent: u32,
-    refusals: Arc<Mutex<Vec<String>>>,
+    refusals: Arc<Mutex<Denials>>,
 }
 
-/// Records and logs a refusal.
-fn refuse(plugin: &str, refusals: &Mutex<Vec<String>>, url: &str, why: String) {
-    tracing::warn!(plugin = %plugin, url = %url, "net-http request denied: {why}");
-    if let Ok(mut r) = refusals.lock() {
-        r.push(format!("{url}: {why}"));
+/// Denials kept (and logged) per pass; the rest are only counted.
+const DENIALS_KEPT: usize = 10;
+
+/// The denials of one pass.
+#[derive(Debug, Default)]
+struct Denials {
+    /// All of them.
+    count: u32,
+    /// The first [`DENIALS_KEPT`], one line each: where and why.
+    first: Vec<String>,
+}
+
+/// Records a denial and logs the first few of a pass.
+fn refuse(plugin: &str, denials: &Mutex<Denials>, url: &str, why: String) {
+    let Ok(mut d) = denials.lock() else {
+        return;
+    };
+    d.count += 1;
+    if d.first.len() < DENIALS_KEPT {
+        tracing::warn!(plugin = %plugin, url = %url, "net-http request denied: {why}");
+        d.first.push(format!("{url}: {why}"));
+    }
+}
+
+/// A request's URL as logs and statuses show it: scheme, host and port only. Paths and
+/// queries of calendar subscriptions and API calls hold secrets.
+fn shown_url(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("?");
+    let host = uri.host().unwrap_or("?");
+    match uri.port_u16() {
+        Some(p) => format!("{scheme}://{host}:{p}/…"),
+        None => format!("{scheme}://{host}/…"),
     }
 }
 
@@ -241,10 +282,12 @@ impl WasiHttpHooks for Hooks {
         _options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
     ) -> Sent {
-        let url = request.uri().to_string();
+        let url = shown_url(request.uri());
+        // Every attempt counts, denied or not, so a loop of denied requests ends too.
+        self.sent = self.sent.saturating_add(1);
         let checked = match &self.grant.policy {
             None => Err("the plugin's plugin.json does not request net-http".to_owned()),
-            Some(_) if self.sent >= self.grant.requests_per_pass => Err(format!(
+            Some(_) if self.sent > self.grant.requests_per_pass => Err(format!(
                 "past {} requests in one pass (http_requests_per_pass)",
                 self.grant.requests_per_pass
             )),
@@ -257,7 +300,6 @@ impl WasiHttpHooks for Hooks {
                 return Box::new(async { Err(Error::HttpRequestDenied) });
             }
         };
-        self.sent += 1;
         let (plugin, refusals, limits) = (
             self.plugin.clone(),
             self.refusals.clone(),

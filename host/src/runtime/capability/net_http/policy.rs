@@ -53,12 +53,13 @@ impl HostPattern {
                     .ok_or_else(|| bad("has a port that is not 1-65535"))
             })
             .transpose()?;
-        let host = host.to_ascii_lowercase();
-        let name_ok = !host.is_empty()
-            && host.len() <= 253
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'));
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let name_ok = host.parse::<std::net::Ipv6Addr>().is_ok()
+            || (!host.is_empty()
+                && host.len() <= 253
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
         if !name_ok {
             return Err(bad("is not a host name"));
         }
@@ -152,6 +153,19 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The config's grants that the manifest requests too (what `inspect` shows).
+    pub fn effective(&self) -> Vec<&HostPattern> {
+        self.granted
+            .iter()
+            .filter(|g| match &self.requested {
+                Requested::Any => true,
+                Requested::Hosts(h) => h
+                    .iter()
+                    .any(|r| r.host == g.host && (r.port.is_none() || r.port == g.port)),
+            })
+            .collect()
+    }
+
     /// Checks a request's scheme, host and port against both lists. An IP literal passes
     /// only if the config names it. Errors: the refusal, naming the host and the list.
     pub fn check(&self, uri: &http::Uri) -> Result<Target, String> {
@@ -165,11 +179,15 @@ impl Policy {
                 ));
             }
         };
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err("a URL with user information (user@host) is not sent".into());
+        }
         let host = uri
             .host()
-            .ok_or_else(|| format!("{uri} has no host"))?
+            .ok_or_else(|| "the URL has no host".to_owned())?
             .trim_start_matches('[')
             .trim_end_matches(']')
+            .trim_end_matches('.')
             .to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let shown = HostPattern {
@@ -247,22 +265,46 @@ pub fn non_public(ip: IpAddr) -> Option<&'static str> {
                 Some("private")
             } else if v4.is_link_local() {
                 Some("link-local")
-            } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || o[0] == 0 {
+            } else if v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || o[0] >= 240
+                || (o[0] == 198 && (o[1] & 0xFE) == 18)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+            {
                 Some("non-routable")
             } else {
                 None
             }
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(hi) << 16) | u32::from(lo),
+                ))
+            };
+            // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64
+            // (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16) reach that IPv4 address.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return non_public(IpAddr::V4(v4));
             }
-            let seg = v6.segments()[0];
+            if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return non_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1) {
+                return non_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return non_public(embedded(s[1], s[2]));
+            }
+            let seg = s[0];
             if v6.is_loopback() {
                 Some("loopback")
             } else if (seg & 0xfe00) == 0xfc00 {
                 Some("private")
-            } else if (seg & 0xffc0) == 0xfe80 {
+            } else if (seg & 0xffc0) == 0xfe80 || (seg & 0xffc0) == 0xfec0 {
                 Some("link-local")
             } else if v6.is_unspecified() || v6.is_multicast() {
                 Some("non-routable")
@@ -309,6 +351,7 @@ mod tests {
         assert_eq!(HostPattern::parse("::1").expect("ok").port, None);
         for bad in [
             "",
+            "a:b:80",
             "https://x.com",
             "x.com/cal",
             "x.com:0",
@@ -338,6 +381,14 @@ mod tests {
             .expect_err("not granted");
         assert!(only_manifest.contains("openclone.toml"), "{only_manifest}");
         assert!(p.check(&uri("ftp://api.example.com/")).is_err());
+        assert!(
+            p.check(&uri("https://API.Example.COM./v1")).is_ok(),
+            "case and a trailing dot"
+        );
+        assert!(
+            p.check(&uri("https://u:pw@api.example.com/")).is_err(),
+            "userinfo"
+        );
         let any = policy(&["*"], &["cal.example.com:8443"]);
         assert!(
             any.check(&uri("https://cal.example.com:8443/x.ics"))
@@ -389,10 +440,16 @@ mod tests {
             "169.254.169.254",
             "100.64.0.1",
             "0.0.0.0",
+            "198.18.0.1",
+            "240.0.0.1",
             "::1",
             "fe80::1",
+            "fec0::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(
                 non_public(private.parse().expect("ip")).is_some(),
@@ -400,5 +457,7 @@ mod tests {
             );
         }
         assert!(non_public("2606:4700::1111".parse().expect("ip")).is_none());
+        assert!(non_public("64:ff9b::8.8.8.8".parse().expect("ip")).is_none());
+        assert!(non_public("2002:0808:0808::1".parse().expect("ip")).is_none());
     }
 }

@@ -55,6 +55,9 @@ pub async fn send(
         info_code: None,
     })?
     .collect();
+    if addrs.is_empty() {
+        return Err(Error::DestinationNotFound);
+    }
     let addrs = policy.reachable(&target, &addrs).map_err(|why| {
         refused(why);
         Error::HttpRequestDenied
@@ -82,7 +85,9 @@ pub async fn send(
         .parse()
         .map_err(|_| Error::HttpRequestUriInvalid)?;
     *req.uri_mut() = path;
+    let head = req.method() == http::Method::HEAD;
     let mut conn = Box::pin(conn);
+    let mut conn_done = false;
     let send = sender.send_request(req);
     tokio::pin!(send);
     let response = tokio::time::timeout_at(deadline, async {
@@ -90,6 +95,7 @@ pub async fn send(
             biased;
             r = &mut send => r.map_err(Error::from),
             c = &mut conn => {
+                conn_done = true;
                 c.map_err(Error::from)?;
                 send.await.map_err(Error::from)
             }
@@ -98,11 +104,13 @@ pub async fn send(
     .await
     .map_err(|_| Error::HttpResponseTimeout)??;
     let cap = limits.max_response_bytes;
-    if response
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .is_some_and(|n| n > cap)
+    let bodyless = head || matches!(response.status().as_u16(), 204 | 304);
+    if !bodyless
+        && response
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|n| n > cap)
     {
         return Err(Error::HttpResponseBodySize(Some(cap)));
     }
@@ -115,7 +123,15 @@ pub async fn send(
         }
         .boxed_unsync()
     });
-    let io: Io = Box::new(async move { conn.await.map_err(Error::from) });
+    if conn_done {
+        return Ok((response, Box::new(async { Ok(()) })));
+    }
+    let io: Io = Box::new(async move {
+        match tokio::time::timeout_at(deadline, conn).await {
+            Ok(done) => done.map_err(Error::from),
+            Err(_) => Err(Error::HttpResponseTimeout),
+        }
+    });
     Ok((response, io))
 }
 
