@@ -34,6 +34,12 @@ fn main() {
         ingest::direct_pipelined(seconds, 4);
         return;
     }
+    if args.first().is_some_and(|a| a == "languages-rss") {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (dropin, id, cache) = (&args[1], &args[2], Path::new(&args[3]));
+        languages::rss_child(&root.join("target/e2e-plugins"), dropin, id, cache);
+        return;
+    }
     if args.iter().any(|a| a == "activitywatch") {
         activitywatch::run(seconds, 8);
         return;
