@@ -53,7 +53,7 @@ def export(plugin: Type[Plugin]) -> Type[Any]:
             ctx = Ctx(wit_host.WitHost())
             try:
                 plugin().init(ctx)
-            except Exception as e:
+            except BaseException as e:  # `sys.exit()` too: nothing may trap the instance
                 raise wit_host.failure(_message(ctx, e)) from None
 
         def capture(self) -> Any:
@@ -63,7 +63,7 @@ def export(plugin: Type[Plugin]) -> Type[Any]:
             outcome = None
             try:
                 plugin().capture(ctx)
-            except Exception as e:
+            except BaseException as e:  # `sys.exit()` too: nothing may trap the instance
                 outcome = e
             try:
                 report = ctx.finish()

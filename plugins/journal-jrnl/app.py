@@ -11,7 +11,7 @@ folders, each entry a `journal` event.
 from __future__ import annotations
 
 import hashlib
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import dayone_json
 import fixed_zone
@@ -50,14 +50,30 @@ def _event(when: float, text: str, tags: Tuple[str, ...], starred: bool, ref: st
     return event
 
 
+#: The contract's longest `raw_ref`, characters.
+MAX_RAW_REF = 256
+
+
 def jrnl_events(file: InputFile, text: str, offset_s: int) -> Tuple[List[Emit], jrnl_text.Parsed]:
-    """The events of a jrnl journal's text, and what the parser made of it."""
+    """The events of a jrnl journal's text, and what the parser made of it.
+
+    `raw_ref` is `<file>@<local time>#<title hash>`, with `-2`, `-3`, … for the second and
+    later entries of one file with the same time and title (jrnl's minute resolution makes
+    those real), and the file's path hashed when the path would make it too long.
+    """
     parsed = jrnl_text.parse(text)
+    where = file.rel
+    if len(where) > MAX_RAW_REF - 64:
+        where = "sha256:" + hashlib.sha256(where.encode("utf-8")).hexdigest()[:32]
+    seen: Dict[str, int] = {}
     events = []
     for e in parsed.entries:
         local = e.when.isoformat(timespec="seconds")
         title_hash = hashlib.sha256(e.title.encode("utf-8")).hexdigest()[:12]
-        ref = f"{file.rel}@{local}#{title_hash}"
+        ref = f"{where}@{local}#{title_hash}"
+        seen[ref] = seen.get(ref, 0) + 1
+        if seen[ref] > 1:
+            ref = f"{ref}-{seen[ref]}"
         events.append(_event(e.timestamp(offset_s), e.text, e.tags, e.starred, ref))
     return events, parsed
 
@@ -82,6 +98,7 @@ class JournalJrnl(Plugin):
     def capture(self, ctx: Ctx) -> None:
         """Reads every new or changed journal file and emits its entries."""
         offset_s = _offset(ctx)
+        earliest = ctx.earliest()
         for file in ctx.changed_files(keep=lambda p: has_extension(p, JRNL + DAY_ONE)):
             text = ctx.read_text(file)
             if text is None:
@@ -98,24 +115,34 @@ class JournalJrnl(Plugin):
                     ctx.skip(file, "no jrnl entries ([YYYY-MM-DD HH:MM] title lines)")
                     continue
             ctx.skipped_records(file.rel, parsed.skipped, parsed.first_reason or "")
-            self._emit(ctx, file, events)
-            ctx.done(file)
+            if self._emit(ctx, file, events, earliest):
+                ctx.done(file)
 
     @staticmethod
-    def _emit(ctx: Ctx, file: InputFile, events: List[Emit]) -> None:
-        held = 0
+    def _emit(ctx: Ctx, file: InputFile, events: List[Emit], earliest: float) -> bool:
+        """Emits the events the host accepts now. False if some are dated more than 23 h
+        ahead (jrnl allows future entries): the file is then read again next pass, and
+        the entries already stored are skipped by their `raw_ref`."""
+        too_old = ahead = 0
         for event in events:
-            if ctx.accepted(event.timestamp):
+            if clock.accepted_since(event.timestamp, earliest):
                 ctx.emit(event)
+            elif event.timestamp < earliest:
+                too_old += 1
             else:
-                held += 1
-        if held:
+                ahead += 1
+        if too_old:
             ctx.log(
                 Level.INFO,
-                f"{file.rel}: {held} entries before {clock.day_of(ctx.earliest())} (or too far "
-                "ahead) not emitted: the ingest contract refuses them (a tenant's accept_since "
-                "lowers the bound)",
+                f"{file.rel}: {too_old} entries before {clock.day_of(earliest)} not emitted: the "
+                "ingest contract refuses them (a tenant's accept_since lowers the bound)",
             )
+        if ahead:
+            ctx.log(
+                Level.INFO,
+                f"{file.rel}: {ahead} entries dated more than 23 h ahead wait for their day",
+            )
+        return ahead == 0
 
 
 WitWorld = export(JournalJrnl)

@@ -3,7 +3,9 @@
 "timeZone", …}]}`.
 
 An entry without text (photos only) has nothing to capture and is left out; one whose
-`uuid`, `creationDate` or `text` is missing or of the wrong kind is a bad record.
+`uuid` or `creationDate` is missing or of the wrong kind, or whose `text` is not a string,
+is a bad record. A `creationDate` without an offset (Day One writes `Z`) is read in the
+plugin's `timezone` setting.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ class Jrnl(unittest.TestCase):
         self.assertEqual(jrnl_text.stamp("2024-03-01 12:05:00 AM"), dt(2024, 3, 1, 0, 5))
         self.assertEqual(jrnl_text.stamp("2024-03-01 12:05:00 PM"), dt(2024, 3, 1, 12, 5))
         self.assertEqual(jrnl_text.stamp("2024-03-01 09:30 pm"), dt(2024, 3, 1, 21, 30))
-        for bad in ["2024-02-30 08:00", "2024-03-01 13:00 PM", "2024-03-01 24:00", "2024-03-01"]:
+        self.assertEqual(jrnl_text.stamp("2024-03-01"), dt(2024, 3, 1, 9, 0), "jrnl's default_hour")
+        for bad in ["2024-02-30 08:00", "2024-03-01 13:00 PM", "2024-03-01 24:00", "2024-03"]:
             self.assertIsNone(jrnl_text.stamp(bad), bad)
 
     def test_crlf_stars_preamble_and_empty_entries(self) -> None:

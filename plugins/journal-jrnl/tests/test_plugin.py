@@ -35,16 +35,20 @@ class Fixtures(unittest.TestCase):
     def test_every_good_entry_once_and_the_bad_ones_counted(self) -> None:
         report = self.host.capture(JournalJrnl)
         self.assertEqual((report.emitted, report.stored, report.skipped), (8, 8, 0))
-        self.assertEqual(report.skipped_records, 2)
+        self.assertEqual(report.skipped_records, 1)
         self.assertEqual(
             report.problems,
             [
                 "dayone/Journal.json: 1 record(s) skipped, the rest read; first: entry 2: "
                 'C41B7E09D2A84F3C9E5A1B6D0F8C2E93: creationDate "sometime in February" is not an '
                 "ISO 8601 time",
-                "journal.txt: 1 record(s) skipped, the rest read; first: line 15: "
-                "[2024-02-30 08:00:00 AM] is not a date and time",
             ],
+        )
+        lunch = [e for e in self.host.events() if "ramen" in e.data["text"]]
+        self.assertIn(
+            "[2024-02-30 08:00:00 AM] Notes from the meeting that never was.",
+            lunch[0].data["text"],
+            "an impossible header stays in the entry before it, as jrnl keeps it",
         )
         self.assertTrue(all(e.source is SourceType.JOURNAL for e in self.host.events()))
         again = self.host.capture(JournalJrnl)
@@ -139,12 +143,49 @@ class Changes(unittest.TestCase):
         self.host.config("accept_since", "2015-01-01")
         self.assertEqual(self.host.capture(JournalJrnl).stored, 1)
 
+    def test_entries_of_the_same_minute_and_title_are_all_kept(self) -> None:
+        (self.dir / "meals.jrnl").write_text(
+            "[2024-03-01 07:45] Ate.\nsoup\n\n[2024-03-01 07:45] Ate.\nbread\n",
+            encoding="utf-8",
+        )
+        self.host.capture(JournalJrnl)
+        meals = [e for e in self.host.events() if e.raw_ref.startswith("meals.jrnl@")]
+        self.assertEqual([e.data["text"] for e in meals], ["Ate.\nsoup", "Ate.\nbread"])
+        self.assertEqual(meals[1].raw_ref, meals[0].raw_ref + "-2")
+
+    def test_a_future_entry_is_emitted_when_its_day_comes(self) -> None:
+        import datetime
+
+        ahead = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3)
+        (self.dir / "plans.jrnl").write_text(
+            f"[{ahead:%Y-%m-%d %H:%M}] Dentist.\n", encoding="utf-8"
+        )
+        self.host.capture(JournalJrnl)
+        self.assertFalse(any(e.raw_ref.startswith("plans.jrnl@") for e in self.host.events()))
+        self.assertTrue(any("plans.jrnl: 1 entries dated more than 23 h ahead" in l for l in self.host.logs()))
+        again = self.host.capture(JournalJrnl)
+        self.assertEqual(again.emitted, 0, "read again, still ahead: nothing emitted")
+        self.assertTrue(
+            sum("plans.jrnl: 1 entries dated" in l for l in self.host.logs()) == 2,
+            "the file was not marked done while an entry waits",
+        )
+
+    def test_a_long_path_is_hashed_into_the_raw_ref(self) -> None:
+        deep = self.dir / ("d" * 120) / ("e" * 120)
+        deep.mkdir(parents=True)
+        (deep / "j.jrnl").write_text("[2024-03-01 07:45] Deep.\n", encoding="utf-8")
+        report = self.host.capture(JournalJrnl)
+        deep_events = [e for e in self.host.events() if e.data["text"] == "Deep."]
+        self.assertEqual(len(deep_events), 1, report.problems)
+        self.assertTrue(deep_events[0].raw_ref.startswith("sha256:"))
+        self.assertLessEqual(len(deep_events[0].raw_ref), 256)
+
     def test_files_that_are_no_journal_are_reported_once(self) -> None:
         (self.dir / "todo.txt").write_text("buy milk\n", encoding="utf-8")
         (self.dir / "package.json").write_text('{"name": "x"}', encoding="utf-8")
         report = self.host.capture(JournalJrnl)
         self.assertEqual(
-            report.problems[1:],
+            report.problems[-2:],
             [
                 'package.json: not a Day One export (no "entries" list); skipped',
                 "todo.txt: no jrnl entries ([YYYY-MM-DD HH:MM] title lines); skipped",

@@ -82,6 +82,7 @@ class Twin(Plugin):
     source_types = tuple(SourceType)
 
     def capture(self, ctx: Ctx) -> None:
+        """Emits the fixed events (the same as twin-rust's)."""
         for event in events():
             ctx.emit(event)
 
