@@ -2,8 +2,9 @@
 # Builds every plugin under plugins/ into its drop-in form: OUT/<id>/plugin.json and
 # OUT/<id>/plugin.wasm (a wasm32-wasip2 component). Rust plugins (a Cargo.toml) are built
 # with cargo; Python plugins (an app.py and no Cargo.toml) with componentize-py 0.25.1 on
-# the Python guest SDK (guest-sdk-python/); remote plugins (a plugin.json and nothing to
-# build) are copied as they are.
+# the Python guest SDK (guest-sdk-python/), for the world `capture-plugin`, or
+# `capture-plugin-http` when their plugin.json requires "net-http"; remote plugins (a
+# plugin.json and nothing to build) are copied as they are.
 #
 #   scripts/build-plugins.sh [--test] [OUT]     OUT defaults to target/plugins
 #   scripts/build-plugins.sh --crate DIR        a stand-alone plugin folder (a Rust crate or a
@@ -44,18 +45,34 @@ need_componentize_py() {
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
+# python_world DIR: the world to build the Python plugin DIR for: `capture-plugin-http`
+# (which adds wasi:http/outgoing-handler) if its plugin.json, or one under dropins/, lists
+# "net-http" in requires_permissions; `capture-plugin` otherwise.
+python_world() {
+  python3 - "$1"/plugin.json "$1"/dropins/*/plugin.json <<'PY'
+import json, os, sys
+wants = any(
+    "net-http" in json.load(open(path)).get("requires_permissions", [])
+    for path in sys.argv[1:]
+    if os.path.isfile(path)
+)
+print("capture-plugin-http" if wants else "capture-plugin")
+PY
+}
+
 # build_python DIR WASM: the component of the Python plugin DIR (module `app`), quiet unless
 # it fails. Its sources and the SDK are staged in a scratch folder first: componentize-py
 # writes __pycache__ into every folder on its path, and tests/ and dropins/ have no place in
 # the component.
 build_python() {
-  local dir="$1" wasm="$2" stage="$scratch/stage" log
+  local dir="$1" wasm="$2" stage="$scratch/stage" log world
+  world="$(python_world "$dir")"
   need_componentize_py
   rm -rf "$stage"
   mkdir -p "$stage/app" "$stage/sdk"
   tar -C "$dir" --exclude=./tests --exclude=./dropins --exclude=__pycache__ --exclude='*.wasm' -cf - . | tar -C "$stage/app" -xf -
   tar -C "$root/guest-sdk-python" --exclude=__pycache__ -cf - openclone_guest | tar -C "$stage/sdk" -xf -
-  if ! log="$("$venv/bin/componentize-py" -q -d "$root/wit" -w capture-plugin componentize -p "$stage/app" -p "$stage/sdk" app -o "$wasm" 2>&1)"; then
+  if ! log="$("$venv/bin/componentize-py" -q -d "$root/wit" -w "$world" componentize -p "$stage/app" -p "$stage/sdk" app -o "$wasm" 2>&1)"; then
     echo "$log" >&2
     echo "componentize-py failed for $dir" >&2
     return 1

@@ -233,3 +233,32 @@ fn a_stalled_origin_times_out_and_a_streamed_body_past_the_cap_is_cut() {
     );
     assert!(braindump(dir.path()).contains("fine"));
 }
+
+#[test]
+fn a_python_plugin_reaches_a_granted_host_and_is_denied_the_rest() {
+    let origin = Origin::start(&[("/hello", b"hello, python")]);
+    let p = origin.port;
+    let dir = tempfile::tempdir().expect("tempdir");
+    install_plugin(&dir.path().join("plugins"), "net-probe-python");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        format!(
+            "[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\n\n[plugins.net-probe-python]\nallowed_hosts = [\"127.0.0.1:{p}\"]\nurls = [\"{}\", \"http://localhost:{p}/hello\"]\n",
+            origin.url("/hello")
+        ),
+    )
+    .expect("config");
+    let (ok, out) = capture(dir.path(), &[]);
+    assert!(ok, "one URL succeeded: {out}");
+    assert!(
+        out.contains("HTTP-request-denied")
+            && out.contains("not granted in [plugins.net-probe-python] allowed_hosts"),
+        "{out}"
+    );
+    assert!(braindump(dir.path()).contains("hello, python"), "{out}");
+    assert_eq!(
+        origin.seen().len(),
+        1,
+        "only the granted request left the host"
+    );
+}

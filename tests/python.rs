@@ -58,13 +58,16 @@ fn stored_of(stdout: &str, id: &str) -> Option<u64> {
 }
 
 #[test]
-fn the_python_sdk_and_journal_plugin_pass_their_own_tests_under_the_hosts_rules() {
+fn the_python_sdk_and_plugins_pass_their_own_tests_under_the_hosts_rules() {
     let sdk = root().join("guest-sdk-python");
     let (ok, out) = unittest(&sdk.join("tests"), std::slice::from_ref(&sdk));
     assert!(ok, "guest-sdk-python tests:\n{out}");
     let jrnl = root().join("plugins/journal-jrnl");
-    let (ok, out) = unittest(&jrnl.join("tests"), &[sdk, jrnl.clone()]);
+    let (ok, out) = unittest(&jrnl.join("tests"), &[sdk.clone(), jrnl.clone()]);
     assert!(ok, "journal-jrnl tests:\n{out}");
+    let probe = root().join("tests/plugins/net-probe-python");
+    let (ok, out) = unittest(&probe.join("tests"), &[sdk, probe.clone()]);
+    assert!(ok, "net-probe-python tests:\n{out}");
 }
 
 #[test]

@@ -5,8 +5,9 @@ repository), built with componentize-py. You subclass `Plugin`, end `app.py` wit
 `WitWorld = export(MyPlugin)`, and build with `scripts/build-plugins.sh --crate DIR`.
 Batching (500 events, payload limits), retries on rate limits, JSON encoding and the
 envelope fields are the SDK's job; the host fills in plugin id, version, platform and
-device. `openclone_guest.testing.Harness` runs a plugin natively against an in-memory host
-that checks events with the host's own rules.
+device. Plugins granted `net-http` make HTTP requests with `Ctx.http_get` and `Ctx.fetch`
+(`openclone_guest.http`). `openclone_guest.testing.Harness` runs a plugin natively against
+an in-memory host that checks events with the host's own rules.
 
     from openclone_guest import Braindump, Ctx, Plugin, SourceType, export
 
@@ -32,6 +33,7 @@ from .clock import AHEAD, EARLIEST
 from .ctx import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, Ctx, InputFile, Report
 from .errors import (
     ConfigError,
+    HttpError,
     Invalid,
     NotPermitted,
     PluginError,
@@ -81,6 +83,7 @@ __all__ = [
     "Emit",
     "Gps",
     "Health",
+    "HttpError",
     "InputFile",
     "Invalid",
     "Journal",

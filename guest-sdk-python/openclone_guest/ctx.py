@@ -30,6 +30,7 @@ from .host import (
     Level,
     WireEvent,
 )
+from .http import HttpMethods
 from .source import SourceType
 from .state import State
 
@@ -72,8 +73,9 @@ class InputFile:
     stamp: Stamp
 
 
-class Ctx:
-    """The plugin's view of the host during one call."""
+class Ctx(HttpMethods):
+    """The plugin's view of the host during one call; outgoing HTTP (`http_get`,
+    `fetch`, `fetched`, `forget_fetched`) comes from `http.HttpMethods`."""
 
     def __init__(self, host: HostApi) -> None:
         self._host = host

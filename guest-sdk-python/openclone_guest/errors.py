@@ -65,3 +65,14 @@ class ConfigError(PluginError):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"config: {message}")
+
+
+class HttpError(PluginError):
+    """An HTTP request (`Ctx.http_get`, `Ctx.fetch`) failed: `url` and the `reason`,
+    which names the `wasi:http` error code in parentheses (`HTTP-request-denied`, …) or,
+    for a fetch, the status the server answered."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")

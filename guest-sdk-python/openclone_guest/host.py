@@ -1,14 +1,18 @@
-"""What a plugin can ask of its host: the WIT imports in a component (`wit_host`), an
-in-memory host in native tests (`testing.Harness`). Both implement `HostApi`."""
+"""What a plugin can ask of its host: the WIT imports in a component (`wit_host`, and
+`wasi_http` for outgoing HTTP), an in-memory host in native tests (`testing.Harness`).
+Both implement `HostApi`."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Protocol, Tuple
+from typing import TYPE_CHECKING, List, Optional, Protocol, Tuple
 
 from .source import SourceType
+
+if TYPE_CHECKING:
+    from .http import Response
 
 
 class Level(enum.Enum):
@@ -82,6 +86,11 @@ class EmitStorage(EmitRefused):
         self.message = message
 
 
+class HttpFailed(Exception):
+    """Why a host's `http_get` got no response, in words naming the `wasi:http` error
+    code, without the URL (`Ctx.http_get` names it in `errors.HttpError`)."""
+
+
 class HostApi(Protocol):
     """The host as the SDK sees it. State calls raise `errors.StateError`."""
 
@@ -113,3 +122,7 @@ class HostApi(Protocol):
 
     def inputs(self) -> List[Path]:
         """The granted folders."""
+
+    def http_get(self, url: str, headers: List[Tuple[str, str]]) -> Response:
+        """GETs `url` with `headers` (name, value); the response whatever its status.
+        Errors: `HttpFailed` saying why there is none."""

@@ -6,6 +6,9 @@ checks and keys every emitted event with the host's own code, through the real b
 `openclone plugins check-events` (see `checker`): a plugin that passes here is accepted by
 the host, and one the host refuses fails here with the same field errors.
 
+Outgoing HTTP is served from canned responses (`Harness.http`); every request is recorded
+(`Harness.requests`) with its headers, so conditional fetches are testable.
+
     with Harness().input("tests/fixtures").config("timezone", "+02:00") as host:
         report = host.capture(MyPlugin)
         assert report.stored == 3 and host.capture(MyPlugin).emitted == 0
@@ -22,9 +25,11 @@ from typing import Any, Dict, List, Optional, Set, Tuple, Type, Union
 from . import clock, jsonwire
 from .checker import Checker
 from .ctx import Ctx, Report
-from .host import EmitInvalid, EmitNotPermitted, Level, Receipt, WireEvent
+from .host import EmitInvalid, EmitNotPermitted, HttpFailed, Level, Receipt, WireEvent
+from .http import DENIED, Headers, Response, first_header, header_pairs
 from .plugin import Plugin
 from .source import SourceType
+from .urls import target
 
 _NOT_FINITE = "must be a finite number of Unix seconds"
 
@@ -41,6 +46,19 @@ class Emitted:
     raw_ref: Optional[str]
 
 
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request the plugin made (answered or not): the `url` as the plugin passed
+    it and the `headers` (name, value) in the order sent."""
+
+    url: str
+    headers: List[Tuple[str, str]]
+
+    def header(self, name: str) -> Optional[str]:
+        """The value of the first header named `name` (case-insensitive), if sent."""
+        return first_header(self.headers, name)
+
+
 @dataclass
 class _MemoryHost:
     """The in-memory host behind a `Harness` (its `HostApi`)."""
@@ -52,6 +70,8 @@ class _MemoryHost:
     events: List[Emitted] = field(default_factory=list)
     seen: Set[str] = field(default_factory=set)
     logs: List[Tuple[Level, str]] = field(default_factory=list)
+    responses: Dict[str, Response] = field(default_factory=dict)
+    requests: List[Request] = field(default_factory=list)
     checker: Checker = field(default_factory=Checker)
 
     def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
@@ -129,11 +149,35 @@ class _MemoryHost:
         """The granted folders."""
         return list(self.inputs_)
 
+    def http_get(self, url: str, headers: List[Tuple[str, str]]) -> Response:
+        """Records the request and answers it from the canned responses: 304 with no body
+        to a conditional request that matches a 200's validators.
+
+        Errors: `HttpFailed` for a URL that is not http(s), and as the host's denial
+        (`HTTP-request-denied`) for one without a canned response.
+        """
+        target(url)
+        request = Request(url, list(headers))
+        self.requests.append(request)
+        canned = self.responses.get(url)
+        if canned is None:
+            raise HttpFailed(DENIED)
+        tag = request.header("if-none-match")
+        date = request.header("if-modified-since")
+        if tag is not None:
+            unchanged = canned.header("etag") == tag
+        else:
+            unchanged = date is not None and canned.header("last-modified") == date
+        if canned.status == 200 and unchanged:
+            return Response(304, list(canned.headers), b"")
+        return canned
+
 
 class Harness:
-    """The in-memory host. Configure it with `input` and `config` (both chain), run passes
-    with `capture`, read `events()` and `logs()`; `close()` (or a `with` block) stops the
-    checker subprocess, which also stops when the harness is collected or at exit."""
+    """The in-memory host. Configure it with `input`, `config` and `http` (all chain), run
+    passes with `capture`, read `events()`, `logs()` and `requests()`; `close()` (or a
+    `with` block) stops the checker subprocess, which also stops when the harness is
+    collected or at exit."""
 
     def __init__(self) -> None:
         self._host = _MemoryHost()
@@ -154,6 +198,28 @@ class Harness:
         `value` is anything JSON can hold."""
         self._host.config_[key] = jsonwire.dumps(value)
         return self
+
+    def http(
+        self,
+        url: str,
+        status: int,
+        headers: Headers = (),
+        body: Union[bytes, str] = b"",
+    ) -> "Harness":
+        """Serves a GET of exactly `url` with `status`, `headers` (a dict or (name, value)
+        pairs) and `body` (text is sent as UTF-8), replacing what was served there before
+        (call it between passes to change a resource). A request whose `If-None-Match`
+        equals the `ETag` given here (or, without `If-None-Match`, whose
+        `If-Modified-Since` equals the `Last-Modified`) is answered 304 with no body, if
+        `status` is 200. A URL with no canned response is refused as the host refuses one
+        not in `allowed_hosts`."""
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        self._host.responses[url] = Response(status, header_pairs(headers), data)
+        return self
+
+    def requests(self) -> List[Request]:
+        """Every HTTP request made so far, in order."""
+        return list(self._host.requests)
 
     def capture(self, plugin: Type[Plugin]) -> Report:
         """Runs `init` then `capture` of `plugin`, as the host does for each pass, and

@@ -1,21 +1,23 @@
 """The real host, through the component's imports (the componentize-py bindings).
 
 Imported only inside a component (`export` does it while the component is built), never
-natively: `wit_world` exists only there.
+natively: `wit_world` exists only there. The component is of the `capture-plugin` world,
+or of `capture-plugin-http` (a plugin with `net-http`), which adds
+`wasi:http/outgoing-handler`; which one is told by the bindings present while it is built.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from componentize_py_types import Err
 from wit_world.imports import config as wit_config
 from wit_world.imports import emit as wit_emit
 from wit_world.imports import log as wit_log
 from wit_world.imports import state as wit_state
-from wit_world.imports import types as wit_types
 
 from .errors import StateError
 from .host import (
@@ -25,14 +27,35 @@ from .host import (
     EmitRefused,
     EmitStorage,
     EmitTooLarge,
+    HttpFailed,
     Level,
     Receipt,
     WireEvent,
 )
 from .source import SourceType
 
+if importlib.util.find_spec("wit_world.imports.outgoing_handler") is None:
+    # `capture-plugin`: no wasi:http bindings.
+    from wit_world.imports import types as wit_types
+
+    wasi_http = None
+else:
+    # `capture-plugin-http`: with wasi:http's `types` beside ours, componentize-py names
+    # both interfaces by their package.
+    from wit_world.imports import openclone_capture_types as wit_types
+
+    from . import wasi_http
+
 if TYPE_CHECKING:
     from .ctx import Report
+    from .http import Response
+
+NO_WASI_HTTP = (
+    "this component has no wasi:http import: it was built for the capture-plugin world."
+    ' List "net-http" in requires_permissions of plugin.json and rebuild it with'
+    " scripts/build-plugins.sh (it builds such plugins for capture-plugin-http)"
+)
+"""Why `http_get` fails in a component of the plain `capture-plugin` world."""
 
 
 _EMIT_ERRORS: Dict[type, Callable[[Any], EmitRefused]] = {
@@ -60,7 +83,8 @@ def _state_error(e: Err) -> StateError:
 
 
 class WitHost:
-    """`HostApi` over the WIT imports `emit`, `log`, `config` and `state`."""
+    """`HostApi` over the WIT imports `emit`, `log`, `config` and `state`, and
+    `wasi:http/outgoing-handler` if the component has it."""
 
     def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
         """Calls the `emit` import. Errors: an `EmitRefused` for each `emit-error`."""
@@ -122,6 +146,13 @@ class WitHost:
         while os.path.exists(f"/input/{len(out)}"):
             out.append(Path(f"/input/{len(out)}"))
         return out
+
+    def http_get(self, url: str, headers: List[Tuple[str, str]]) -> Response:
+        """GETs `url` through `wasi:http/outgoing-handler`. Errors: `HttpFailed` (also
+        when the component was built without that import)."""
+        if wasi_http is None:
+            raise HttpFailed(NO_WASI_HTTP)
+        return wasi_http.get(url, headers)
 
 
 def plugin_info(plugin_id: str, version: str, source_types: Sequence[SourceType]) -> Any:
