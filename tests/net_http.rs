@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::support::origin::Origin;
-use crate::support::{Host, capture, fixtures, install_plugin, openclone, wait_for};
+use crate::support::{Host, capture, fixtures, install_plugin, openclone, stored_of, wait_for};
 
 /// A folder with the net-probe plugin (its plugin.json requests `127.0.0.1` and
 /// `localhost`, any port) and `[plugins.net-probe]` set to `settings`.
@@ -166,14 +166,10 @@ fn calendar_ics_subscribes_to_a_url_and_an_unchanged_etag_stores_nothing() {
     .expect("config");
     let (ok, first) = capture(dir.path(), &[]);
     assert!(ok, "{first}");
-    let stored = |out: &str| -> u64 {
-        out.lines()
-            .find(|l| l.starts_with("calendar-ics"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    assert!(stored(&first) > 0, "{first}");
+    assert!(
+        stored_of(&first, "calendar-ics").is_some_and(|n| n > 0),
+        "{first}"
+    );
     let day = std::fs::read_to_string(
         dir.path()
             .join("data/vaults/default/Calendar/2020-12-23.md"),
@@ -182,7 +178,7 @@ fn calendar_ics_subscribes_to_a_url_and_an_unchanged_etag_stores_nothing() {
     assert!(day.contains("**Geschenke einpacken**"), "{day}");
     let (ok, second) = capture(dir.path(), &[]);
     assert!(ok, "{second}");
-    assert_eq!(stored(&second), 0, "{second}");
+    assert_eq!(stored_of(&second, "calendar-ics"), Some(0), "{second}");
     let seen = origin.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert!(seen.iter().all(|s| s.path == "/work.ics"), "{seen:?}");

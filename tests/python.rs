@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{built_plugins, capture, install_plugin, openclone, vault_files};
+use crate::support::{built_plugins, capture, install_plugin, openclone, stored_of, vault_files};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -47,14 +47,6 @@ fn unittest(tests: &Path, pythonpath: &[PathBuf]) -> (bool, String) {
             String::from_utf8_lossy(&out.stderr)
         ),
     )
-}
-
-fn stored_of(stdout: &str, id: &str) -> Option<u64> {
-    stdout
-        .lines()
-        .find(|l| l.starts_with(id))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Host, KEY, capture, fixtures, install_plugin, wait_for};
+use crate::support::{Host, KEY, capture, fixtures, install_plugin, stored_of, wait_for};
 
 const CALENDAR_CONFIG: &str = r#"
 [[tenants]]
@@ -24,14 +24,6 @@ fn calendar_folder(dir: &std::path::Path) {
         let p = entry.expect("entry").path();
         std::fs::copy(&p, cals.join(p.file_name().expect("name"))).expect("copy fixture");
     }
-}
-
-fn stored_of(stdout: &str, id: &str) -> Option<u64> {
-    stdout
-        .lines()
-        .find(|l| l.starts_with(id))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
 }
 
 #[test]

@@ -66,6 +66,15 @@ pub fn capture(dir: &Path, extra: &[&str]) -> (bool, String) {
     )
 }
 
+/// The events plugin `id` stored, from `openclone capture`'s table.
+pub fn stored_of(stdout: &str, id: &str) -> Option<u64> {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(id))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
 /// Runs `openclone ARGS` in `dir`; (success, stdout, stderr).
 pub fn openclone(dir: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
