@@ -19,7 +19,9 @@
 # $PLUGIN_TARGET_DIR), apart from the host's target folder, so it can run while a host
 # build or test run holds that. componentize-py runs from the virtualenv $PYTHON_VENV
 # (default target/python-venv), which is created with `python3 -m venv` and given
-# componentize-py from PyPI when it lacks that version.
+# componentize-py from PyPI when it lacks that version; a Python component is kept in
+# target/wasm/python under a hash of its sources, the SDK, the WIT and the world, and
+# reused while they are unchanged.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 with_tests=false
@@ -72,11 +74,24 @@ build_python() {
   mkdir -p "$stage/app" "$stage/sdk"
   tar -C "$dir" --exclude=./tests --exclude=./dropins --exclude=__pycache__ --exclude='*.wasm' -cf - . | tar -C "$stage/app" -xf -
   tar -C "$root/guest-sdk-python" --exclude=__pycache__ -cf - openclone_guest | tar -C "$stage/sdk" -xf -
-  if ! log="$("$venv/bin/componentize-py" -q -d "$root/wit" -w "$world" componentize -p "$stage/app" -p "$stage/sdk" app -o "$wasm" 2>&1)"; then
-    echo "$log" >&2
-    echo "componentize-py failed for $dir" >&2
-    return 1
+  # componentize-py's output is not byte-reproducible, and a new sha256 means a new compile
+  # in the host: an unchanged plugin (same sources, SDK, WIT and world) reuses its build.
+  local key built
+  key="$( (cd "$stage" && find . -type f | LC_ALL=C sort | xargs sha256sum; \
+           find "$root/wit" -type f | LC_ALL=C sort | xargs sha256sum; \
+           echo "$world componentize-py 0.25.1") | sha256sum | cut -c1-32)"
+  built="$target_dir/python/$key.wasm"
+  if [ ! -f "$built" ]; then
+    mkdir -p "$target_dir/python"
+    if ! log="$("$venv/bin/componentize-py" -q -d "$root/wit" -w "$world" componentize -p "$stage/app" -p "$stage/sdk" app -o "$built.tmp" 2>&1)"; then
+      echo "$log" >&2
+      echo "componentize-py failed for $dir" >&2
+      rm -f "$built.tmp"
+      return 1
+    fi
+    mv "$built.tmp" "$built"
   fi
+  cp "$built" "$wasm"
 }
 
 if [ "${1:-}" = "--crate" ]; then
