@@ -81,24 +81,14 @@ impl Capability for NetHttp {
     type Grant = Grant;
     type Instance = Instance;
 
-    /// CONTRACT.md, plugin.json: `net-http` needs `allowed_hosts` (`host`, `host:port` or
-    /// `["*"]`), and `allowed_hosts` needs `net-http`.
+    /// CONTRACT.md, plugin.json: `allowed_hosts`, when present, is `host`, `host:port` or
+    /// `["*"]` alone. Without it (or without `net-http`) no request is allowed, which
+    /// `doctor` and `inspect` say; a manifest is not refused for it.
     fn check_manifest(raw: &Map<String, Value>) -> Result<(), (String, String)> {
         let field = |m: String| ("allowed_hosts".to_owned(), m);
-        let hosts = manifest_hosts(raw).map_err(field)?;
-        let requested = raw
-            .get("requires_permissions")
-            .and_then(Value::as_array)
-            .is_some_and(|p| p.iter().any(|p| p.as_str() == Some(Self::NAME)));
-        match (requested, hosts) {
-            (true, None) => Err(field(
-                "is required with net-http: the hosts it reaches, or [\"*\"] for hosts the user grants".into(),
-            )),
-            (false, Some(_)) => Err(field(
-                "needs \"net-http\" in requires_permissions".into(),
-            )),
-            (true, Some(h)) => Requested::parse(&h).map(drop).map_err(field),
-            (false, None) => Ok(()),
+        match manifest_hosts(raw).map_err(field)? {
+            Some(h) => Requested::parse(&h).map(drop).map_err(field),
+            None => Ok(()),
         }
     }
 
@@ -122,8 +112,9 @@ impl Capability for NetHttp {
             Some(_) => return Err(c.err("allowed_hosts", "must be an array of host names")),
         };
         let requested = match manifest_hosts(&c.manifest.raw) {
-            Ok(Some(h)) if c.requested(Self::NAME) => Requested::parse(&h).ok(),
-            _ => None,
+            _ if !c.requested(Self::NAME) => None,
+            Ok(Some(h)) => Requested::parse(&h).ok(),
+            _ => Some(Requested::Hosts(Vec::new())),
         };
         Ok(Grant {
             policy: requested.map(|requested| {
@@ -168,7 +159,9 @@ impl Capability for NetHttp {
 
     fn missing(g: &Grant) -> Option<String> {
         let p = g.policy.as_ref()?;
-        if p.granted.is_empty() {
+        if p.requested == Requested::Hosts(Vec::new()) {
+            Some("requests net-http, but its plugin.json names no allowed_hosts: every request is denied".into())
+        } else if p.granted.is_empty() {
             Some("requests net-http, but its `allowed_hosts` are empty: every request is denied; add the hosts it may reach".into())
         } else if p.effective().is_empty() {
             Some("requests net-http, but none of its `allowed_hosts` is requested in plugin.json: every request is denied".into())
@@ -183,6 +176,9 @@ impl Capability for NetHttp {
         };
         let requested = match &p.requested {
             Requested::Any => "any host the config grants".to_owned(),
+            Requested::Hosts(h) if h.is_empty() => {
+                "no host: plugin.json has no allowed_hosts".to_owned()
+            }
             Requested::Hosts(h) => h
                 .iter()
                 .map(ToString::to_string)

@@ -398,6 +398,15 @@ mod tests {
             any.check(&uri("https://cal.example.com/x.ics")).is_err(),
             "another port"
         );
+        let unnamed = Policy {
+            plugin: "p".into(),
+            requested: Requested::Hosts(Vec::new()),
+            granted: vec![HostPattern::parse("a.com").expect("granted")],
+        };
+        assert!(
+            unnamed.check(&uri("https://a.com/")).is_err(),
+            "net-http without allowed_hosts in plugin.json allows nothing"
+        );
     }
 
     #[test]
