@@ -190,7 +190,7 @@ impl App {
             )
         })?;
         let limits = entry.settings.limits;
-        let mut config = entry.settings.grants.config.clone();
+        let mut grants = entry.settings.grants.clone();
         if let Some(since) = self
             .config
             .tenants
@@ -198,7 +198,9 @@ impl App {
             .find(|c| c.id == t.id)
             .and_then(|c| c.accept_since.clone())
         {
-            config.insert("accept_since".into(), serde_json::Value::String(since));
+            grants
+                .config
+                .insert("accept_since".into(), serde_json::Value::String(since));
         }
         Ok(Arc::new(PluginContext {
             id: manifest.id.clone(),
@@ -207,9 +209,8 @@ impl App {
             tenant_index: self.ingest.tenant_index(&t.id).unwrap_or_default(),
             ingest: self.ingest.clone(),
             state: t.state.clone(),
-            config,
             limits,
-            grants: entry.settings.grants.clone(),
+            grants,
             device_id: self.device_id.clone(),
             platform: Platform::Linux,
             budget: EventBudget::new(entry.settings.grants.emit.events_per_minute),

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use openclone_host::app::App;
 use openclone_host::config::Config;
-use openclone_host::runtime::context::PluginContext;
 use openclone_host::runtime::{Runtime, pass};
+
+use crate::plugins::context;
 
 /// How one table cell is printed from a row.
 type Cell = fn(&Row) -> String;
@@ -66,15 +67,6 @@ fn host(built: &Path, dropin: &str, id: &str, extra: &str) -> (tempfile::TempDir
     .expect("config");
     let app = Arc::new(App::open(&cfg).expect("app"));
     (dir, app)
-}
-
-fn context(app: &App, id: &str) -> Arc<PluginContext> {
-    let registry = app.registry();
-    let (entry, manifest, _) = registry
-        .wasm()
-        .find(|(_, m, _)| m.id == id)
-        .expect("plugin registered");
-    app.plugin_context(entry, manifest).expect("context")
 }
 
 /// Measures the drop-in `dropin` (plugin id `id`); `extra` is appended to its config.

@@ -42,7 +42,8 @@ fn app(dir: &Path, plugins: &Path, extra: &str) -> Arc<App> {
     Arc::new(App::open(&cfg).expect("app"))
 }
 
-fn context(app: &App, id: &str) -> Arc<PluginContext> {
+/// The context of registered plugin `id` of `app`.
+pub fn context(app: &App, id: &str) -> Arc<PluginContext> {
     let registry = app.registry();
     let (entry, manifest, _) = registry
         .wasm()

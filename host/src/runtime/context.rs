@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use openclone_vault::Platform;
-use serde_json::{Map, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -28,12 +27,9 @@ pub struct PluginContext {
     pub ingest: Arc<crate::ingest::Ingest>,
     /// That tenant's plugin state store.
     pub state: Arc<StateStore>,
-    /// The plugin's config, defaults applied (the `config` grant, with the tenant's
-    /// `accept_since`).
-    pub config: Map<String, Value>,
     /// Its per-instance limits.
     pub limits: Limits,
-    /// What each capability grants it.
+    /// What each capability grants it; `grants.config` carries the tenant's `accept_since`.
     pub grants: Grants,
     /// The host's stable device id (fills `device_id` of emitted batches).
     pub device_id: String,

@@ -81,6 +81,6 @@ impl Capability for PluginConfig {
 
 impl config::Host for PluginState {
     fn get(&mut self, key: String) -> Option<String> {
-        self.plugin.config.get(&key).map(Value::to_string)
+        self.plugin.grants.config.get(&key).map(Value::to_string)
     }
 }
