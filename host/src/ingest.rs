@@ -15,6 +15,7 @@ use openclone_vault::{
 use crate::guard::no_panic;
 use crate::http::unix_now;
 use crate::metrics::Metrics;
+use crate::plugins::manifest::PluginKind;
 use crate::plugins::registry::Registry;
 use crate::runtime::context::PluginContext;
 
@@ -120,7 +121,9 @@ impl Ingest {
     }
 
     /// Parses and checks an HTTP body for tenant number `tenant`: the contract's field rules
-    /// and, in the same list of violations, host policy — a registered plugin must declare
+    /// and, in the same list of violations, host policy — the `plugin_id` of a registered
+    /// WebAssembly plugin is its own (CONTRACT.md: no client posts under it, so none forges
+    /// its entries or takes its `raw_ref`s first); a registered remote plugin must declare
     /// the batch's source type and be enabled; an unregistered one is refused when the
     /// tenant requires registered plugins.
     ///
@@ -159,6 +162,12 @@ impl Ingest {
     fn policy(&self, sink: &Sink, st: SourceType, pid: &str) -> Option<FieldError> {
         let registry = self.registry();
         match registry.get(&sink.id, pid) {
+            Some((m, _)) if matches!(m.kind, PluginKind::Wasm { .. }) => Some(FieldError::new(
+                "plugin_id",
+                format!(
+                    "{pid} is a WebAssembly plugin of this host: its events come only from its own passes; post under a plugin_id of your own"
+                ),
+            )),
             Some((m, _)) if !m.source_types.contains(&st) => Some(FieldError::new(
                 "source_type",
                 format!("plugin {pid} does not declare {st} in its plugin.json source_types"),

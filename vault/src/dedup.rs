@@ -1,10 +1,20 @@
 //! Dedup keys (CONTRACT.md, "Deduplication").
 //!
 //! - with `raw_ref`: `sha256(source_type ‖ 0x00 ‖ plugin_id ‖ 0x00 ‖ raw_ref)`;
+//! - with a `raw_ref` that holds a U+0000: `sha256(source_type ‖ 0x00 ‖ plugin_id ‖ 0x00 ‖
+//!   "r:" ‖ raw_ref)`;
 //! - without: `sha256(source_type ‖ 0x00 ‖ plugin_id ‖ 0x00 ‖ "t:" ‖ timestamp ‖ 0x00 ‖
 //!   canonical JSON of data)`, where `timestamp` is written as JSON writes an `f64`
 //!   (`1708258800.0`) and canonical JSON has object keys sorted by their UTF-8 bytes, no
 //!   whitespace, and strings and numbers as `serde_json` writes them.
+//!
+//! The three preimages never meet (domain separation): `source_type` is a fixed name and
+//! `plugin_id` is kebab-case, so neither holds a 0x00 and the part after the second 0x00 is
+//! the only free one; there, the canonical form always holds a 0x00 (after the timestamp)
+//! and starts with `t:`, the tagged form starts with `r:` and holds a 0x00, and the plain
+//! form holds none. A client therefore cannot pick a `raw_ref` whose key is another
+//! event's content key (and so pre-empt it), and every key of a `raw_ref` without U+0000,
+//! which is every real one, is what it always was.
 //!
 //! Keys are computed from the event as received, before sanitization, so that changing a
 //! tenant's redaction settings never turns a resend into a new entry.
@@ -40,6 +50,10 @@ impl DedupKey {
         h.update(plugin_id.as_bytes());
         h.update([0]);
         match &event.raw_ref {
+            Some(r) if r.contains('\0') => {
+                h.update(b"r:");
+                h.update(r.as_bytes());
+            }
             Some(r) => h.update(r.as_bytes()),
             None => {
                 let mut json = Vec::with_capacity(256);
@@ -189,5 +203,28 @@ mod tests {
         )
         .into();
         assert_eq!(a.0, expected);
+    }
+
+    #[test]
+    fn a_raw_ref_cannot_take_the_key_of_content() {
+        let data = json!({"text": "Hello!"});
+        let content = DedupKey::of(SourceType::Braindump, "p", &event(data.clone(), None));
+        let mut forged = b"t:".to_vec();
+        write_json(&1708258800.0f64, &mut forged);
+        forged.push(0);
+        canonical_map(data.as_object().expect("object"), &mut forged);
+        let forged = String::from_utf8(forged).expect("utf-8");
+        let key = DedupKey::of(SourceType::Braindump, "p", &event(data, Some(&forged)));
+        assert_ne!(
+            key, content,
+            "the raw_ref form and the content form are apart"
+        );
+        let plain = DedupKey::of(
+            SourceType::Braindump,
+            "p",
+            &event(json!({}), Some("r:a\0b")),
+        );
+        let tagged = DedupKey::of(SourceType::Braindump, "p", &event(json!({}), Some("a\0b")));
+        assert_ne!(plain, tagged);
     }
 }

@@ -1,5 +1,5 @@
 //! `state`: a persisted keyed store, isolated per plugin and namespace, within the
-//! plugin's entry, value and total-size limits (issue 9).
+//! plugin's entry, namespace, value and total-size limits.
 
 use wasmtime::component::{HasSelf, Linker};
 
@@ -19,6 +19,7 @@ impl Capability for State {
         "state_max_entries",
         "state_max_value_bytes",
         "state_max_total_bytes",
+        "state_max_namespaces",
     ];
     type Grant = StateLimits;
     type Instance = ();
@@ -29,6 +30,7 @@ impl Capability for State {
             max_entries: c.positive_u32("state_max_entries", d.max_entries)?,
             max_value_bytes: c.positive_u32("state_max_value_bytes", d.max_value_bytes)?,
             max_total_bytes: c.positive("state_max_total_bytes", d.max_total_bytes)?,
+            max_namespaces: c.positive_u32("state_max_namespaces", d.max_namespaces)?,
         })
     }
 
@@ -39,8 +41,8 @@ impl Capability for State {
 
     fn describe(g: &StateLimits) -> String {
         format!(
-            "state: its own keyed store, {} entries per namespace, {} bytes per value, {} bytes in all",
-            g.max_entries, g.max_value_bytes, g.max_total_bytes
+            "state: its own keyed store, {} namespaces of {} entries, {} bytes per value, {} bytes in all",
+            g.max_namespaces, g.max_entries, g.max_value_bytes, g.max_total_bytes
         )
     }
 }
