@@ -12,7 +12,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::batch::Batch;
 use crate::headers::{bound_preview, keep_email_headers};
-use crate::redact::redact;
+use crate::redact::{redact, redact_named};
 use crate::source::SourceType;
 
 /// CONTRACT.md **Decided**: a single string field is capped at 64 KiB (bytes of UTF-8).
@@ -32,7 +32,8 @@ pub struct Report {
     pub email_fields_dropped: u32,
     /// `messaging` previews cut to their bound.
     pub previews_cut: u32,
-    /// String values that were changed (control characters, redaction, truncation, NFC).
+    /// Values that were changed (control characters, redaction, truncation, NFC; a number
+    /// under a key that names a secret counts too).
     pub strings_changed: u32,
 }
 
@@ -69,7 +70,10 @@ fn sanitize_map(map: &mut Map<String, Value>, policy: Policy, report: &mut Repor
             map.insert(sanitize_text(&k, policy).replace('\n', " "), v);
         }
     }
-    for v in map.values_mut() {
+    for (k, v) in map.iter_mut() {
+        // A value whose key names a secret (`db_password`, `api_key`) is redacted whatever
+        // it looks like: the text rules need name and value in one string.
+        report.strings_changed += redact_named(k, v);
         sanitize_value(v, policy, report);
     }
 }
