@@ -6,6 +6,7 @@ mod crash;
 mod durability;
 mod history;
 mod hostile;
+mod integrity;
 mod metrics;
 mod net_http;
 mod privacy;

@@ -2,9 +2,12 @@
 //! a restart (or another plugin folder with the same component) never recompiles.
 //!
 //! Hashing a 2 MB component costs more than loading its compiled code, so the sha256 of a
-//! component file is remembered too, in `<cache>/stat-<hash of path, length, mtime>`: an
-//! unchanged file (same path, length and modification time, as `make` and git judge it) is
-//! not read again.
+//! component file is remembered too, in `<cache>/stat-<hash of path, device, inode,
+//! length, mtime, ctime>`, as git's index judges a file unchanged. The change time is
+//! what makes the memo hold against a rewrite: a program can set a file's mtime back
+//! (`touch -d`), but not its ctime, which every write and every `utimensat` moves to the
+//! present. A component whose plugin.json pins a sha256 is always read and hashed: the
+//! pin is a promise about the bytes, and no memo stands in for them.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
@@ -21,22 +24,19 @@ fn engine_hash(engine: &Engine) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// The sha256 (hex) of the component at `path`, and its bytes when they had to be read.
+/// The sha256 (hex) of the component at `path`, and its bytes when they had to be read:
+/// always when `pinned` (plugin.json names a sha256), otherwise only when the file's
+/// memo (path, device, inode, length, mtime and ctime) is missing.
+///
 /// Errors: the file cannot be read.
-pub fn sha256_of(dir: &Path, path: &Path) -> std::io::Result<(String, Option<Vec<u8>>)> {
-    let meta = std::fs::metadata(path)?;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let canonical = std::fs::canonicalize(path)?;
-    let key = hex::encode(
-        &Sha256::digest(format!("{}\0{}\0{mtime}", canonical.display(), meta.len()).as_bytes())
-            [..16],
-    );
-    let memo = dir.join(format!("stat-{key}"));
-    if let Ok(sha) = std::fs::read_to_string(&memo)
+pub fn sha256_of(
+    dir: &Path,
+    path: &Path,
+    pinned: bool,
+) -> std::io::Result<(String, Option<Vec<u8>>)> {
+    let memo = memo_file(dir, path)?;
+    if !pinned
+        && let Ok(sha) = std::fs::read_to_string(&memo)
         && sha.len() == 64
     {
         return Ok((sha, None));
@@ -45,6 +45,26 @@ pub fn sha256_of(dir: &Path, path: &Path) -> std::io::Result<(String, Option<Vec
     let sha = hex::encode(Sha256::digest(&bytes));
     let _ = std::fs::write(&memo, &sha);
     Ok((sha, Some(bytes)))
+}
+
+/// `<dir>/stat-<32 hex digits>`: the memo of the file at `path` as it stands now.
+fn memo_file(dir: &Path, path: &Path) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    let canonical = std::fs::canonicalize(path)?;
+    let stat = format!(
+        "{}\0{}\0{}\0{}\0{}.{}\0{}.{}",
+        canonical.display(),
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    let key = hex::encode(&Sha256::digest(stat.as_bytes())[..16]);
+    Ok(dir.join(format!("stat-{key}")))
 }
 
 /// The component for the file at `path` (whose sha256 is `sha256`; `bytes` if already

@@ -151,7 +151,7 @@ impl Runtime {
     /// wrong WIT version, missing exports.
     pub fn load(&self, path: &Path, expected_sha256: Option<&str>) -> anyhow::Result<Loaded> {
         let started = Instant::now();
-        let (sha256, bytes) = cache::sha256_of(&self.cache_dir, path)
+        let (sha256, bytes) = cache::sha256_of(&self.cache_dir, path, expected_sha256.is_some())
             .with_context(|| format!("reading {}", path.display()))?;
         if let Some(want) = expected_sha256
             && !want.eq_ignore_ascii_case(&sha256)
