@@ -526,15 +526,13 @@ mod tests {
         );
     }
 
+    /// (plugin, namespace, rows, bytes) lines.
+    type Lines = Vec<(String, String, i64, i64)>;
+
     /// The usage lines against a full recount of `kv`.
-    fn recount(
-        s: &StateStore,
-    ) -> (
-        Vec<(String, String, i64, i64)>,
-        Vec<(String, String, i64, i64)>,
-    ) {
+    fn recount(s: &StateStore) -> (Lines, Lines) {
         let conn = s.lock();
-        let read = |sql: &str| -> Vec<(String, String, i64, i64)> {
+        let read = |sql: &str| -> Lines {
             let mut q = conn.prepare(sql).expect("prepare");
             q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                 .expect("query")
@@ -634,10 +632,10 @@ mod tests {
                 format!("k{}", r / 12 % 8),
             );
             let value = "v".repeat(r / 96 % 40);
-            let ttl = (r / 3840 % 3 == 0).then_some(0);
+            let ttl = (r / 3840).is_multiple_of(3).then_some(0);
             match r / 11520 % 5 {
                 0 => drop(s.lookup(plugin, &ns, &key, true)),
-                1 if r % 7 == 0 => drop(s.clear(plugin, &ns)),
+                1 if r.is_multiple_of(7) => drop(s.clear(plugin, &ns)),
                 2 => drop(s.register(plugin, &ns, &key, put(&value, ttl, true), lim)),
                 _ => drop(s.register(plugin, &ns, &key, put(&value, ttl, false), lim)),
             }
