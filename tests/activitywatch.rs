@@ -374,7 +374,7 @@ fn sessions_are_written_exactly_once_across_repeated_sigkills() {
 fn aw_servers_host_origin_and_key_rules_hold() {
     let host = Host::with_config(&CONFIG.replace(
         "session_grace_s = 1",
-        "session_grace_s = 1\nrequire_key = true",
+        "session_grace_s = 1\nrequire_key = true\nallowed_origins = [\"moz-extension://0f0e7a1c-5b8b-4b39-9d8e-5d7a9e3c1b2a\"]",
     ));
     let aw = host.aw_base();
     let bearer = format!("Bearer {KEY}");
@@ -437,7 +437,26 @@ fn aw_servers_host_origin_and_key_rules_hold() {
             .get("access-control-allow-origin")
             .and_then(|v| v.to_str().ok()),
         Some(firefox[0].1),
-        "the Firefox extension gets CORS headers"
+        "the listed Firefox extension gets CORS headers"
+    );
+    let other = [
+        (
+            "Origin",
+            "moz-extension://7d1c2b3a-0000-4000-8000-00000000beef",
+        ),
+        auth[0],
+    ];
+    assert_eq!(
+        call("GET", &format!("{aw}/api/0/buckets/"), &other, None).0,
+        403,
+        "any other Firefox extension is a web page like any other"
+    );
+    assert!(
+        wait_for(10, || host
+            .log()
+            .contains("allowed_origins = [\"moz-extension://7d1c2b3a")),
+        "the refusal says what to add: {}",
+        host.log()
     );
 
     let hb = json!({"timestamp": "2026-01-01T10:00:00Z", "data": {"app": "x"}});
@@ -470,6 +489,8 @@ fn aw_servers_host_origin_and_key_rules_hold() {
         ("1960-01-01T00:00:00Z", 0.0),
         ("2026-01-01T10:00:00Z", -1.0),
         ("2026-01-01T10:00:00Z", 1e12),
+        ("2026-01-01T10:00:00Z", 1e9),
+        ("2026-01-01T10:00:00Z", 7.0 * 86_400.0 + 1.0),
     ] {
         let (status, body) = call(
             "POST",
@@ -479,6 +500,24 @@ fn aw_servers_host_origin_and_key_rules_hold() {
         );
         assert_eq!(status, 400, "{ts} {duration}: {body}");
     }
+    let ok = json!({"timestamp": "2026-01-01T10:00:00Z", "duration": 7.0 * 86_400.0, "data": {"app": "x"}});
+    let (status, body) = call(
+        "POST",
+        &format!("{aw}/api/0/buckets/far/heartbeat?pulsetime=86401"),
+        &auth,
+        Some(&ok),
+    );
+    assert_eq!(status, 400, "a pulsetime over a day: {body}");
+    let (status, body) = call(
+        "POST",
+        &format!("{aw}/api/0/buckets/far/heartbeat?pulsetime=60"),
+        &auth,
+        Some(&ok),
+    );
+    assert_eq!(
+        status, 200,
+        "a week-long event is still a watcher's: {body}"
+    );
     let (status, body) = call(
         "POST",
         &format!("{aw}/api/0/query/"),

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng as _;
 use serde_json::json;
@@ -14,7 +14,7 @@ use crate::durability::{CLIENTS, batch_keys, load_batch, markers, markers_in};
 use crate::support::{Host, KEY, UNLIMITED};
 
 /// A batch: (client, n) of [`load_batch`].
-type Id = (usize, usize);
+pub(crate) type Id = (usize, usize);
 
 /// Cycles in CI; `scripts/crash-test.sh` sets `OPENCLONE_CRASH_CYCLES=100`.
 fn cycles() -> usize {
@@ -28,6 +28,23 @@ fn cycles() -> usize {
 /// one request in three, resend a batch sent before (by anyone, in any cycle); the host is
 /// SIGKILLed after a random 50–600 ms. Returns the batches attempted and acknowledged.
 fn cycle(host: &mut Host, number: usize, earlier: &Arc<Vec<Id>>) -> (Vec<Id>, Vec<Id>) {
+    load_until(host, number, earlier, false, |host| {
+        let wait = rand::rng().random_range(50..600);
+        std::thread::sleep(Duration::from_millis(wait));
+        host.kill9();
+    })
+}
+
+/// The load of [`cycle`] until `end` has stopped the host. With `storage_may_fail` (the
+/// file system under the host died), a 5xx answer ends a client as a broken connection
+/// does; otherwise every answer must be 200.
+pub(crate) fn load_until(
+    host: &mut Host,
+    number: usize,
+    earlier: &Arc<Vec<Id>>,
+    storage_may_fail: bool,
+    end: impl FnOnce(&mut Host),
+) -> (Vec<Id>, Vec<Id>) {
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(Mutex::new((Vec::new(), Vec::new())));
     let workers: Vec<_> = (0..CLIENTS)
@@ -62,6 +79,7 @@ fn cycle(host: &mut Host, number: usize, earlier: &Arc<Vec<Id>>) -> (Vec<Id>, Ve
                         .send(body.as_bytes())
                     {
                         Ok(r) if r.status() == 200 => sent.lock().expect("lock").1.push(id),
+                        Ok(r) if storage_may_fail && r.status().is_server_error() => break,
                         Ok(r) => panic!("unexpected status {}", r.status()),
                         Err(_) => break,
                     }
@@ -69,12 +87,7 @@ fn cycle(host: &mut Host, number: usize, earlier: &Arc<Vec<Id>>) -> (Vec<Id>, Ve
             })
         })
         .collect();
-    let wait = rand::rng().random_range(50..600);
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(wait) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    host.kill9();
+    end(host);
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.join().expect("client thread");

@@ -9,6 +9,7 @@ mod hostile;
 mod integrity;
 mod metrics;
 mod net_http;
+mod powerloss;
 mod privacy;
 mod python;
 mod remote_python;

@@ -44,6 +44,10 @@ pub struct App {
     pub keys: KeyRing,
     /// The per-key token buckets.
     pub limiter: RateLimiter,
+    /// Wrong keys per client address (429 after too many).
+    pub key_guesses: crate::ratelimit::KeyGuesses,
+    /// The memory budget of request bodies in flight, shared by every listener.
+    pub bodies: crate::http::body::BodyBudget,
     /// Installed plugins; replaced as a whole when the plugins folder changes (shared with
     /// the ingest service).
     registry: Arc<RwLock<Arc<Registry>>>,
@@ -119,8 +123,13 @@ impl App {
                 tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
             }
             let state_path = data.join("state").join(&t.id).join("plugin-state.sqlite");
+            openclone_vault::durable::private_database(&state_path)
+                .with_context(|| format!("tenant {}: creating {}", t.id, state_path.display()))?;
             let state = StateStore::open(&state_path)
                 .with_context(|| format!("tenant {}: opening {}", t.id, state_path.display()))?;
+            // WAL mode has just created `-wal` (and `-shm`): make their names durable too.
+            openclone_vault::durable::sync_dir(&data.join("state").join(&t.id))
+                .with_context(|| format!("tenant {}: syncing its state folder", t.id))?;
             tenants.push(Tenant {
                 id: t.id.clone(),
                 root,
@@ -149,6 +158,8 @@ impl App {
             tenants,
             keys,
             limiter: RateLimiter::new(cfg.ingest.rate_burst, cfg.ingest.rate_per_s),
+            key_guesses: Default::default(),
+            bodies: crate::http::body::BodyBudget::new(cfg.http.body_memory_mib),
             registry,
             ingest,
             config: cfg.clone(),
@@ -228,7 +239,8 @@ impl App {
     }
 }
 
-/// The host's device id, generated once (a random UUID v4) and kept in `<data>/device-id`.
+/// The host's device id, generated once (a random UUID v4) and kept in `<data>/device-id`,
+/// written durably ([`openclone_vault::durable::write`]) so a power cut does not change it.
 fn device_id(data: &Path) -> anyhow::Result<String> {
     let file = data.join("device-id");
     if let Ok(id) = std::fs::read_to_string(&file)
@@ -246,8 +258,8 @@ fn device_id(data: &Path) -> anyhow::Result<String> {
         &hex::encode(&b[8..10])[1..],
         hex::encode(&b[10..16])
     );
-    std::fs::create_dir_all(data)?;
-    std::fs::write(&file, &id).with_context(|| format!("writing {}", file.display()))?;
+    openclone_vault::durable::write(&file, id.as_bytes())
+        .with_context(|| format!("writing {}", file.display()))?;
     Ok(id)
 }
 
@@ -257,14 +269,17 @@ fn stored_or_new_key(data: &Path, t: &TenantConfig) -> anyhow::Result<[u8; 32]> 
     let file = data.join("keys").join(format!("{}.sha256", t.id));
     if let Ok(text) = std::fs::read_to_string(&file) {
         let mut hash = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut hash)
-            .with_context(|| format!("{} must hold 64 hex digits", file.display()))?;
+        hex::decode_to_slice(text.trim(), &mut hash).with_context(|| {
+            format!(
+                "{} must hold 64 hex digits (the sha256 of the tenant's key); if the key is lost, delete the file and a new key is generated at the next start",
+                file.display()
+            )
+        })?;
         return Ok(hash);
     }
     let key = generate_key();
     let hash = hash_key(&key);
-    std::fs::create_dir_all(file.parent().unwrap_or(data))?;
-    std::fs::write(&file, hex::encode(hash))
+    openclone_vault::durable::write(&file, hex::encode(hash).as_bytes())
         .with_context(|| format!("writing {}", file.display()))?;
     let mut out = std::io::stdout().lock();
     writeln!(

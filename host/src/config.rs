@@ -105,6 +105,11 @@ pub struct HttpConfig {
     /// headers; default none: a request carrying any `Origin` is refused.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// MiB of request bodies all listeners hold in memory at once (each body counted at its
+    /// declared length, or its route's cap when chunked); past it a request is answered
+    /// 503 with `Retry-After: 1`. Default 64.
+    #[serde(default = "default_body_memory")]
+    pub body_memory_mib: u32,
 }
 
 impl Default for HttpConfig {
@@ -115,6 +120,7 @@ impl Default for HttpConfig {
             max_connections: default_max_connections(),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            body_memory_mib: default_body_memory(),
         }
     }
 }
@@ -139,6 +145,9 @@ fn default_body_timeout() -> u64 {
 }
 fn default_max_connections() -> u32 {
     4096
+}
+fn default_body_memory() -> u32 {
+    64
 }
 
 /// One tenant: its keys, its vault and how its text is treated.

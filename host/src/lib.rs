@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod fuzzing;
 pub mod guard;
 pub mod http;
 pub mod ingest;

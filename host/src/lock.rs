@@ -55,7 +55,7 @@ impl DataLock {
             path: path.clone(),
             source,
         };
-        std::fs::create_dir_all(data_dir).map_err(io)?;
+        openclone_vault::durable::create_dir_all(data_dir).map_err(io)?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

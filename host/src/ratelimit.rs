@@ -31,8 +31,22 @@ impl RateLimiter {
 
     /// Takes a token for `key`. Errors: the whole seconds until one is available (≥ 1).
     pub fn take(&self, key: &KeyHash) -> Result<(), u64> {
+        self.bucket(key, 1.0)
+    }
+
+    /// Whether `key` has a token, without taking it. Errors: as [`Self::take`].
+    pub fn peek(&self, key: &KeyHash) -> Result<(), u64> {
+        self.bucket(key, 0.0)
+    }
+
+    fn bucket(&self, key: &KeyHash, cost: f64) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
+            let (burst, per_s) = (self.burst, self.per_s);
+            buckets
+                .retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * per_s < burst);
+        }
         let b = buckets.entry(*key).or_insert(Bucket {
             tokens: self.burst,
             last: now,
@@ -41,10 +55,63 @@ impl RateLimiter {
             (b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_s).min(self.burst);
         b.last = now;
         if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+            b.tokens -= cost;
             Ok(())
         } else {
             Err(((1.0 - b.tokens) / self.per_s).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// Buckets kept before full ones (nothing taken lately) are forgotten: a flood of new
+/// clients never grows the map without bound, and a forgotten full bucket is the same as
+/// a new one.
+const MAX_BUCKETS: usize = 10_000;
+
+/// Wrong API keys a client may send at once, and how many more per second: 20, then one
+/// every 10 s (an online guess of a 32-character key takes longer than the universe lasts;
+/// a client with a typo still gets its 401s).
+pub const FAILED_KEY_BURST: u32 = 20;
+/// See [`FAILED_KEY_BURST`].
+pub const FAILED_KEY_PER_S: f64 = 0.1;
+
+/// The bucket of a client address for failed-key throttling: the IPv4 address, or the
+/// /64 prefix of an IPv6 one (one host usually owns a whole /64).
+pub fn client_key(ip: std::net::IpAddr) -> KeyHash {
+    use sha2::{Digest, Sha256};
+    let bytes: Vec<u8> = match ip {
+        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets()[..8].to_vec(),
+        },
+    };
+    Sha256::digest(&bytes).into()
+}
+
+/// Failed-key throttling per client address (CONTRACT.md, "Wrong keys"): after
+/// [`FAILED_KEY_BURST`] wrong keys a client is answered 429 on every keyed route, its key
+/// not even checked, until its bucket refills.
+pub struct KeyGuesses {
+    limiter: RateLimiter,
+}
+
+impl Default for KeyGuesses {
+    fn default() -> Self {
+        Self {
+            limiter: RateLimiter::new(FAILED_KEY_BURST, FAILED_KEY_PER_S),
+        }
+    }
+}
+
+impl KeyGuesses {
+    /// Whether `ip` may present a key now. Errors: seconds until it may.
+    pub fn allowed(&self, ip: std::net::IpAddr) -> Result<(), u64> {
+        self.limiter.peek(&client_key(ip))
+    }
+
+    /// Counts a wrong key from `ip`.
+    pub fn failed(&self, ip: std::net::IpAddr) {
+        let _ = self.limiter.take(&client_key(ip));
     }
 }

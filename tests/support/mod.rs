@@ -284,6 +284,11 @@ impl Host {
         self.child.wait().map(|s| s.success()).unwrap_or(false)
     }
 
+    /// Waits for the host (or its wrapper) to exit by itself; whether it exited with success.
+    pub fn wait_exit(&mut self) -> bool {
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
     /// Starts the host again on the same folder (after [`Host::kill9`] or [`Host::stop`]).
     pub fn restart(&mut self) {
         let (child, base, aw) = spawn(self.dir.path(), self.config.as_deref(), &self.wrapper);

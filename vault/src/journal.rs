@@ -109,6 +109,7 @@ impl Journal {
     /// Errors: the file cannot be opened.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         use std::os::unix::fs::OpenOptionsExt as _;
+        let created = !path.exists();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -117,6 +118,10 @@ impl Journal {
             .mode(0o600)
             .open(path)
             .map_err(|e| StoreError::io(&path.display().to_string(), e))?;
+        if created && let Some(dir) = path.parent() {
+            crate::durable::sync_dir(dir)
+                .map_err(|e| StoreError::io(&dir.display().to_string(), e))?;
+        }
         Ok(Self {
             file,
             path: path.to_path_buf(),

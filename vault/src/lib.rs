@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod dedup;
+pub mod durable;
 pub mod escape;
 pub mod headers;
 pub mod index;

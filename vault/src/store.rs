@@ -107,9 +107,9 @@ impl Vault {
     /// Errors: the root or index cannot be created or opened, or a vault file cannot be read.
     pub fn open(cfg: VaultConfig) -> Result<Self, StoreError> {
         let root_name = cfg.root.display().to_string();
-        std::fs::create_dir_all(&cfg.root).map_err(|e| StoreError::io(&root_name, e))?;
+        crate::durable::create_dir_all(&cfg.root).map_err(|e| StoreError::io(&root_name, e))?;
         if let Some(parent) = cfg.index_path.parent() {
-            std::fs::create_dir_all(parent)
+            crate::durable::create_dir_all(parent)
                 .map_err(|e| StoreError::io(&parent.display().to_string(), e))?;
         }
         let dir = Dir::open_ambient_dir(&cfg.root, ambient_authority())

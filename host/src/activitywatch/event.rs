@@ -30,8 +30,17 @@ impl Event {
 /// from the end of `i64` nanoseconds (2262), so no sum overflows.
 const LATEST_NS: i64 = 7_258_118_400 * 1_000_000_000;
 
-/// The longest duration accepted, seconds (about 31 years).
-const MAX_DURATION_S: f64 = 1e9;
+/// The longest duration of one posted event or heartbeat, seconds: 7 days. aw-server-rust
+/// sets none; no watcher sends one this long (aw-watcher-window and aw-watcher-web post
+/// 0 s heartbeats, aw-watcher-afk its idle time, minutes to hours; sessions grow longer
+/// only by merging heartbeats). The bound keeps what one request can become small: an
+/// event is cut at each local midnight it spans, so at most 8 vault entries. Longer
+/// imports are sent as several events.
+pub const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
+
+/// The longest `pulsetime` of a heartbeat, seconds: 1 day (watchers use their poll
+/// interval plus a little: aw-watcher-window 2 s, aw-watcher-afk 181 s by default).
+pub const MAX_PULSETIME_S: f64 = 86_400.0;
 
 /// The event as it arrives.
 #[derive(Deserialize)]
@@ -55,7 +64,7 @@ struct Out<'a> {
 }
 
 /// Reads one event from JSON. Errors name the field: `timestamp` must be RFC 3339 with an
-/// offset, from 1970 to 2200; `duration` a number of seconds from 0 to 1e9.
+/// offset, from 1970 to 2200; `duration` a number of seconds from 0 to [`MAX_DURATION_S`].
 pub fn parse(v: Value) -> Result<Event, String> {
     let w: Wire = serde_json::from_value(v).map_err(|e| format!("not an event: {e}"))?;
     let t: jiff::Timestamp = w.timestamp.parse().map_err(|e| {

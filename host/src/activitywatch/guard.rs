@@ -1,10 +1,15 @@
 //! Who may call the ActivityWatch API, by aw-server's rules (aw-server-rust
 //! `endpoints/hostcheck.rs`, `cors.rs`, `apikey.rs`): the `Host` must be a loopback name
 //! (DNS rebinding, GHSA-v9fg-6g9j-h4x4), or the listening address, or a name in
-//! `[http] allowed_hosts`; a browser `Origin` must be the web extension
-//! (`chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi`, any `moz-extension://`), the
-//! API's own address, or one in `[http] allowed_origins`; with `require_key`, every route
-//! but `GET /api/0/info` needs `Authorization: Bearer <the tenant's API key>`.
+//! `[http] allowed_hosts`; a browser `Origin` must be aw-watcher-web from the Chrome Web
+//! Store (`chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi`, a fixed public id), the
+//! API's own address, or one in `[activitywatch] allowed_origins` — not `[http]
+//! allowed_origins`, which grants a page the keyed API, and not any `moz-extension://`
+//! as aw-server allows: Firefox gives every extension a random per-install id, so
+//! "any" means every installed extension could read every window title; the user lists
+//! aw-watcher-web's own id (the refusal's log line names it). With `require_key`, every
+//! route but `GET /api/0/info` needs `Authorization: Bearer <the tenant's API key>`, and
+//! too many wrong keys from one address are answered 429.
 
 use std::net::SocketAddr;
 
@@ -51,6 +56,8 @@ pub enum Refused {
     Origin,
     /// No key or a wrong one while `require_key` is set → 401.
     Key,
+    /// Too many wrong keys from this client → 429, retry after this many seconds.
+    Throttled(u64),
 }
 
 impl Refused {
@@ -60,12 +67,21 @@ impl Refused {
             Self::Host => message(StatusCode::BAD_REQUEST, "Host header is invalid"),
             Self::Origin => message(
                 StatusCode::FORBIDDEN,
-                "requests from web pages are refused unless they come from the ActivityWatch web extension or an origin in [http] allowed_origins",
+                "requests from web pages are refused unless they come from the ActivityWatch web extension or an origin in [activitywatch] allowed_origins",
             ),
             Self::Key => message(
                 StatusCode::UNAUTHORIZED,
                 "Missing or invalid API key. Set 'Authorization: Bearer <key>' header.",
             ),
+            Self::Throttled(s) => {
+                let mut r = message(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many wrong API keys from this address; retry later",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(s));
+                r
+            }
         }
     }
 }
@@ -88,16 +104,27 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
     let o = origin.to_str().unwrap_or_default();
     let port = local.port();
     let allowed = o == CHROME_EXTENSION
-        || o.strip_prefix("moz-extension://")
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
         || o == format!("http://127.0.0.1:{port}")
         || o == format!("http://localhost:{port}")
-        || api.app.config.http.allowed_origins.iter().any(|a| a == o);
+        || api
+            .app
+            .config
+            .activitywatch
+            .allowed_origins
+            .iter()
+            .any(|a| a == o);
     if !allowed {
-        tracing::info!(
-            origin = o,
-            "ActivityWatch request refused: origin not allowed"
-        );
+        if o.starts_with("moz-extension://") {
+            tracing::warn!(
+                origin = o,
+                "ActivityWatch request from a Firefox extension refused: if it is aw-watcher-web, add allowed_origins = [\"{o}\"] under [activitywatch] in openclone.toml"
+            );
+        } else {
+            tracing::info!(
+                origin = o,
+                "ActivityWatch request refused: origin not allowed"
+            );
+        }
         return Err(Refused::Origin);
     }
     Ok(Some(Cors {
@@ -140,8 +167,17 @@ pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refused> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    let peer = crate::http::Peer::of(req);
+    if let Err(s) = api.app.key_guesses.allowed(peer) {
+        return Err(Refused::Throttled(s));
+    }
     match key.and_then(|k| api.app.keys.tenant_of(k.trim())) {
         Some(t) if t == api.tenant => Ok(()),
-        _ => Err(Refused::Key),
+        _ => {
+            if key.is_some() {
+                api.app.key_guesses.failed(peer);
+            }
+            Err(Refused::Key)
+        }
     }
 }

@@ -8,6 +8,7 @@
 mod event;
 mod guard;
 mod merge;
+mod privacy;
 mod routes;
 mod sessions;
 mod settings;
@@ -20,6 +21,8 @@ pub use settings::Settings;
 use tokio::sync::watch;
 
 use crate::app::App;
+pub(crate) use routes::route;
+pub(crate) use sessions::Writer;
 use store::Store;
 
 /// What every request of the API shares.
@@ -31,6 +34,8 @@ pub struct Api {
     /// This machine's host name (`/api/0/info`, buckets created with `!local`).
     hostname: String,
     require_key: bool,
+    /// The tenant's sanitizer policy, applied to what is journalled ([`privacy`]).
+    policy: openclone_vault::Policy,
 }
 
 /// Serves the ActivityWatch API of `app` until `stop` turns true, writing sessions as they
@@ -72,6 +77,26 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
             return Ok(());
         }
     };
+    let (api, writer) = open(&app, tenant)?;
+    let store = api.store.clone();
+    let t = &app.tenants[tenant];
+    let local = listener.local_addr()?;
+    println!("openclone: activitywatch listening on http://{local}");
+    tracing::info!(address = %local, tenant = %t.id, "ActivityWatch API ready for aw-watcher-window, aw-watcher-afk, aw-watcher-web");
+    let sessions = tokio::spawn(writer.run(stopped(stop.clone())));
+    let handler = move |local, req| routes::route(api.clone(), local, req);
+    crate::http::accept(listener, None, &app.config.http, stopped(stop), handler).await;
+    let _ = sessions.await;
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    Ok(())
+}
+
+/// Opens tenant `tenant`'s journal (`<data>/state/<tenant>/activitywatch.sqlite`) and builds
+/// the API's shared state and its session writer, without a listener.
+///
+/// Errors: the journal cannot be opened.
+pub(crate) fn open(app: &Arc<App>, tenant: usize) -> anyhow::Result<(Arc<Api>, Writer)> {
+    let settings = &app.config.activitywatch;
     let t = &app.tenants[tenant];
     let path = app
         .config
@@ -100,20 +125,15 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     };
     let api = Arc::new(Api {
         app: app.clone(),
-        store: store.clone(),
+        store,
         tenant,
         hostname: hostname(),
         require_key: settings.require_key,
+        policy: openclone_vault::Policy {
+            redact_pii: app.config.tenants.get(tenant).is_some_and(|c| c.redact_pii),
+        },
     });
-    let local = listener.local_addr()?;
-    println!("openclone: activitywatch listening on http://{local}");
-    tracing::info!(address = %local, tenant = %t.id, "ActivityWatch API ready for aw-watcher-window, aw-watcher-afk, aw-watcher-web");
-    let sessions = tokio::spawn(writer.run(stopped(stop.clone())));
-    let handler = move |local, req| routes::route(api.clone(), local, req);
-    crate::http::accept(listener, None, &app.config.http, stopped(stop), handler).await;
-    let _ = sessions.await;
-    let _ = tokio::task::spawn_blocking(move || store.close()).await;
-    Ok(())
+    Ok((api, writer))
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).

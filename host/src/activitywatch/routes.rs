@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -18,11 +17,13 @@ use super::Api;
 use super::event::{self, Event};
 use super::guard;
 use super::store::{AwError, Bucket};
+use crate::http::body::{self, BodyError};
 use crate::http::reply::{self, Body};
 
-/// Bodies larger than this are refused (413): a heartbeat is a few hundred bytes, an
-/// import of events a few MiB.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Bodies larger than this are refused (413): a heartbeat is a few hundred bytes; an
+/// import of events (aw-client `insert_events`) of about 20,000 window events fits, a
+/// larger one is sent in parts.
+const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Answers one request that arrived at `local`.
 pub async fn route(
@@ -185,18 +186,22 @@ async fn heartbeat(
     let Some(pulsetime) = query
         .get("pulsetime")
         .and_then(|p| p.parse::<f64>().ok())
-        .filter(|p| p.is_finite() && *p >= 0.0)
+        .filter(|p| (0.0..=event::MAX_PULSETIME_S).contains(p))
     else {
         return message(
             StatusCode::BAD_REQUEST,
-            "pulsetime: a number of seconds ≥ 0 is required in the query",
+            &format!(
+                "pulsetime: a number of seconds from 0 to {} is required in the query",
+                event::MAX_PULSETIME_S
+            ),
         );
     };
-    let hb = match read_json(api, req).await.map(event::parse) {
+    let mut hb = match read_json(api, req).await.map(event::parse) {
         Ok(Ok(e)) => e,
         Ok(Err(m)) => return message(StatusCode::BAD_REQUEST, &m),
         Err(r) => return *r,
     };
+    super::privacy::journalled(&mut hb.data, api.policy);
     let id = id.to_owned();
     let pulse = event::secs_to_ns(pulsetime);
     answer(
@@ -219,7 +224,10 @@ async fn insert_events(api: &Arc<Api>, id: &str, req: Request<Incoming>) -> Resp
     let mut events = Vec::with_capacity(list.len());
     for (i, v) in list.into_iter().enumerate() {
         match event::parse(v) {
-            Ok(e) => events.push(Event { id: None, ..e }),
+            Ok(mut e) => {
+                super::privacy::journalled(&mut e.data, api.policy);
+                events.push(Event { id: None, ..e });
+            }
             Err(m) => return message(StatusCode::BAD_REQUEST, &format!("events[{i}]: {m}")),
         }
     }
@@ -279,18 +287,18 @@ type Early = Box<Response<Body>>;
 /// Reads a JSON body within `[http] body_timeout_s` and [`MAX_BODY`].
 async fn read_json(api: &Api, req: Request<Incoming>) -> Result<Value, Early> {
     let limit = api.app.config.http.body_timeout();
-    let collected = tokio::time::timeout(limit, Limited::new(req.into_body(), MAX_BODY).collect())
+    let bytes = body::read(req, MAX_BODY, limit, &api.app.bodies)
         .await
-        .map_err(|_| Box::new(reply::body_timeout(limit.as_secs())))?;
-    let bytes = collected
         .map_err(|e| {
-            Box::new(if e.is::<http_body_util::LengthLimitError>() {
-                reply::too_large(MAX_BODY)
-            } else {
-                message(StatusCode::BAD_REQUEST, "the body could not be read")
+            Box::new(match e {
+                BodyError::TooLarge => reply::too_large(MAX_BODY),
+                BodyError::Timeout => reply::body_timeout(limit.as_secs()),
+                BodyError::Busy => reply::busy(),
+                BodyError::Incomplete => {
+                    message(StatusCode::BAD_REQUEST, "the body could not be read")
+                }
             })
-        })?
-        .to_bytes();
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         Box::new(message(
             StatusCode::BAD_REQUEST,
@@ -323,6 +331,7 @@ fn error(e: AwError) -> Response<Body> {
             StatusCode::NOT_FOUND,
             &format!("The requested bucket '{id}' does not exist"),
         ),
+        AwError::Limit(m) => message(StatusCode::BAD_REQUEST, &m),
         AwError::Storage(m) => {
             tracing::error!(error = %m, "ActivityWatch request failed in the journal");
             message(StatusCode::INTERNAL_SERVER_ERROR, &m)

@@ -98,8 +98,8 @@ impl Writer {
         };
         self.settled_at = due.is_empty().then_some(changes);
         let seen = Instant::now();
-        self.waiting
-            .retain(|id, _| due.iter().any(|u| u.event.id == Some(*id)));
+        let open: std::collections::HashSet<i64> = due.iter().filter_map(|u| u.event.id).collect();
+        self.waiting.retain(|id, _| open.contains(id));
         let (mut stretches, mut settled, mut begun) = (Vec::new(), Vec::new(), Vec::new());
         for u in &due {
             let id = u.event.id.unwrap_or_default();

@@ -34,6 +34,12 @@ pub struct Settings {
     /// written as its continuation; default 900 (15 minutes).
     #[serde(default = "default_max")]
     pub session_max_s: u64,
+    /// More browser origins the API answers with CORS, e.g. aw-watcher-web in Firefox
+    /// (`moz-extension://<its per-install id>`, which the refusal's log line names); the
+    /// Chrome Web Store's aw-watcher-web and the API's own address are always allowed.
+    /// Default none. `[http] allowed_origins` does not apply here.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -45,6 +51,7 @@ impl Default for Settings {
             require_key: false,
             session_grace_s: default_grace(),
             session_max_s: default_max(),
+            allowed_origins: Vec::new(),
         }
     }
 }

@@ -30,9 +30,16 @@ const GROUP: usize = 256;
 pub enum AwError {
     /// The bucket does not exist (404; the web extension creates its bucket on it).
     NoSuchBucket(String),
+    /// A bound of the journal was reached (400, the message names it).
+    Limit(String),
     /// The store failed or stopped (500).
     Storage(String),
 }
+
+/// Buckets one journal holds at most. A machine's watchers make a handful (one per
+/// watcher and host, one per browser); the bound keeps each session-writer pass, which
+/// looks at every bucket's open event, small.
+pub const MAX_BUCKETS: usize = 1000;
 
 impl From<rusqlite::Error> for AwError {
     fn from(e: rusqlite::Error) -> Self {
@@ -92,14 +99,17 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the journal at `path` and starts its thread.
+    /// Opens (or creates) the journal at `path` (mode 0600 in a 0700 folder: it holds every
+    /// window title and URL the watchers sent) and starts its thread.
     ///
     /// Errors: the file cannot be opened or its schema created.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        openclone_vault::durable::private_database(path)?;
         let db = Db::open(path)?;
+        // WAL mode has just created `-wal` (and `-shm`): make their names durable too.
+        if let Some(dir) = path.parent() {
+            openclone_vault::durable::sync_dir(dir)?;
+        }
         let changes = db.changes.clone();
         let (tx, rx) = channel();
         let thread = std::thread::Builder::new()
@@ -293,9 +303,15 @@ impl Db {
     }
 
     /// Creates `b`; `false` when a bucket with its id exists (aw-server answers 304).
+    /// Errors: [`AwError::Limit`] past [`MAX_BUCKETS`].
     pub fn create_bucket(&mut self, b: &Bucket) -> Result<bool, AwError> {
         if self.buckets.contains(&b.id) {
             return Ok(false);
+        }
+        if self.buckets.len() >= MAX_BUCKETS {
+            return Err(AwError::Limit(format!(
+                "buckets: this server holds at most {MAX_BUCKETS}; delete unused ones first"
+            )));
         }
         self.conn.execute(
             "INSERT INTO buckets (id, type, client, hostname, created, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -49,9 +49,8 @@ pub fn set_enabled(path: &Path, id: &str, on: bool) -> anyhow::Result<()> {
             table.insert("enabled", value(on));
         }
     }
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    openclone_vault::durable::write(path, doc.to_string().as_bytes())
+        .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
 }
 

@@ -69,7 +69,8 @@ fn hostname() -> Option<String> {
 /// `data/tls/` and a config that listens on every interface over TLS only. Errors: an
 /// `openclone.toml` is already there.
 pub fn run(dir: &Path, tls: bool) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    openclone_vault::durable::create_dir_all(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("openclone.toml");
     if config.exists() {
         bail!(
@@ -78,7 +79,7 @@ pub fn run(dir: &Path, tls: bool) -> anyhow::Result<()> {
         );
     }
     for sub in ["data", "plugins"] {
-        std::fs::create_dir_all(dir.join(sub))
+        openclone_vault::durable::create_dir_all(&dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
     }
     let key = generate_key();
@@ -109,13 +110,14 @@ pub fn run(dir: &Path, tls: bool) -> anyhow::Result<()> {
         .map(|n| format!("{n:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    std::fs::write(
+    openclone_vault::durable::write(
         &config,
         TEMPLATE
             .replace("{hash}", &hex::encode(hash_key(&key)))
             .replace("{listen}", listen)
             .replace("{tls}", tls_lines)
-            .replace("{hosts}", &hosts),
+            .replace("{hosts}", &hosts)
+            .as_bytes(),
     )
     .with_context(|| format!("writing {}", config.display()))?;
     let now = crate::http::unix_now().floor();

@@ -1,10 +1,12 @@
 //! The HTTP server (hyper 1, HTTP/1.1 with keep-alive) and its graceful shutdown.
 
+pub mod body;
 mod ingest;
 mod origin;
 pub use ingest::unix_now;
 pub mod reply;
 mod routes;
+pub(crate) use routes::route;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -82,7 +84,7 @@ pub async fn accept<H, F>(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
@@ -103,6 +105,7 @@ pub async fn accept<H, F>(
                     builder: builder.clone(),
                     watcher: graceful.watcher(),
                     local,
+                    peer,
                 };
                 match &tls {
                     None => {
@@ -139,6 +142,21 @@ struct Conn<H> {
     builder: http1::Builder,
     watcher: hyper_util::server::graceful::Watcher,
     local: SocketAddr,
+    peer: SocketAddr,
+}
+
+/// The address a request's connection came from, in the request's extensions: failed-key
+/// throttling and `/metrics` beyond loopback go by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl Peer {
+    /// The peer of `req`; a request without one (not from [`accept`]) counts as loopback.
+    pub fn of<B>(req: &Request<B>) -> std::net::IpAddr {
+        req.extensions()
+            .get::<Self>()
+            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.0.ip())
+    }
 }
 
 impl<H, F> Conn<H>
@@ -157,9 +175,13 @@ where
             builder,
             watcher,
             local,
+            peer,
         } = self;
-        let conn =
-            builder.serve_connection(TokioIo::new(io), service_fn(move |req| handler(local, req)));
+        let service = service_fn(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(Peer(peer));
+            handler(local, req)
+        });
+        let conn = builder.serve_connection(TokioIo::new(io), service);
         if let Err(e) = watcher.watch(conn).await {
             tracing::debug!(error = %e, "connection ended with an error");
         }

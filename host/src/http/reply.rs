@@ -43,6 +43,18 @@ pub fn rate_limited(retry_after_s: u64) -> Response<Body> {
     resp
 }
 
+/// 503 `{"error":"busy","detail":…}` with `Retry-After: 1`: the bodies in flight already
+/// hold `[http] body_memory_mib`.
+pub fn busy() -> Response<Body> {
+    let mut resp = json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({ "error": "busy", "detail": "too many request bodies in flight; retry shortly" }),
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(1u64));
+    resp
+}
+
 /// 413 `{"error":"payload_too_large","limit_bytes":1048576}`.
 pub fn too_large(limit: usize) -> Response<Body> {
     json(

@@ -26,7 +26,7 @@ const ROUTES: [&str; 5] = [
 
 /// Dispatches one request that arrived at `local`; every answer is JSON except `/metrics`
 /// (Prometheus text). Every route first passes the Host and Origin check
-/// ([`super::origin`]); a key is needed on `/api/v1/*`, not on `/healthz` and `/metrics`.
+/// ([`super::origin`]); a key is needed on `/api/v1/*`, and on `/metrics` beyond loopback.
 pub async fn route(
     app: Arc<App>,
     local: SocketAddr,
@@ -52,9 +52,7 @@ pub async fn route(
             r
         }
         (&Method::GET, "/healthz") => reply::value(StatusCode::OK, json!({ "status": "ok" })),
-        (&Method::GET, "/metrics") => {
-            reply::text(StatusCode::OK, app.metrics.render(&app.registry()))
-        }
+        (&Method::GET, "/metrics") => metrics(&app, &req, &mut tenant_label),
         (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req) {
             Ok(tenant) => {
                 tenant_label.clone_from(&app.tenants[tenant].id);
@@ -92,6 +90,56 @@ pub async fn route(
     app.metrics
         .request(label(&path), &tenant_label, resp.status().as_u16());
     Ok(resp)
+}
+
+/// `GET /metrics`: to a client on loopback without a key (a Prometheus on this machine);
+/// to any other client only with a tenant's `X-API-Key` (or `Authorization: Bearer`), and
+/// then only the series of that tenant and its plugins (CONTRACT.md, "Metrics").
+fn metrics(app: &App, req: &Request<Incoming>, tenant_label: &mut String) -> Response<Body> {
+    let text = app.metrics.render(&app.registry());
+    if super::Peer::of(req).is_loopback() {
+        return reply::text(StatusCode::OK, text);
+    }
+    let bearer = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match authorize_key(app, super::Peer::of(req), api_key(req).or(bearer)) {
+        Ok(tenant) => {
+            let id = &app.tenants[tenant].id;
+            tenant_label.clone_from(id);
+            reply::text(StatusCode::OK, scoped(&text, app, id))
+        }
+        Err(denied) => denied.reply(),
+    }
+}
+
+/// The lines of Prometheus `text` that a tenant `id` may see: series without a tenant or
+/// plugin label, those labelled with `id`, and those of plugins that write into it.
+fn scoped(text: &str, app: &App, id: &str) -> String {
+    let mine = |line: &str, label: &str, ok: &dyn Fn(&str) -> bool| {
+        let needle = format!("{label}=\"");
+        match line.find(&needle) {
+            Some(i) => {
+                let rest = &line[i + needle.len()..];
+                rest.find('"').is_none_or(|end| ok(&rest[..end]))
+            }
+            None => true,
+        }
+    };
+    text.lines()
+        .filter(|l| {
+            l.starts_with('#')
+                || (mine(l, "tenant", &|t| t == id)
+                    && mine(l, "plugin", &|p| app.config.plugin_tenant(p) == id))
+        })
+        .fold(String::with_capacity(text.len()), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        })
 }
 
 /// The metrics' `route` label of `path`: a known route, or `other`.
@@ -142,14 +190,25 @@ impl Denied {
 }
 
 /// Checks `X-API-Key` (CONTRACT.md: missing or unknown → 401) and takes a rate-limit token
-/// (→ 429). Returns the tenant index.
+/// (→ 429). A client address that sent too many wrong keys is answered 429 before its key
+/// is looked at (CONTRACT.md, "Wrong keys"). Returns the tenant index.
 fn authorize(app: &App, req: &Request<Incoming>) -> Result<usize, Denied> {
-    let key = req
-        .headers()
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(Denied::Unauthorized)?;
-    let tenant = app.keys.tenant_of(key).ok_or(Denied::Unauthorized)?;
+    authorize_key(app, super::Peer::of(req), api_key(req))
+}
+
+/// The `X-API-Key` header of `req`.
+fn api_key(req: &Request<Incoming>) -> Option<&str> {
+    req.headers().get("x-api-key").and_then(|v| v.to_str().ok())
+}
+
+/// [`authorize`] with the key already read, from client address `peer`.
+fn authorize_key(app: &App, peer: std::net::IpAddr, key: Option<&str>) -> Result<usize, Denied> {
+    app.key_guesses.allowed(peer).map_err(Denied::RateLimited)?;
+    let key = key.ok_or(Denied::Unauthorized)?;
+    let Some(tenant) = app.keys.tenant_of(key) else {
+        app.key_guesses.failed(peer);
+        return Err(Denied::Unauthorized);
+    };
     app.limiter
         .take(&hash_key(key))
         .map_err(Denied::RateLimited)?;

@@ -58,17 +58,16 @@ pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
 }
 
 /// A new self-signed certificate for `names` (DNS names or IP addresses), written as
-/// `cert.pem` and `key.pem` in `dir` (mode 0600 under the host's umask). Returns both
+/// `cert.pem` and `key.pem` in `dir` (mode 0600, durably). Returns both
 /// paths and the certificate's SHA-256 fingerprint (`AA:BB:…`), for pinning.
 ///
 /// Errors: the key cannot be generated or the files cannot be written.
 pub fn self_signed(dir: &Path, names: Vec<String>) -> anyhow::Result<(PathBuf, PathBuf, String)> {
     let made = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&key, made.signing_key.serialize_pem())
+    openclone_vault::durable::write(&key, made.signing_key.serialize_pem().as_bytes())
         .with_context(|| format!("writing {}", key.display()))?;
-    std::fs::write(&cert, made.cert.pem())
+    openclone_vault::durable::write(&cert, made.cert.pem().as_bytes())
         .with_context(|| format!("writing {}", cert.display()))?;
     Ok((cert, key, fingerprint(made.cert.der())))
 }

@@ -42,7 +42,7 @@ pub fn read(data: &Path, tenant: &str) -> BTreeMap<String, LastPass> {
         .unwrap_or_default()
 }
 
-/// Records `report` as `plugin`'s last pass (written to a temporary file, then renamed).
+/// Records `report` as `plugin`'s last pass (written durably: [`openclone_vault::durable::write`]).
 /// A pass that read nothing (no event stored or skipped, no problem) leaves the record of
 /// the last one that did, so its counts stay visible and an idle host does not touch the
 /// disk.
@@ -65,7 +65,5 @@ pub fn record(data: &Path, tenant: &str, plugin: &str, report: &PassReport) -> s
     }
     all.insert(plugin.to_owned(), new);
     let path = file(data, tenant);
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&all)?)?;
-    std::fs::rename(tmp, path)
+    openclone_vault::durable::write(&path, &serde_json::to_vec_pretty(&all)?)
 }

@@ -43,7 +43,7 @@ pub fn sha256_of(
     }
     let bytes = std::fs::read(path)?;
     let sha = hex::encode(Sha256::digest(&bytes));
-    let _ = std::fs::write(&memo, &sha);
+    let _ = openclone_vault::durable::write(&memo, sha.as_bytes());
     Ok((sha, Some(bytes)))
 }
 
@@ -69,7 +69,8 @@ fn memo_file(dir: &Path, path: &Path) -> std::io::Result<std::path::PathBuf> {
 
 /// The component for the file at `path` (whose sha256 is `sha256`; `bytes` if already
 /// read), from the cache when present (second value `true`), else compiled and written to
-/// the cache (atomically: temp file, then rename).
+/// the cache durably ([`openclone_vault::durable::write`]: a power cut never leaves a torn
+/// entry for `deserialize_file` to trust).
 pub fn load_or_compile(
     engine: &Engine,
     dir: &Path,
@@ -95,12 +96,7 @@ pub fn load_or_compile(
         None => std::fs::read(path)?,
     };
     let compiled = engine.precompile_component(&bytes)?;
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, &compiled)
-        .and_then(|()| std::fs::rename(&tmp, &file))
-        .is_err()
-    {
-        let _ = std::fs::remove_file(&tmp);
+    if openclone_vault::durable::write(&file, &compiled).is_err() {
         tracing::warn!(file = %file.display(), "could not write the compiled cache entry");
     }
     // SAFETY: `compiled` was produced just now by `precompile_component` of this engine.

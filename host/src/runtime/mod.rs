@@ -99,7 +99,7 @@ impl Runtime {
             .enable_all()
             .build()?;
         capability::link(&mut linker)?;
-        std::fs::create_dir_all(cache_dir)
+        openclone_vault::durable::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
         let ticking = Arc::new(AtomicBool::new(true));
         let (e, t) = (engine.clone(), ticking.clone());

@@ -157,7 +157,7 @@ impl Index {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(path).map_err(err)?;
+        crate::durable::create_dir_all(path).map_err(err)?;
         match Self::load(path) {
             Ok(index) => Ok(index),
             Err(e) => {
@@ -441,16 +441,8 @@ impl Index {
                 .collect(),
             files: self.base_files.clone(),
         };
-        let tmp = self.dir.join("manifest.json.tmp");
         let bytes = serde_json::to_vec(&manifest).map_err(std::io::Error::other)?;
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, self.dir.join("manifest.json"))?;
-        std::fs::File::open(&self.dir)?.sync_all()
+        crate::durable::write(&self.dir.join("manifest.json"), &bytes)
     }
 
     /// Removes runs and logs the manifest does not name (left by a crash or a clear).
