@@ -79,7 +79,10 @@ impl Target {
             let (mut client, server) = tokio::io::duplex(64 * 1024);
             let served = async move {
                 let io = TokioIo::new(server);
-                let builder = http1::Builder::new();
+                let mut builder = http1::Builder::new();
+                // The client closes its side once it has sent everything: answer every
+                // request it pipelined, not only the first.
+                builder.half_close(true);
                 let _ = if which % 2 == 0 {
                     let service =
                         service_fn(move |req| crate::http::route(app.clone(), LOCAL, req));
