@@ -12,6 +12,16 @@ pub fn hash_key(key: &str) -> KeyHash {
     Sha256::digest(key.as_bytes()).into()
 }
 
+/// The key of an `Authorization: Bearer <key>` header (aw-server's and Prometheus' scheme),
+/// trimmed.
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// Which tenant owns which key hashes.
 #[derive(Default)]
 pub struct KeyRing {

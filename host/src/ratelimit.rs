@@ -34,9 +34,17 @@ impl RateLimiter {
         self.bucket(key, 1.0)
     }
 
-    /// Whether `key` has a token, without taking it. Errors: as [`Self::take`].
+    /// Whether `key` has a token, without taking it (a key never seen has a full bucket, and
+    /// none is made for it). Errors: as [`Self::take`].
     pub fn peek(&self, key: &KeyHash) -> Result<(), u64> {
-        self.bucket(key, 0.0)
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(key) {
+            None => Ok(()),
+            Some(_) => {
+                drop(buckets);
+                self.bucket(key, 0.0)
+            }
+        }
     }
 
     fn bucket(&self, key: &KeyHash, cost: f64) -> Result<(), u64> {
@@ -76,17 +84,21 @@ pub const FAILED_KEY_BURST: u32 = 20;
 pub const FAILED_KEY_PER_S: f64 = 0.1;
 
 /// The bucket of a client address for failed-key throttling: the IPv4 address, or the
-/// /64 prefix of an IPv6 one (one host usually owns a whole /64).
+/// /64 prefix of an IPv6 one (one host usually owns a whole /64), in the first bytes of a
+/// bucket name (byte 31 tells the two apart).
 pub fn client_key(ip: std::net::IpAddr) -> KeyHash {
-    use sha2::{Digest, Sha256};
-    let bytes: Vec<u8> = match ip {
-        std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
+    let mut key = [0u8; 32];
+    match ip {
+        std::net::IpAddr::V4(v4) => key[..4].copy_from_slice(&v4.octets()),
         std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.octets().to_vec(),
-            None => v6.octets()[..8].to_vec(),
+            Some(v4) => key[..4].copy_from_slice(&v4.octets()),
+            None => {
+                key[..8].copy_from_slice(&v6.octets()[..8]);
+                key[31] = 6;
+            }
         },
-    };
-    Sha256::digest(&bytes).into()
+    }
+    key
 }
 
 /// Failed-key throttling per client address (CONTRACT.md, "Wrong keys"): after

@@ -162,16 +162,12 @@ pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refused> {
     if !api.require_key || (req.method() == Method::GET && req.uri().path() == "/api/0/info") {
         return Ok(());
     }
-    let key = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let key = crate::auth::bearer(req.headers());
     let peer = crate::http::Peer::of(req);
     if let Err(s) = api.app.key_guesses.allowed(peer) {
         return Err(Refused::Throttled(s));
     }
-    match key.and_then(|k| api.app.keys.tenant_of(k.trim())) {
+    match key.and_then(|k| api.app.keys.tenant_of(k)) {
         Some(t) if t == api.tenant => Ok(()),
         _ => {
             if key.is_some() {

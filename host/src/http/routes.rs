@@ -96,20 +96,16 @@ pub async fn route(
 /// to any other client only with a tenant's `X-API-Key` (or `Authorization: Bearer`), and
 /// then only the series of that tenant and its plugins (CONTRACT.md, "Metrics").
 fn metrics(app: &App, req: &Request<Incoming>, tenant_label: &mut String) -> Response<Body> {
-    let text = app.metrics.render(&app.registry());
-    if super::Peer::of(req).is_loopback() {
-        return reply::text(StatusCode::OK, text);
+    let peer = super::Peer::of(req);
+    if peer.is_loopback() {
+        return reply::text(StatusCode::OK, app.metrics.render(&app.registry()));
     }
-    let bearer = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match authorize_key(app, super::Peer::of(req), api_key(req).or(bearer)) {
+    let key = api_key(req).or_else(|| crate::auth::bearer(req.headers()));
+    match authorize_key(app, peer, key) {
         Ok(tenant) => {
             let id = &app.tenants[tenant].id;
             tenant_label.clone_from(id);
+            let text = app.metrics.render(&app.registry());
             reply::text(StatusCode::OK, scoped(&text, app, id))
         }
         Err(denied) => denied.reply(),
