@@ -1,4 +1,4 @@
-//! History import (issue 11): a tenant's `accept_since` lowers the contract's 2020-01-01
+//! History import: a tenant's `accept_since` lowers the contract's 2020-01-01
 //! bound for HTTP and `emit` alike, and `openclone capture --since` imports what plugins
 //! held back.
 
@@ -128,6 +128,56 @@ fn capture_since_imports_what_plugins_held_back() {
     );
     let (ok, out) = capture(dir.path(), &["--since", "not-a-date"]);
     assert!(!ok, "{out}");
+}
+
+#[test]
+fn capture_since_imports_a_2019_calendar() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ics = dir.path().join("calendars");
+    std::fs::create_dir_all(&ics).expect("calendars");
+    std::fs::copy(
+        fixtures().join("ics-history/team-2019.ics"),
+        ics.join("team-2019.ics"),
+    )
+    .expect("fixture");
+    let c = ics.display().to_string();
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        format!("[plugins.calendar-ics]\npaths = [{c:?}]\n"),
+    )
+    .expect("config");
+    install_plugin(&dir.path().join("plugins"), "calendar-ics");
+    let vault = dir.path().join("data/vaults/default");
+
+    let (ok, out) = capture(dir.path(), &[]);
+    assert!(ok, "{out}");
+    assert!(
+        vault_files(&vault).is_empty(),
+        "2019 is held back by default\n{out}"
+    );
+
+    let (ok, out) = capture(dir.path(), &["--since", "2019-01-01"]);
+    assert!(ok, "{out}");
+    let files = vault_files(&vault);
+    assert_eq!(
+        files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        [
+            "Calendar/2019-01-14.md",
+            "Calendar/2019-06-28.md",
+            "Calendar/2019-12-24.md"
+        ],
+        "the plugin's own `from` is set by --since, so its 30-day window does not hide them\n{out}"
+    );
+    let kickoff = &files[0].1;
+    assert!(
+        kickoff.contains("Project kickoff") && kickoff.contains("Room 4.12"),
+        "{kickoff}"
+    );
+    assert!(
+        files[1].1.contains("## 14:00:00 · calendar-ics"),
+        "16:00 Berlin is 14:00 UTC: {}",
+        files[1].1
+    );
 }
 
 /// Hex SHA-256 of `key`.

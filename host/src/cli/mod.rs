@@ -273,16 +273,20 @@ fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
         .filter(|(_, m, _)| {
             m.raw
                 .get("config_schema")
-                .and_then(|s| s.pointer("/properties/from"))
-                .is_some()
+                .is_some_and(|s| s.get("from").is_some())
         })
         .map(|(_, m, _)| m.id.clone())
         .collect();
     for id in with_from {
-        cfg.plugins
-            .entry(id)
-            .or_default()
-            .insert("from".into(), toml::Value::String(since.clone()));
+        let settings = cfg.plugins.entry(id).or_default();
+        let earlier = settings
+            .get("from")
+            .and_then(|v| v.as_str())
+            .and_then(crate::config::canonical_day)
+            .is_some_and(|from| from <= since);
+        if !earlier {
+            settings.insert("from".into(), toml::Value::String(since.clone()));
+        }
     }
     Ok(())
 }

@@ -4,14 +4,16 @@
 //!   point kept, or `min_interval_s` passed since.
 //! - Waypoints are all kept, with their name as `place_name`; a track or route point near a
 //!   named waypoint (`place_radius_m`) gets that name too.
-//! - A point's time is its `<time>`; a point without one (routes, plain waypoints) takes
-//!   the file's modification time.
+//! - A point's time is its `<time>`, and only timed points are emitted: a route is a plan
+//!   and a waypoint a marked place, not where the person was, and no other time in the
+//!   file is the point's own. A named waypoint without a time still names nearby points;
+//!   every other untimed point is counted in one report line per file.
 //! - Points before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the ingest contract refuses them): one log
 //!   line per file says how many.
 //! - A file the `gpx` crate refuses is read point by point ([`recover`]): a bad point is
 //!   skipped and counted, the others are captured, one warning per file.
-//! - `raw_ref` = `lat,lon@time` (six decimals, Unix seconds) for timed points, the file
-//!   and the point's place in it for the others; an unchanged file is not read again.
+//! - `raw_ref` = `lat,lon@time` (six decimals, Unix seconds); an unchanged file is not
+//!   read again.
 
 use openclone_guest::fs::has_extension;
 use openclone_guest::prelude::*;
@@ -275,17 +277,18 @@ impl Plugin for GpsGpx {
                     }
                 },
             };
-            let mut too_old = 0;
+            let (mut too_old, mut untimed) = (0, 0);
             for f in fixes(&g, t) {
-                let ts = f.time.unwrap_or_else(|| file.stamp.timestamp());
+                let Some(ts) = f.time else {
+                    if !(f.at.starts_with("wpt") && f.place.is_some()) {
+                        untimed += 1;
+                    }
+                    continue;
+                };
                 if !ctx.accepted(ts) {
                     too_old += 1;
                     continue;
                 }
-                let raw_ref = match f.time {
-                    Some(time) => format!("{:.6},{:.6}@{time}", f.lat, f.lon),
-                    None => format!("{}#{}", file.rel, f.at),
-                };
                 let mut e = Gps {
                     lat: f.lat,
                     lon: f.lon,
@@ -293,11 +296,14 @@ impl Plugin for GpsGpx {
                     place_name: f.place,
                 }
                 .at(ts)
-                .raw_ref(raw_ref);
+                .raw_ref(format!("{:.6},{:.6}@{ts}", f.lat, f.lon));
                 if let Some(ele) = f.elevation {
                     e = e.field("elevation", ele);
                 }
                 ctx.emit(e)?;
+            }
+            if untimed > 0 {
+                ctx.problem(format!("{}: {untimed} point(s) without a <time> not stored: route points and untimed waypoints are plans or places, not where you were", file.rel));
             }
             if too_old > 0 {
                 ctx.log(Level::Info, &format!("{}: {too_old} points before {} (or too far ahead) not emitted: the ingest contract refuses them (a tenant's accept_since lowers the bound)", file.rel, openclone_guest::time::day_of(ctx.earliest())));

@@ -5,8 +5,8 @@
 use gps_gpx::GpsGpx;
 use openclone_guest::testing::Harness;
 
-/// (points emitted, first (raw_ref, timestamp), last (raw_ref, timestamp)) of one file.
-fn summary(file: &str) -> (usize, (String, f64), (String, f64)) {
+/// The events and the report's problems of one pass over `file` alone.
+fn run(file: &str) -> (Vec<openclone_guest::testing::Emitted>, Vec<String>) {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/gpx");
     let dir = std::env::temp_dir().join(format!("gps-gpx-export-{}-{file}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -17,15 +17,25 @@ fn summary(file: &str) -> (usize, (String, f64), (String, f64)) {
         .config("accept_since", "2000-01-01");
     let report = host.capture::<GpsGpx>().expect("a pass");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(report.problems.is_empty(), "{file}: {:?}", report.problems);
-    let mut timed: Vec<(String, f64)> = host
-        .events()
+    (host.events(), report.problems)
+}
+
+/// (points emitted, first (raw_ref, timestamp), last (raw_ref, timestamp)) of one file
+/// with no problem but its count of untimed points.
+fn summary(file: &str) -> (usize, (String, f64), (String, f64)) {
+    let (events, problems) = run(file);
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.contains("without a <time> not stored")),
+        "{file}: {problems:?}"
+    );
+    let n = events.len();
+    let mut timed: Vec<(String, f64)> = events
         .into_iter()
-        .filter(|e| e.raw_ref.as_deref().is_some_and(|r| r.contains('@')))
         .map(|e| (e.raw_ref.unwrap_or_default(), e.timestamp))
         .collect();
     timed.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let n = host.events().len();
     let first = timed.first().cloned().unwrap_or_default();
     let last = timed.last().cloned().unwrap_or_default();
     (n, first, last)
@@ -46,8 +56,15 @@ fn each_real_export_gives_its_exact_points() {
             fix("37.240365,-121.970970@1501345084", 1_501_345_084.0)
         )
     );
-    // Strava route: 74 points without times (the file's time; raw_ref by position).
-    assert_eq!(summary("strava_route_example.gpx").0, 74);
+    // Strava route: 74 planned points, none timed: no gps event, one report line.
+    let (events, problems) = run("strava_route_example.gpx");
+    assert!(events.is_empty(), "{events:#?}");
+    assert_eq!(
+        problems,
+        [
+            "strava_route_example.gpx: 74 point(s) without a <time> not stored: route points and untimed waypoints are plans or places, not where you were"
+        ]
+    );
     // CalTopo export: waypoints and a short track.
     assert_eq!(
         summary("caltopo-export.gpx"),
@@ -66,11 +83,18 @@ fn each_real_export_gives_its_exact_points() {
             fix("51.519402,-0.134462@1399379373", 1_399_379_373.0)
         )
     );
-    // OpenStreetMap-traced hike (Korita–Zbevnica, October 2010).
+    // OpenStreetMap-traced hike (Korita–Zbevnica, October 2010): its track, not the 194
+    // untimed points of its route nor its two untimed named waypoints.
+    assert_eq!(
+        run("korita-zbevnica.gpx").1,
+        [
+            "korita-zbevnica.gpx: 194 point(s) without a <time> not stored: route points and untimed waypoints are plans or places, not where you were"
+        ]
+    );
     assert_eq!(
         summary("korita-zbevnica.gpx"),
         (
-            391,
+            195,
             fix("45.452596,14.018194@1286098590", 1_286_098_590.0),
             fix("45.452454,14.018215@1286111971", 1_286_111_971.0)
         )

@@ -46,7 +46,7 @@ fn a_recent_track_is_thinned_and_named() -> openclone_guest::Result<()> {
 }
 
 #[test]
-fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_recovered()
+fn old_points_are_held_back_untimed_ones_are_not_stored_and_bad_files_are_recovered()
 -> openclone_guest::Result<()> {
     let mut host = Harness::new().input(fixtures("gpx"));
     let report = host.capture::<GpsGpx>()?;
@@ -60,15 +60,17 @@ fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_re
     let events = host.events();
     assert!(events.iter().all(|e| e.timestamp >= 1_577_836_800.0));
     assert!(
-        events.iter().any(|e| e
-            .raw_ref
-            .as_deref()
-            .is_some_and(|r| r.starts_with("route.gpx#rte0."))),
-        "timeless route points: {events:#?}"
+        events
+            .iter()
+            .all(|e| e.raw_ref.as_deref().is_some_and(|r| r.contains('@'))),
+        "only timed points are stored: {events:#?}"
     );
     assert!(
-        report.problems.len() <= 1,
-        "only a file the strict parser refuses: {:?}",
+        report
+            .problems
+            .iter()
+            .any(|p| p.starts_with("route.gpx: ") && p.contains("without a <time> not stored")),
+        "the untimed route points are counted: {:?}",
         report.problems
     );
     let dir = std::env::temp_dir().join(format!("gpx-bad-{}", std::process::id()));
@@ -91,8 +93,8 @@ fn old_points_are_held_back_timeless_ones_use_the_file_time_and_bad_files_are_re
     );
     assert_eq!(report.skipped_records, 1);
     assert_eq!(
-        report.stored, 6,
-        "the good file's 5, and the cut file's waypoint (its timed points are the same fixes)"
+        report.stored, 4,
+        "the good file's 4 timed points (the cut file's are the same fixes; the named waypoint only names them)"
     );
     Ok(())
 }
@@ -117,7 +119,6 @@ fn a_track_with_a_bom_and_no_version_reads_like_the_original() {
     let run = |input: std::path::PathBuf| {
         let mut host = Harness::new().input(input);
         host.capture::<GpsGpx>().expect("a pass");
-        // A waypoint without a time takes the file's mtime, which differs between copies.
         host.events()
             .into_iter()
             .map(|e| (e.raw_ref, e.data))
