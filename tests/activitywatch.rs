@@ -1,4 +1,4 @@
-//! ActivityWatch's watchers against the real host (issue 10): aw-client 0.5.15 from PyPI
+//! ActivityWatch's watchers against the real host: aw-client 0.5.15 from PyPI
 //! driving the API as aw-watcher-window and aw-watcher-afk do, the web extension's request
 //! sequence, the merge rules of aw-server-rust, and SIGKILL right after answers.
 

@@ -1,5 +1,5 @@
 //! Nothing acknowledged is lost, nothing is stored twice, no file keeps a torn entry
-//! (issue 8): SIGKILL at random moments under concurrent load with resends, over many
+//!: SIGKILL at random moments under concurrent load with resends, over many
 //! cycles; and a vault whose filesystem fills up mid-batch.
 
 use std::collections::HashSet;

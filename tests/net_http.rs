@@ -1,4 +1,4 @@
-//! net-http end to end (issue 12): real components reaching a real HTTP origin on
+//! net-http end to end: real components reaching a real HTTP origin on
 //! 127.0.0.1 through `wasi:http`, only where `plugin.json` and `openclone.toml` both allow.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Private by default (issue 9): no secret or mail body in the vault, no web page can reach
+//! Private by default: no secret or mail body in the vault, no web page can reach
 //! the host, nothing captured makes Obsidian load or run anything, no one else on the
 //! machine can read the vault, configuration cannot mix people's data, floods are cut.
 

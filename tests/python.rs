@@ -1,4 +1,4 @@
-//! Python plugins (issue 12): the Python guest SDK's and journal-jrnl's own tests against
+//! Python plugins: the Python guest SDK's and journal-jrnl's own tests against
 //! the host's rules, componentize-py components in the real host, byte-identical vault
 //! entries from a Python and a Rust plugin, and `plugins new --lang python` end to end.
 

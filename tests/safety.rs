@@ -1,4 +1,4 @@
-//! Never lose a word (issue 8): a person's own text survives recovery and rebuilds, CRLF
+//! Never lose a word: a person's own text survives recovery and rebuilds, CRLF
 //! files are read, one host per data folder, no input panics a request, the host does not
 //! capture its own output.
 

@@ -1,4 +1,4 @@
-//! Nothing stalls a path (issue 8): guests blocked in WASI time out, an idle host is
+//! Nothing stalls a path: guests blocked in WASI time out, an idle host is
 //! quiet, slow and idle HTTP clients are cut off and cannot crowd out a normal one.
 
 use std::io::{Read as _, Write as _};

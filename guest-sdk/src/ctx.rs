@@ -184,7 +184,7 @@ impl Ctx {
     }
 
     /// Records that `count` records of `file` could not be read and were skipped while the
-    /// rest of it was captured (issue 11: recover per record, not per file): one warning
+    /// rest of it was captured (recover per record, not per file): one warning
     /// and one line in the report's problems per file, naming the first `reason`; the
     /// count goes to the report's `skipped_records`. Nothing for a `count` of 0.
     pub fn skipped_records(&mut self, file: &str, count: usize, reason: &str) {

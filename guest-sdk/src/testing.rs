@@ -4,7 +4,7 @@
 //! The in-memory host keeps state across passes (so incremental behaviour is testable),
 //! and checks and keys every emitted event with the host's own code (`openclone-vault`:
 //! `validate_events` and `DedupKey::of`), so a plugin that passes here is accepted by the
-//! host, and one the host refuses fails here with the same field errors (issue 10).
+//! host, and one the host refuses fails here with the same field errors.
 //!
 //! Outgoing HTTP is served from canned responses ([`Harness::http`]); every request is
 //! recorded ([`Harness::requests`]) with its headers, so conditional fetches are testable.

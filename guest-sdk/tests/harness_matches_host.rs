@@ -1,5 +1,5 @@
 //! The harness refuses exactly what the host refuses, with the same field errors: both run
-//! `openclone_vault::validate_events` (issue 10). Before, the harness took timestamps up to
+//! `openclone_vault::validate_events`. Before, the harness took timestamps up to
 //! 2100 and a plugin could pass its own tests and be refused by the host.
 
 use openclone_guest::prelude::*;

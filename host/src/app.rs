@@ -2,61 +2,47 @@
 //! plugin registry.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
-use openclone_vault::{Platform, Policy, Vault, VaultConfig};
+use openclone_vault::{Policy, Vault, VaultConfig};
 
-use crate::auth::{KeyRing, generate_key, hash_key};
-use crate::config::{Config, TenantConfig};
-use crate::ingest::{Ingest, Sink};
+use openclone_ingest::auth::{KeyRing, generate_key, hash_key};
+use openclone_ingest::config::{Config, TenantConfig};
+use openclone_ingest::metrics::Metrics;
+use openclone_ingest::ratelimit::{KeyGuesses, RateLimiter};
+use openclone_ingest::service::{Ingest, Tenant};
+use openclone_runtime::links::Links;
+use openclone_runtime::plugins::Plugins;
+use openclone_runtime::registry::Registry;
+use openclone_runtime::sandbox::state_store::StateStore;
+
+use crate::guard::body::BodyBudget;
 use crate::lock::DataLock;
-use crate::metrics::Metrics;
-use crate::plugins::manifest::Manifest;
-use crate::plugins::registry::{Entry, Registry};
-use crate::ratelimit::RateLimiter;
-use crate::runtime::context::{EventBudget, PluginContext};
-use crate::runtime::state_store::StateStore;
 
-/// Keys shorter than this are warned about at start and fail `openclone doctor` (issue 9).
+/// Keys shorter than this are warned about at start and fail `openclone doctor`
+/// (CONTRACT.md, "Authentication").
 pub const MIN_KEY_CHARS: usize = 16;
 
-/// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
-pub struct Tenant {
-    /// Tenant id.
-    pub id: String,
-    /// The tenant's vault root.
-    pub root: PathBuf,
-    /// Its open vault (writer thread and dedup index).
-    pub vault: Arc<Vault>,
-    /// Its plugins' keyed state.
-    pub state: Arc<StateStore>,
-    /// Refuse unregistered plugin ids.
-    pub require_registered: bool,
-}
-
-/// Everything a request needs.
+/// Everything a request needs: the composition root of the host.
 pub struct App {
-    /// Tenants in config order.
-    pub tenants: Vec<Tenant>,
+    /// Tenants in config order (the ingest service's, shared).
+    pub tenants: Vec<Arc<Tenant>>,
     /// API key hashes → tenant index.
     pub keys: KeyRing,
     /// The per-key token buckets.
     pub limiter: RateLimiter,
     /// Wrong keys per client address (429 after too many).
-    pub key_guesses: crate::ratelimit::KeyGuesses,
+    pub key_guesses: KeyGuesses,
     /// The memory budget of request bodies in flight, shared by every listener.
-    pub bodies: crate::http::body::BodyBudget,
-    /// Installed plugins; replaced as a whole when the plugins folder changes (shared with
-    /// the ingest service).
-    registry: Arc<RwLock<Arc<Registry>>>,
+    pub bodies: BodyBudget,
     /// The one ingest service every way in uses.
     pub ingest: Arc<Ingest>,
+    /// What the plugin supervisor is fed: the registry, the state stores, the device id.
+    pub links: Arc<Links>,
     /// The configuration the host started with.
     pub config: Config,
-    /// This host's stable device id (`device_id` of what its plugins emit).
-    pub device_id: String,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
     /// The data folder's lock: one host per data folder.
@@ -72,7 +58,7 @@ impl App {
     pub fn open(cfg: &Config) -> anyhow::Result<Self> {
         let data = cfg.data_dir();
         let lock = DataLock::acquire(&data)?;
-        let mut tenants = Vec::new();
+        let (mut tenants, mut states) = (Vec::new(), Vec::new());
         let mut keys = KeyRing::default();
         for (i, t) in cfg.tenants.iter().enumerate() {
             let before = keys.len();
@@ -130,105 +116,51 @@ impl App {
             // WAL mode has just created `-wal` (and `-shm`): make their names durable too.
             openclone_vault::durable::sync_dir(&data.join("state").join(&t.id))
                 .with_context(|| format!("tenant {}: syncing its state folder", t.id))?;
-            tenants.push(Tenant {
+            tenants.push(Arc::new(Tenant {
                 id: t.id.clone(),
                 root,
                 vault: Arc::new(vault),
-                state: Arc::new(state),
                 require_registered: t.require_registered_plugins,
-            });
+                earliest: t.earliest(),
+            }));
+            states.push(Arc::new(state));
         }
-        let registry = Arc::new(RwLock::new(Arc::new(Registry::scan(cfg))));
+        let plugins = Arc::new(Plugins::new(Registry::scan(cfg)));
         let metrics = Arc::new(Metrics::default());
         let ingest = Arc::new(Ingest::new(
-            tenants
-                .iter()
-                .zip(&cfg.tenants)
-                .map(|(t, c)| Sink {
-                    id: t.id.clone(),
-                    vault: t.vault.clone(),
-                    require_registered: t.require_registered,
-                    earliest: c.earliest(),
-                })
-                .collect(),
-            registry.clone(),
+            tenants.clone(),
+            plugins.clone(),
             metrics.clone(),
         ));
+        let links = Arc::new(Links {
+            config: cfg.clone(),
+            plugins,
+            ingest: ingest.clone(),
+            states,
+            device_id: device_id(&data)?,
+        });
         Ok(Self {
             tenants,
             keys,
             limiter: RateLimiter::new(cfg.ingest.rate_burst, cfg.ingest.rate_per_s),
-            key_guesses: Default::default(),
-            bodies: crate::http::body::BodyBudget::new(cfg.http.body_memory_mib),
-            registry,
+            key_guesses: KeyGuesses::default(),
+            bodies: BodyBudget::new(cfg.http.body_memory_mib),
             ingest,
+            links,
             config: cfg.clone(),
-            device_id: device_id(&data)?,
             metrics,
             _lock: lock,
         })
     }
 
-    /// The current registry.
+    /// The registry in force.
     pub fn registry(&self) -> Arc<Registry> {
-        self.registry
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Replaces the registry (after a rescan of the plugins folder).
-    pub fn set_registry(&self, r: Registry) {
-        *self.registry.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
+        self.links.plugins.get()
     }
 
     /// The tenant with id `id`.
-    pub fn tenant(&self, id: &str) -> Option<&Tenant> {
+    pub fn tenant(&self, id: &str) -> Option<&Arc<Tenant>> {
         self.tenants.iter().find(|t| t.id == id)
-    }
-
-    /// Links a WebAssembly plugin to its tenant's vault and state, with its config and
-    /// limits. Errors: the plugin names a tenant that does not exist.
-    pub fn plugin_context(
-        &self,
-        entry: &Entry,
-        manifest: &Manifest,
-    ) -> anyhow::Result<Arc<PluginContext>> {
-        let t = self.tenant(&entry.tenant).with_context(|| {
-            format!(
-                "[plugins.{}] tenant = {:?} is not a configured tenant",
-                manifest.id, entry.tenant
-            )
-        })?;
-        let limits = entry.settings.limits;
-        let mut grants = entry.settings.grants.clone();
-        if let Some(since) = self
-            .config
-            .tenants
-            .iter()
-            .find(|c| c.id == t.id)
-            .and_then(|c| c.accept_since.clone())
-        {
-            grants
-                .config
-                .insert("accept_since".into(), serde_json::Value::String(since));
-        }
-        Ok(Arc::new(PluginContext {
-            id: manifest.id.clone(),
-            version: manifest.version.clone(),
-            tenant: t.id.clone(),
-            tenant_index: self.ingest.tenant_index(&t.id).unwrap_or_default(),
-            ingest: self.ingest.clone(),
-            state: t.state.clone(),
-            limits,
-            grants,
-            device_id: self.device_id.clone(),
-            platform: Platform::Linux,
-            budget: EventBudget::new(entry.settings.grants.emit.events_per_minute),
-            log_budget: EventBudget::new(crate::runtime::capability::log::LINES_PER_MINUTE),
-            emitted: Default::default(),
-            denials: Default::default(),
-        }))
     }
 
     /// Finishes every queued batch and stops the vault writers.

@@ -14,8 +14,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::activitywatch;
 use crate::app::App;
-use crate::auth::hash_key;
-use crate::config::Config;
+use openclone_ingest::auth::hash_key;
+use openclone_ingest::config::Config;
 
 /// The API key of the fuzzed host's one tenant (`default`); seeds use it in `X-API-Key`
 /// and `Authorization: Bearer`.

@@ -1,17 +1,11 @@
-//! The OpenClone host: configuration, the HTTP ingest server and the plugin registry around
-//! the [`openclone_vault`] pipeline (DESIGN.md).
+//! The `openclone` binary's library: the composition root ([`app::App`]), the HTTP ingest
+//! server, the ActivityWatch-compatible API and the command line, over
+//! `openclone-runtime`, `openclone-ingest` and the vault (DESIGN.md, "Layout").
 
 pub mod activitywatch;
 pub mod app;
-pub mod auth;
 pub mod cli;
-pub mod config;
 pub mod fuzzing;
 pub mod guard;
 pub mod http;
-pub mod ingest;
 pub mod lock;
-pub mod metrics;
-pub mod plugins;
-pub mod ratelimit;
-pub mod runtime;

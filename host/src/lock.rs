@@ -1,4 +1,4 @@
-//! One host per data folder (issue 8): `serve`, `capture` and `vault reindex` each hold an
+//! One host per data folder: `serve`, `capture` and `vault reindex` each hold an
 //! exclusive advisory lock (`flock`, through `std::fs::File::try_lock`) on
 //! `<data>/openclone.lock` for as long as they have the vaults open, so a second process
 //! never dedups against an index another one is clearing, or cuts bytes another one is

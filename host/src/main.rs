@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    // Private by default (issue 9): every folder the host creates is 0700 and every file
+    // Private by default: every folder the host creates is 0700 and every file
     // 0600 — vault entries, the dedup index, plugin state, keys, the compile cache.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let _ = dotenvy::dotenv();

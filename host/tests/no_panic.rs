@@ -1,12 +1,12 @@
 //! Fuzzing (proptest) of what a person or a plugin author writes: `plugin.json` and
-//! `openclone.toml` (issue 8: every manifest and config gets an answer, never a panic).
+//! `openclone.toml` (every manifest and config gets an answer, never a panic).
 //!
 //! Cases per property: `PROPTEST_CASES` (default 2,000 here).
 
 use std::path::Path;
 
-use openclone_host::config::Config;
-use openclone_host::plugins::manifest;
+use openclone_ingest::config::Config;
+use openclone_runtime::manifest;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! The dedup index at an empty start and at 10 million keys (issue 13):
+//! The dedup index at an empty start and at 10 million keys:
 //! `cargo bench -p openclone-vault --bench index [-- KEYS]` (KEYS defaults to 10,000,000).
 //!
 //! Method: keys are uniformly random 32-byte values (as SHA-256 dedup keys are), in groups

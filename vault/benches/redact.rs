@@ -1,4 +1,4 @@
-//! What redaction costs per MB (issue 9): `cargo bench -p openclone-vault --bench redact`.
+//! What redaction costs per MB: `cargo bench -p openclone-vault --bench redact`.
 //!
 //! Text: every Markdown, subtitle, shell-history and inbox fixture in `tests/fixtures`,
 //! repeated to 4 MiB — real notes and commands, nearly all without secrets — then the same

@@ -1,4 +1,4 @@
-//! E-mail is headers only (CONTRACT.md, "Sanitization"; issue 9): an allowlist, not a list
+//! E-mail is headers only (CONTRACT.md, "Sanitization"): an allowlist, not a list
 //! of body fields to drop. A field of an `email` event is kept only if its name is a header
 //! below (matched case-insensitively, `-` and `_` alike, so `Message-ID`, `message_id` and
 //! `MESSAGE-ID` are one name); inside a kept field, only the shapes a header has survive

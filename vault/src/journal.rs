@@ -1,5 +1,5 @@
 //! The append journal: what the writer is about to append, made durable before the append,
-//! so that recovery cuts only bytes the host itself wrote and did not finish (issue 8).
+//! so that recovery cuts only bytes the host itself wrote and did not finish.
 //!
 //! Before a group's appends the writer records, per daily file, the offset the append
 //! starts at, its length and the SHA-256 of its bytes, and fsyncs the journal. After every
@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use cap_std::fs::{Dir, OpenOptions};
 use sha2::{Digest, Sha256};
 
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// One planned append.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod dedup;
 pub mod durable;
+pub mod error;
 pub mod escape;
 pub mod headers;
 pub mod index;
@@ -23,7 +24,8 @@ pub mod validate;
 
 pub use batch::{Batch, Event, FieldError, Receipt};
 pub use dedup::DedupKey;
+pub use error::StoreError;
 pub use sanitize::Policy;
 pub use source::{Platform, Sensitivity, SourceType};
-pub use store::{StoreError, Vault, VaultConfig};
+pub use store::{Vault, VaultConfig};
 pub use validate::{RawEvent, Rules, envelope_ids, validate_body, validate_events, validate_value};

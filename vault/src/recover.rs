@@ -10,10 +10,10 @@
 use cap_std::fs::Dir;
 
 use crate::dedup::DedupKey;
+use crate::error::StoreError;
 use crate::index::Index;
 use crate::render::MARKER_PREFIX;
 use crate::source::SourceType;
-use crate::store::StoreError;
 
 /// What a reconciliation did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

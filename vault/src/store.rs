@@ -20,6 +20,7 @@ use jiff::tz::TimeZone;
 
 use crate::batch::{Batch, Receipt};
 use crate::dedup::DedupKey;
+use crate::error::StoreError;
 use crate::index::{DedupKeySet, Index, IndexError, KeyMap};
 use crate::journal::{Journal, Record, replay};
 use crate::prepare::{Prepared, prepare};
@@ -30,42 +31,6 @@ use crate::source::SourceType;
 
 /// Most batches one group commit takes from the queue.
 const MAX_GROUP: usize = 512;
-
-/// Why a batch was not stored. CONTRACT.md: → 500 `storage_failed`; nothing reported
-/// stored is not durably stored.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A vault file or folder could not be read or written.
-    #[error("{path}: {message}")]
-    Io {
-        /// Vault-relative path.
-        path: String,
-        /// The operating system's error.
-        message: String,
-    },
-    /// The dedup index could not be opened, read or written.
-    #[error("{0}")]
-    Index(String),
-    /// The writer thread is gone (the host is shutting down).
-    #[error("the vault writer has stopped")]
-    Closed,
-}
-
-impl From<IndexError> for StoreError {
-    fn from(e: IndexError) -> Self {
-        Self::Index(e.to_string())
-    }
-}
-
-impl StoreError {
-    /// An I/O error at vault-relative `path`.
-    pub fn io(path: &str, e: std::io::Error) -> Self {
-        Self::Io {
-            path: path.to_owned(),
-            message: e.to_string(),
-        }
-    }
-}
 
 /// Where a tenant's vault and index live, and how its text is treated.
 #[derive(Debug, Clone)]

@@ -28,7 +28,7 @@ pub struct Rules {
     /// The host's clock, Unix seconds (the upper timestamp bound is `now + 86400`).
     pub now: f64,
     /// The lower timestamp bound, Unix seconds: the contract's 2020-01-01
-    /// ([`MIN_TIMESTAMP`]), or a tenant's `accept_since` (history import, issue 11).
+    /// ([`MIN_TIMESTAMP`]), or a tenant's `accept_since` (history import).
     pub earliest: f64,
 }
 

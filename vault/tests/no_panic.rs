@@ -1,4 +1,4 @@
-//! Fuzzing (proptest) over parse → validate → sanitize → render (issue 8: every byte
+//! Fuzzing (proptest) over parse → validate → sanitize → render (every byte
 //! sequence on `POST /api/v1/ingest` and every `emit` gets an answer, never a panic).
 //!
 //! Cases per property: `PROPTEST_CASES` (default 2,000 here; `scripts/fuzz.sh` runs more).

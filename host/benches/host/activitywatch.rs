@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use openclone_host::app::App;
-use openclone_host::config::Config;
+use openclone_ingest::config::Config;
 use serde_json::json;
 
 use crate::shelf::rss_kb;

@@ -1,5 +1,5 @@
 //! A Python component next to a Rust one emitting the same events (`twin-python` and
-//! `twin-rust`, issue 12): size, cold compile, cached load, instantiation, one pass, and
+//! `twin-rust`): size, cold compile, cached load, instantiation, one pass, and
 //! the resident memory a restart with one adds (measured in a child process of its own);
 //! then the Python journal plugin's pass over its fixtures.
 
@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openclone_host::app::App;
-use openclone_host::config::Config;
-use openclone_host::runtime::{Runtime, pass};
+use openclone_ingest::config::Config;
+use openclone_runtime::sandbox::{Runtime, pass};
 
 use crate::plugins::context;
 

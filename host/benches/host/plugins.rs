@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openclone_host::app::App;
-use openclone_host::config::Config;
-use openclone_host::plugins::manager::Manager;
-use openclone_host::runtime::bindings::CapturePlugin;
-use openclone_host::runtime::context::{Limiter, PluginContext, PluginState, Tally};
-use openclone_host::runtime::{Runtime, pass};
+use openclone_ingest::config::Config;
+use openclone_runtime::sandbox::bindings::CapturePlugin;
+use openclone_runtime::sandbox::context::{Limiter, PluginContext, PluginState, Tally};
+use openclone_runtime::sandbox::{Runtime, pass};
+use openclone_runtime::supervisor::Manager;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, StoreLimits};
 
@@ -49,7 +49,7 @@ pub fn context(app: &App, id: &str) -> Arc<PluginContext> {
         .wasm()
         .find(|(_, m, _)| m.id == id)
         .expect("plugin registered");
-    app.plugin_context(entry, manifest).expect("context")
+    app.links.plugin_context(entry, manifest).expect("context")
 }
 
 /// Prints the plugin rows; `pipeline_rate` and `http_rate` (events/s) from the same run put
@@ -132,7 +132,7 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
     }
 
     let manager = Manager::new(
-        app.clone(),
+        app.links.clone(),
         Arc::new(Runtime::new(&cache, true).expect("runtime")),
     );
     let warm = manager.run_once(&["bench-emitter".to_owned()]);

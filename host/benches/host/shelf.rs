@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use openclone_host::app::App;
-use openclone_host::config::Config;
-use openclone_host::plugins::manager::Manager;
-use openclone_host::runtime::Runtime;
+use openclone_ingest::config::Config;
+use openclone_runtime::sandbox::Runtime;
+use openclone_runtime::supervisor::Manager;
 
 /// (plugin, its largest fixture under tests/fixtures, extra settings).
 const LARGEST: [(&str, &str, &str); 8] = [
@@ -73,7 +73,7 @@ pub fn run(built: &Path, fixtures: &Path) {
         .expect("config");
         let app = Arc::new(App::open(&cfg).expect("app"));
         let manager = Manager::new(
-            app.clone(),
+            app.links.clone(),
             Arc::new(Runtime::new(&cache, true).expect("runtime")),
         );
         let outcome = manager

@@ -1,9 +1,10 @@
 //! Who may call the ActivityWatch API, by aw-server's rules (aw-server-rust
 //! `endpoints/hostcheck.rs`, `cors.rs`, `apikey.rs`): the `Host` must be a loopback name
-//! (DNS rebinding, GHSA-v9fg-6g9j-h4x4), or the listening address, or a name in
-//! `[http] allowed_hosts`; a browser `Origin` must be aw-watcher-web from the Chrome Web
-//! Store (`chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi`, a fixed public id), the
-//! API's own address, or one in `[activitywatch] allowed_origins` — not `[http]
+//! on any port (DNS rebinding, GHSA-v9fg-6g9j-h4x4), or the listening address, or a name
+//! in `[http] allowed_hosts` ([`crate::guard::host`] with [`Ports::Any`]); a browser
+//! `Origin` must be aw-watcher-web from the Chrome Web Store
+//! (`chrome-extension://nglaklhklhcoonedhgnpgddginnjdadi`, a fixed public id), the API's
+//! own address, or one in `[activitywatch] allowed_origins` — not `[http]
 //! allowed_origins`, which grants a page the keyed API, and not any `moz-extension://`
 //! as aw-server allows: Firefox gives every extension a random per-install id, so
 //! "any" means every installed extension could read every window title; the user lists
@@ -18,6 +19,9 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::Api;
 use super::routes::message;
+use crate::guard::Peer;
+use crate::guard::host::{Ports, allowed};
+use crate::guard::key::{self, Scheme, presented, tenant_of};
 use crate::http::reply::Body;
 
 /// The extension id of aw-watcher-web in the Chrome Web Store.
@@ -94,7 +98,7 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    if !host_allowed(host, local, api) {
+    if !allowed(host, local, &api.app.config.http.allowed_hosts, Ports::Any) {
         tracing::info!(host, "ActivityWatch request refused: Host is not this host");
         return Err(Refused::Host);
     }
@@ -136,44 +140,21 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
     }))
 }
 
-/// aw-server's rule: the host name without its port is `127.0.0.1` or `localhost` (and
-/// `[::1]` here); or the listening address; or a name in `[http] allowed_hosts`.
-fn host_allowed(host: &str, local: SocketAddr, api: &Api) -> bool {
-    let host = host.trim().to_ascii_lowercase();
-    let name = match host.rfind(':') {
-        Some(i) if !host.ends_with(']') => &host[..i],
-        _ => host.as_str(),
-    };
-    ["127.0.0.1", "localhost", "[::1]"].contains(&name)
-        || host == local.to_string()
-        || name == local.ip().to_string()
-        || api
-            .app
-            .config
-            .http
-            .allowed_hosts
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&host) || a.eq_ignore_ascii_case(name))
-}
-
 /// With `[activitywatch] require_key`, checks `Authorization: Bearer <key>` against the
 /// tenant's keys on every route but `GET /api/0/info`. Errors: [`Refused::Key`].
 pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refused> {
     if !api.require_key || (req.method() == Method::GET && req.uri().path() == "/api/0/info") {
         return Ok(());
     }
-    let key = crate::auth::bearer(req.headers());
-    let peer = crate::http::Peer::of(req);
-    if let Err(s) = api.app.key_guesses.allowed(peer) {
-        return Err(Refused::Throttled(s));
-    }
-    match key.and_then(|k| api.app.keys.tenant_of(k)) {
-        Some(t) if t == api.tenant => Ok(()),
-        _ => {
-            if key.is_some() {
-                api.app.key_guesses.failed(peer);
-            }
+    let key = presented(req.headers(), &[Scheme::Bearer]);
+    let (app, peer) = (&api.app, Peer::of(req));
+    match tenant_of(&app.keys, &app.key_guesses, peer, key.as_deref()) {
+        Ok(t) if t == api.tenant => Ok(()),
+        Ok(_) => {
+            app.key_guesses.failed(peer);
             Err(Refused::Key)
         }
+        Err(key::Denied::Unauthorized) => Err(Refused::Key),
+        Err(key::Denied::Throttled(s)) => Err(Refused::Throttled(s)),
     }
 }

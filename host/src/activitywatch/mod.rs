@@ -1,4 +1,4 @@
-//! ActivityWatch's watchers as a way in (issue 10): `aw-watcher-window`, `aw-watcher-afk`,
+//! ActivityWatch's watchers as a way in: `aw-watcher-window`, `aw-watcher-afk`,
 //! `aw-watcher-web` and `aw-watcher-vscode`, unchanged, post heartbeats to the API they
 //! know ([`routes`], on `[activitywatch] listen`, default `127.0.0.1:5600`). Heartbeats are
 //! merged as aw-server merges them ([`merge`]) into a durable journal ([`store`]) synced
@@ -11,13 +11,12 @@ mod merge;
 mod privacy;
 mod routes;
 mod sessions;
-mod settings;
 mod store;
 
 use std::sync::Arc;
 
 use anyhow::Context;
-pub use settings::Settings;
+pub use openclone_ingest::config::activitywatch::Settings;
 use tokio::sync::watch;
 
 use crate::app::App;
@@ -119,7 +118,7 @@ pub(crate) fn open(app: &Arc<App>, tenant: usize) -> anyhow::Result<(Arc<Api>, W
         tz,
         grace: settings.grace(),
         max: settings.max_session(),
-        device_id: app.device_id.clone(),
+        device_id: app.links.device_id.clone(),
         waiting: Default::default(),
         settled_at: None,
     };

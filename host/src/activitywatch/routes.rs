@@ -17,7 +17,7 @@ use super::Api;
 use super::event::{self, Event};
 use super::guard;
 use super::store::{AwError, Bucket};
-use crate::http::body::{self, BodyError};
+use crate::guard::body::{self, BodyError};
 use crate::http::reply::{self, Body};
 
 /// Bodies larger than this are refused (413): a heartbeat is a few hundred bytes; an
@@ -130,7 +130,7 @@ fn info(api: &Api) -> Response<Body> {
             "hostname": api.hostname,
             "version": format!("v{} (openclone-host)", env!("CARGO_PKG_VERSION")),
             "testing": false,
-            "device_id": api.app.device_id,
+            "device_id": api.app.links.device_id,
         }),
     )
 }

@@ -1,4 +1,4 @@
-//! Sessions become vault entries (issue 10). An event of a bucket is a session; the
+//! Sessions become vault entries. An event of a bucket is a session; the
 //! session writer writes it through the ingest service when it closes — a later event
 //! exists (the data changed or the gap passed pulsetime), or no heartbeat has arrived for
 //! pulsetime plus `session_grace_s` of wall-clock time (so a queue of old heartbeats a
@@ -22,7 +22,10 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::store::{Store, Unwritten};
-use crate::ingest::{Envelope, Ingest, Origin, Refused};
+use openclone_ingest::service::{Envelope, Ingest, Input, Origin, Refused};
+
+/// ActivityWatch sessions as a way in: the host builds their envelope for the watcher.
+pub const ORIGIN: Origin = Origin::host("activitywatch");
 
 /// How often the writer looks for sessions to write.
 const TICK: Duration = Duration::from_secs(1);
@@ -261,11 +264,10 @@ impl Writer {
                 raw_ref: Some(&s.raw_ref),
             })
             .collect();
-        let batch = self.ingest.check_typed(self.tenant, &envelope, &events)?;
-        self.ingest
-            .store(Origin::ActivityWatch, self.tenant, batch, Instant::now())
-            .await
-            .map(|_| ())
+        let checked = self
+            .ingest
+            .check(ORIGIN, self.tenant, Input::Typed(&envelope, &events))?;
+        self.ingest.store(checked, Instant::now()).await.map(|_| ())
     }
 
     /// Where the stretch from `from` ends if it is due now: the session's end when it is

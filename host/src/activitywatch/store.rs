@@ -1,4 +1,4 @@
-//! The durable journal of ActivityWatch buckets and events (issue 10): a SQLite file,
+//! The durable journal of ActivityWatch buckets and events: a SQLite file,
 //! `data/state/<tenant>/activitywatch.sqlite`, owned by one thread. Every request is a job
 //! run inside a group transaction with its own savepoint; the transaction commits with a
 //! full sync before any job of the group is answered, so a heartbeat answered 200 is on

@@ -1,7 +1,7 @@
 //! `openclone plugins check-events`: the host's own validation and dedup keys for test
 //! harnesses of guest SDKs in other languages (the Python SDK's `testing.Harness`), so a
 //! plugin that passes its native tests is accepted by the host, with the same field errors
-//! when it is not (issue 12).
+//! when it is not.
 //!
 //! Protocol: one JSON request per line on stdin, one JSON answer per line on stdout
 //! (flushed after each). Request: `{"source": "journal", "events": [{"timestamp": f64,
@@ -55,7 +55,7 @@ fn answer(line: &str) -> Value {
     };
     let earliest = match req.accept_since.as_deref() {
         None => MIN_TIMESTAMP,
-        Some(day) => match crate::config::day_start(day) {
+        Some(day) => match openclone_ingest::clock::day_start(day) {
             Some(t) => t,
             None => return refused("accept_since", format!("{day:?} is not a YYYY-MM-DD date")),
         },
@@ -70,7 +70,7 @@ fn answer(line: &str) -> Value {
         })
         .collect();
     let rules = Rules {
-        now: crate::http::unix_now(),
+        now: openclone_ingest::clock::unix_now(),
         earliest,
     };
     match validate_events(&raw, &rules) {

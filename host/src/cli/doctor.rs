@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
-use crate::plugins::registry::Registry;
-use crate::runtime::Runtime;
+use openclone_ingest::config::Config;
+use openclone_runtime::registry::Registry;
+use openclone_runtime::sandbox::Runtime;
 
 use super::plugins::{check_component, report};
 

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use toml_edit::{DocumentMut, Item, Table, value};
 
-use crate::config::Config;
-use crate::plugins::registry::Registry;
+use openclone_ingest::config::Config;
+use openclone_runtime::registry::Registry;
 
 /// The config file to edit: `--config`, else `./openclone.toml` (created if missing).
 fn config_path(config: Option<PathBuf>) -> PathBuf {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::auth::{generate_key, hash_key};
+use openclone_ingest::auth::{generate_key, hash_key};
 
 /// The config `init` writes; `{hash}` is the key's SHA-256.
 const TEMPLATE: &str = r#"# OpenClone host configuration (openclone init). Relative paths are relative to this file.
@@ -120,7 +120,7 @@ pub fn run(dir: &Path, tls: bool) -> anyhow::Result<()> {
             .as_bytes(),
     )
     .with_context(|| format!("writing {}", config.display()))?;
-    let now = crate::http::unix_now().floor();
+    let now = openclone_ingest::clock::unix_now().floor();
     println!(
         "Created {} with the folders data/ and plugins/.",
         config.display()

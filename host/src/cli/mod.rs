@@ -17,10 +17,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::Config;
-use crate::plugins::manager::Manager;
-use crate::plugins::registry::Registry;
-use crate::runtime::Runtime;
+use openclone_ingest::config::Config;
+use openclone_runtime::registry::Registry;
+use openclone_runtime::sandbox::Runtime;
+use openclone_runtime::supervisor::Manager;
 
 /// OpenClone host: turns what your devices capture into a private Markdown vault.
 #[derive(Debug, Parser)]
@@ -188,7 +188,7 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
             );
         }
     }
-    let manager = Manager::new(app.clone(), runtime(&cfg)?);
+    let manager = Manager::new(app.links.clone(), runtime(&cfg)?);
     let progress = std::cell::RefCell::new(progress::Passes::new());
     let outcomes = manager.run_once_observed(
         only,
@@ -249,19 +249,22 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
     Ok(())
 }
 
-/// `capture --since DAY` (issue 11, history import): for this run every tenant accepts
+/// `capture --since DAY` (history import): for this run every tenant accepts
 /// events from `DAY` on (a bound only ever lowers), and a plugin whose `config_schema` has
 /// a `from` setting starts there. Plugins re-read their files, as the bound changed; dedup
 /// skips what is already stored. Errors: `DAY` is not a date from 1970-01-01 to today.
 fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
-    let earliest = crate::config::day_start(since)
+    let earliest = openclone_ingest::clock::day_start(since)
         .filter(|s| {
-            *s >= 0.0 && *s <= openclone_vault::validate::MIN_TIMESTAMP.max(crate::http::unix_now())
+            *s >= 0.0
+                && *s
+                    <= openclone_vault::validate::MIN_TIMESTAMP
+                        .max(openclone_ingest::clock::unix_now())
         })
         .with_context(|| {
             format!("--since {since:?}: a YYYY-MM-DD date from 1970-01-01 to today is expected")
         })?;
-    let since = crate::config::canonical_day(since).unwrap_or_else(|| since.to_owned());
+    let since = openclone_ingest::clock::canonical_day(since).unwrap_or_else(|| since.to_owned());
     for t in &mut cfg.tenants {
         if t.earliest() > earliest {
             t.accept_since = Some(since.clone());
@@ -282,7 +285,7 @@ fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
         let earlier = settings
             .get("from")
             .and_then(|v| v.as_str())
-            .and_then(crate::config::canonical_day)
+            .and_then(openclone_ingest::clock::canonical_day)
             .is_some_and(|from| from <= since);
         if !earlier {
             settings.insert("from".into(), toml::Value::String(since.clone()));
@@ -327,7 +330,7 @@ fn serve(
         }
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("openclone: listening on {scheme}://{local}");
-        let manager = Manager::new(app.clone(), runtime);
+        let manager = Manager::new(app.links.clone(), runtime);
         let scheduler = manager.start()?;
         crate::http::serve(app, listener, tls, shutdown).await;
         manager.stop();

@@ -1,4 +1,4 @@
-//! `openclone plugins list | inspect | validate | enable | disable | new` (issue 5): what is installed, and a plugin folder
+//! `openclone plugins list | inspect | validate | enable | disable | new`: what is installed, and a plugin folder
 //! checked as the host would check it, without installing it.
 
 use std::path::{Path, PathBuf};
@@ -9,13 +9,13 @@ use clap::Subcommand;
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::config::Config;
-use crate::plugins::last_pass;
-use crate::plugins::manifest::{self, PluginKind};
-use crate::plugins::registry::{Entry, Registry};
-use crate::plugins::settings::{Settings, settings};
-use crate::runtime::capability;
-use crate::runtime::{Runtime, pass};
+use openclone_ingest::config::Config;
+use openclone_runtime::last_pass;
+use openclone_runtime::manifest::{self, PluginKind};
+use openclone_runtime::registry::{Entry, Registry};
+use openclone_runtime::sandbox::capability;
+use openclone_runtime::sandbox::{Runtime, pass};
+use openclone_runtime::settings::{Settings, settings};
 
 /// `openclone plugins …`
 #[derive(Debug, Subcommand)]
@@ -407,7 +407,7 @@ fn scratch() -> anyhow::Result<(tempfile::TempDir, Config)> {
 fn describe(
     m: &manifest::Manifest,
     rt: &Runtime,
-    loaded: &crate::runtime::Loaded,
+    loaded: &openclone_runtime::sandbox::Loaded,
 ) -> Result<String, String> {
     let (_dir, cfg) = scratch().map_err(|e| e.to_string())?;
     let app = Arc::new(App::open(&cfg).map_err(|e| e.to_string())?);
@@ -419,9 +419,11 @@ fn describe(
         counters: Default::default(),
         status: Default::default(),
     };
-    let ctx = app.plugin_context(&entry, m).map_err(|e| e.to_string())?;
-    let checked =
-        pass::describe(rt, loaded, &ctx).and_then(|info| manifest::check_describe(m, &info));
+    let ctx = app
+        .links
+        .plugin_context(&entry, m)
+        .map_err(|e| e.to_string())?;
+    let checked = pass::describe(rt, loaded, &ctx).and_then(|info| pass::check_describe(m, &info));
     app.close();
     checked
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::plugins::manager::Outcome;
-use crate::runtime::context::PluginContext;
+use openclone_runtime::sandbox::context::PluginContext;
+use openclone_runtime::supervisor::Outcome;
 
 fn on_terminal() -> bool {
     std::io::stderr().is_terminal()

@@ -1,9 +1,8 @@
 //! The HTTP server (hyper 1, HTTP/1.1 with keep-alive) and its graceful shutdown.
 
-pub mod body;
 mod ingest;
 mod origin;
-pub use ingest::unix_now;
+mod owntracks;
 pub mod reply;
 mod routes;
 pub(crate) use routes::route;
@@ -27,7 +26,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
-use crate::config::HttpConfig;
+use openclone_ingest::config::HttpConfig;
 pub use reply::Body;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -145,20 +144,6 @@ struct Conn<H> {
     peer: SocketAddr,
 }
 
-/// The address a request's connection came from, in the request's extensions: failed-key
-/// throttling and `/metrics` beyond loopback go by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer(pub SocketAddr);
-
-impl Peer {
-    /// The peer of `req`; a request without one (not from [`accept`]) counts as loopback.
-    pub fn of<B>(req: &Request<B>) -> std::net::IpAddr {
-        req.extensions()
-            .get::<Self>()
-            .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |p| p.0.ip())
-    }
-}
-
 impl<H, F> Conn<H>
 where
     H: Fn(SocketAddr, Request<Incoming>) -> F + Send + Sync + 'static,
@@ -178,7 +163,7 @@ where
             peer,
         } = self;
         let service = service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(Peer(peer));
+            req.extensions_mut().insert(crate::guard::Peer(peer));
             handler(local, req)
         });
         let conn = builder.serve_connection(TokioIo::new(io), service);

@@ -1,8 +1,7 @@
-//! Who may call the host (issue 9; CONTRACT.md, "Host and Origin"): a request's `Host`
-//! must name this host, so a web page that rebinds its own name to 127.0.0.1 (DNS
-//! rebinding, as in ActivityWatch's GHSA-v9fg-6g9j-h4x4 / CVE-2022-31149) is refused; a
-//! request from a browser page (it carries `Origin`) is refused unless its origin is in
-//! `[http] allowed_origins`. No CORS header is sent unless an origin is configured.
+//! Who may call the ingest API (CONTRACT.md, "Host and Origin"): the `Host` check
+//! ([`crate::guard::host`], the listening port only); a request from a browser page (it
+//! carries `Origin`) is refused unless its origin is in `[http] allowed_origins`. No CORS
+//! header is sent unless an origin is configured.
 
 use std::net::SocketAddr;
 
@@ -10,7 +9,8 @@ use hyper::header::{HOST, HeaderValue, ORIGIN};
 use hyper::{Request, Response, StatusCode};
 
 use super::reply::{self, Body};
-use crate::config::HttpConfig;
+use crate::guard::host::{Ports, allowed};
+use openclone_ingest::config::HttpConfig;
 
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub fn check<B>(
     cfg: &HttpConfig,
 ) -> Result<Option<HeaderValue>, Refusal> {
     let host = req.headers().get(HOST).and_then(|h| h.to_str().ok());
-    if !host.is_some_and(|h| host_allowed(h, local, cfg)) {
+    if !host.is_some_and(|h| allowed(h, local, &cfg.allowed_hosts, Ports::Listening)) {
         return Err(Refusal::Host);
     }
     match req.headers().get(ORIGIN) {
@@ -64,23 +64,6 @@ pub fn check<B>(
         }
         Some(_) => Err(Refusal::Origin),
     }
-}
-
-/// Whether `host` (`name` or `name:port`) names this host.
-fn host_allowed(host: &str, local: SocketAddr, cfg: &HttpConfig) -> bool {
-    let host = host.trim().to_ascii_lowercase();
-    let port = local.port();
-    let own = [
-        local.to_string(),
-        format!("localhost:{port}"),
-        format!("127.0.0.1:{port}"),
-        format!("[::1]:{port}"),
-    ];
-    own.contains(&host)
-        || cfg.allowed_hosts.iter().any(|a| {
-            let a = a.trim().to_ascii_lowercase();
-            a == host || (!a.contains(':') || a.ends_with(']')) && format!("{a}:{port}") == host
-        })
 }
 
 /// Adds the CORS headers for an allowed `origin` to `resp`.
@@ -96,38 +79,4 @@ pub fn allow(resp: &mut Response<Body>, origin: HeaderValue) {
         "access-control-allow-methods",
         HeaderValue::from_static("GET, POST, OPTIONS"),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_this_hosts_names_pass() {
-        let cfg = HttpConfig {
-            allowed_hosts: vec!["memory.lan".into(), "phone-gw:9000".into()],
-            ..HttpConfig::default()
-        };
-        let local: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
-        for ok in [
-            "127.0.0.1:8000",
-            "localhost:8000",
-            "LOCALHOST:8000",
-            "[::1]:8000",
-            "memory.lan:8000",
-            "phone-gw:9000",
-        ] {
-            assert!(host_allowed(ok, local, &cfg), "{ok}");
-        }
-        for bad in [
-            "attacker.example:8000",
-            "localhost:8001",
-            "127.0.0.1",
-            "memory.lan:9000",
-            "localhost.attacker.example:8000",
-            "",
-        ] {
-            assert!(!host_allowed(bad, local, &cfg), "{bad}");
-        }
-    }
 }

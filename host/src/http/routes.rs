@@ -1,5 +1,6 @@
-//! Routing: `POST /api/v1/ingest`, `GET /api/v1/plugins`, `GET /api/v1/stats`,
-//! `GET /metrics`, `GET /healthz`.
+//! Routing: `POST /api/v1/ingest`, `POST /api/v1/owntracks`, `GET /api/v1/plugins`,
+//! `GET /api/v1/stats`, `GET /metrics`, `GET /healthz`. A way in is its module and its
+//! line here, with the key schemes it takes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -11,15 +12,22 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
 use super::ingest::ingest;
+use super::owntracks::owntracks;
 use super::reply::{self, Body};
-use crate::app::{App, Tenant};
-use crate::auth::hash_key;
+use openclone_ingest::service::Tenant;
+
+use openclone_ingest::auth::hash_key;
+
+use crate::app::App;
+use crate::guard::Peer;
+use crate::guard::key::{self, Scheme, presented, tenant_of};
 
 /// The routes, for the metrics' `route` label.
-const ROUTES: [&str; 5] = [
+const ROUTES: [&str; 6] = [
     "/healthz",
     "/metrics",
     "/api/v1/ingest",
+    "/api/v1/owntracks",
     "/api/v1/plugins",
     "/api/v1/stats",
 ];
@@ -53,14 +61,21 @@ pub async fn route(
         }
         (&Method::GET, "/healthz") => reply::value(StatusCode::OK, json!({ "status": "ok" })),
         (&Method::GET, "/metrics") => metrics(&app, &req, &mut tenant_label),
-        (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req) {
+        (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req, &SCHEMES) {
             Ok(tenant) => {
                 tenant_label.clone_from(&app.tenants[tenant].id);
                 ingest(&app, tenant, req, started).await
             }
             Err(denied) => denied.reply(),
         },
-        (&Method::GET, "/api/v1/plugins") => match authorize(&app, &req) {
+        (&Method::POST, "/api/v1/owntracks") => match authorize(&app, &req, &OWNTRACKS) {
+            Ok(tenant) => {
+                tenant_label.clone_from(&app.tenants[tenant].id);
+                owntracks(&app, tenant, req, started).await
+            }
+            Err(denied) => denied.reply(),
+        },
+        (&Method::GET, "/api/v1/plugins") => match authorize(&app, &req, &SCHEMES) {
             Ok(tenant) => {
                 let t = &app.tenants[tenant];
                 tenant_label.clone_from(&t.id);
@@ -71,7 +86,7 @@ pub async fn route(
             }
             Err(denied) => denied.reply(),
         },
-        (&Method::GET, "/api/v1/stats") => match authorize(&app, &req) {
+        (&Method::GET, "/api/v1/stats") => match authorize(&app, &req, &SCHEMES) {
             Ok(tenant) => {
                 let t = &app.tenants[tenant];
                 tenant_label.clone_from(&t.id);
@@ -96,16 +111,17 @@ pub async fn route(
 /// to any other client only with a tenant's `X-API-Key` (or `Authorization: Bearer`), and
 /// then only the series of that tenant and its plugins (CONTRACT.md, "Metrics").
 fn metrics(app: &App, req: &Request<Incoming>, tenant_label: &mut String) -> Response<Body> {
-    let peer = super::Peer::of(req);
-    if peer.is_loopback() {
-        return reply::text(StatusCode::OK, app.metrics.render(&app.registry()));
+    if Peer::of(req).is_loopback() {
+        return reply::text(
+            StatusCode::OK,
+            app.metrics.render(&app.registry().metric_rows()),
+        );
     }
-    let key = api_key(req).or_else(|| crate::auth::bearer(req.headers()));
-    match authorize_key(app, peer, key) {
+    match authorize(app, req, &[Scheme::ApiKey, Scheme::Bearer]) {
         Ok(tenant) => {
             let id = &app.tenants[tenant].id;
             tenant_label.clone_from(id);
-            let text = app.metrics.render(&app.registry());
+            let text = app.metrics.render(&app.registry().metric_rows());
             reply::text(StatusCode::OK, scoped(&text, app, id))
         }
         Err(denied) => denied.reply(),
@@ -169,15 +185,16 @@ fn stats(t: &Tenant) -> Response<Body> {
 }
 
 /// Why a request was turned away before its body was read.
-enum Denied {
+pub(super) enum Denied {
     /// No key, or not a key of any tenant → 401.
     Unauthorized,
-    /// The key's bucket is empty → 429, retry after this many seconds.
+    /// Too many wrong keys from this address, or the key's bucket is empty → 429, retry
+    /// after this many seconds.
     RateLimited(u64),
 }
 
 impl Denied {
-    fn reply(self) -> Response<Body> {
+    pub(super) fn reply(self) -> Response<Body> {
         match self {
             Self::Unauthorized => reply::unauthorized(),
             Self::RateLimited(s) => reply::rate_limited(s),
@@ -185,28 +202,30 @@ impl Denied {
     }
 }
 
-/// Checks `X-API-Key` (CONTRACT.md: missing or unknown → 401) and takes a rate-limit token
-/// (→ 429). A client address that sent too many wrong keys is answered 429 before its key
-/// is looked at (CONTRACT.md, "Wrong keys"). Returns the tenant index.
-fn authorize(app: &App, req: &Request<Incoming>) -> Result<usize, Denied> {
-    authorize_key(app, super::Peer::of(req), api_key(req))
-}
+/// The schemes the ingest API takes a key under (CONTRACT.md, "Authentication").
+const SCHEMES: [Scheme; 1] = [Scheme::ApiKey];
+/// OwnTracks' HTTP mode sends Basic credentials (the password is the key).
+const OWNTRACKS: [Scheme; 2] = [Scheme::Basic, Scheme::ApiKey];
 
-/// The `X-API-Key` header of `req`.
-fn api_key(req: &Request<Incoming>) -> Option<&str> {
-    req.headers().get("x-api-key").and_then(|v| v.to_str().ok())
-}
-
-/// [`authorize`] with the key already read, from client address `peer`.
-fn authorize_key(app: &App, peer: std::net::IpAddr, key: Option<&str>) -> Result<usize, Denied> {
-    app.key_guesses.allowed(peer).map_err(Denied::RateLimited)?;
-    let key = key.ok_or(Denied::Unauthorized)?;
-    let Some(tenant) = app.keys.tenant_of(key) else {
-        app.key_guesses.failed(peer);
-        return Err(Denied::Unauthorized);
-    };
-    app.limiter
-        .take(&hash_key(key))
-        .map_err(Denied::RateLimited)?;
+/// Checks the key `req` presents under `schemes` (CONTRACT.md: missing or unknown → 401;
+/// [`crate::guard::key::tenant_of`] throttles wrong keys) and takes a rate-limit token
+/// (→ 429). Returns the tenant number.
+pub(super) fn authorize<B>(
+    app: &App,
+    req: &Request<B>,
+    schemes: &[Scheme],
+) -> Result<usize, Denied> {
+    let key = presented(req.headers(), schemes);
+    let tenant = tenant_of(&app.keys, &app.key_guesses, Peer::of(req), key.as_deref()).map_err(
+        |d| match d {
+            key::Denied::Unauthorized => Denied::Unauthorized,
+            key::Denied::Throttled(s) => Denied::RateLimited(s),
+        },
+    )?;
+    if let Some(key) = key {
+        app.limiter
+            .take(&hash_key(&key))
+            .map_err(Denied::RateLimited)?;
+    }
     Ok(tenant)
 }

@@ -1,4 +1,4 @@
-//! TLS for a host that listens beyond loopback (issue 9; CONTRACT.md, "Listening beyond
+//! TLS for a host that listens beyond loopback (CONTRACT.md, "Listening beyond
 //! loopback"): rustls (ring provider) through tokio-rustls, a certificate and key from PEM
 //! files, and a self-signed pair for `openclone init --tls` (rcgen).
 
@@ -12,7 +12,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::Config;
+use openclone_ingest::config::Config;
 
 /// The acceptor `serve` wraps connections in, or `None` for plain HTTP.
 ///

@@ -142,7 +142,7 @@ pub fn fixes(g: &gpx::Gpx, t: Thinning) -> Vec<Fix> {
     out
 }
 
-/// What several apps write that the `gpx` crate refuses, made readable (issue 11): a
+/// What several apps write that the `gpx` crate refuses, made readable: a
 /// leading UTF-8 byte-order mark, and a `<gpx>` element without its required `version`
 /// attribute (then `version="1.1"` is assumed). The crate has no lenient mode, so this is a
 /// pre-normalisation of the bytes; anything else goes to the parser as it is.
@@ -162,7 +162,7 @@ pub fn normalize(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
-/// A file the `gpx` crate refuses, read point by point (issue 11: one bad point must not
+/// A file the `gpx` crate refuses, read point by point (one bad point must not
 /// lose the track). The crate has no lenient mode, so this recovers around it: a byte scan
 /// cuts out each `<wpt>`, `<trkpt>` and `<rtept>` element, and the crate itself parses each
 /// one inside the file's own `<gpx …>` start tag (so its namespaces still apply). The good

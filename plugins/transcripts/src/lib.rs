@@ -124,7 +124,7 @@ pub struct Read {
     pub first_reason: Option<String>,
 }
 
-/// The cues of a transcript, recovering per cue (issue 11). The whole file goes to `subtp`
+/// The cues of a transcript, recovering per cue. The whole file goes to `subtp`
 /// first; it refuses a whole file for one bad cue and has no lenient mode, so when it does,
 /// each block is read on its own, after normalising what browsers and players accept
 /// (non-padded hours, minutes and seconds; a cue with no text is dropped, not an error).
