@@ -52,6 +52,16 @@ fn every_note_arrives_once_through_rate_limits_and_restarts() {
         )
         .expect("long note");
     }
+    // A note last changed in 2019 keeps its own time: held back, not dated 2020-01-01.
+    let old = notes.join("from-2019.md");
+    std::fs::write(&old, "# Old\n\nWritten in 2019.\n").expect("old note");
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| {
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_560_000_000))
+        })
+        .expect("2019 mtime");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let dead_url = format!("http://{}", closed.local_addr().expect("addr"));
@@ -74,6 +84,10 @@ fn every_note_arrives_once_through_rate_limits_and_restarts() {
     });
     let (ok, log) = run(&host.base, &notes, &outbox, &[]);
     assert!(ok, "{log}");
+    assert!(
+        log.contains("1 note(s) last changed before 2020-01-01"),
+        "{log}"
+    );
     assert!(
         log.contains("429"),
         "the rate limit was hit and honoured:\n{log}"

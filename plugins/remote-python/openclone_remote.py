@@ -10,7 +10,9 @@ Standard library only. What it shows a plugin author:
 * retries with exponential backoff and jitter on 429 and 5xx and on connection errors,
   honouring Retry-After; a 4xx other than 429 moves the batch to OUTBOX/failed with the
   answer, so one bad batch never blocks the rest;
-* stable raw_refs (path + content hash), so a resend after a crash is skipped by the host.
+* stable raw_refs (path + content hash), so a resend after a crash is skipped by the host;
+* a note's time is its own (its modification time): one the contract refuses (before
+  2020-01-01, more than a day ahead) is held back, never given another time.
 
 Usage:
   openclone_remote.py --url http://127.0.0.1:8000 --key KEY --notes DIR --outbox DIR \
@@ -35,6 +37,7 @@ MAX_EVENTS = 500
 MAX_BYTES = 1024 * 1024 - 4096  # room for the envelope
 MAX_TEXT = 60 * 1024  # the host caps a field at 64 KiB anyway
 EARLIEST = 1577836800.0  # the contract refuses anything before 2020-01-01
+AHEAD = 86400.0 - 60.0  # ... and more than 24 h ahead (a minute's margin for clock skew)
 
 
 def log(msg):
@@ -70,8 +73,7 @@ def note_event(root, path):
     digest = hashlib.sha256(raw).hexdigest()[:16]
     rel = os.path.relpath(path, root).replace(os.sep, "/")
     title = next((l.lstrip("# ").strip() for l in text.splitlines() if l.strip()), os.path.splitext(os.path.basename(path))[0])
-    mtime = max(os.path.getmtime(path), EARLIEST)
-    event = {"timestamp": min(mtime, time.time()), "data": {"title": title[:200], "text": text[:MAX_TEXT], "path": rel}, "raw_ref": f"{rel}#{digest}"}
+    event = {"timestamp": os.path.getmtime(path), "data": {"title": title[:200], "text": text[:MAX_TEXT], "path": rel}, "raw_ref": f"{rel}#{digest}"}
     return rel, digest, event
 
 
@@ -93,7 +95,7 @@ def scan(notes, outbox, device_id):
     """Queues every new or changed note into the outbox; returns how many."""
     seen_path = os.path.join(outbox, "seen.json")
     seen = load_json(seen_path, {})
-    fresh, marks = [], {}
+    fresh, marks, held = [], {}, 0
     for dirpath, dirnames, filenames in os.walk(notes):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -104,9 +106,15 @@ def scan(notes, outbox, device_id):
             except OSError as e:
                 log(f"{name}: cannot be read: {e}")
                 continue
-            if seen.get(rel) != digest:
-                fresh.append(event)
-                marks[rel] = digest
+            if seen.get(rel) == digest:
+                continue
+            if not EARLIEST <= event["timestamp"] <= time.time() + AHEAD:
+                held += 1  # not marked seen: sent once its time is one the contract takes
+                continue
+            fresh.append(event)
+            marks[rel] = digest
+    if held:
+        log(f"{held} note(s) last changed before 2020-01-01 or more than a day ahead not sent: the contract refuses them, and a note keeps its own time")
     pending = os.path.join(outbox, "pending")
     for batch in split(fresh):
         body = {"source_type": "notes", "platform": "linux", "device_id": device_id, "plugin_id": PLUGIN_ID,

@@ -4,9 +4,11 @@
 //!
 //! - `raw_ref` = the Message-ID (else the SHA-256 of the raw headers), so a message seen
 //!   in two mailboxes, or read again, is stored once;
-//! - the event time is the Date header (else the file's modification time); messages
-//!   before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the ingest contract refuses them), and one log line
-//!   per file says how many;
+//! - the event time is the Date header, else the delivery time a Maildir file's name
+//!   starts with ([`maildir_time`]); a message with neither is not stored, and one
+//!   report line per file counts them (the file's time is not the message's); messages
+//!   before 2020-01-01 (or the tenant's `accept_since`) are not emitted (the ingest
+//!   contract refuses them), and one log line per file says how many;
 //! - an unchanged file is not read again; an mbox that yields no message is reported.
 
 use std::path::Path;
@@ -143,9 +145,13 @@ impl Plugin for EmailHeaders {
                     first_bad.unwrap_or_default()
                 ),
             );
-            let mut too_old = 0;
+            let (mut too_old, mut undated) = (0, 0);
+            let delivered = maildir_time(&file.rel);
             for h in parsed {
-                let ts = h.date.map_or_else(|| file.stamp.timestamp(), |d| d as f64);
+                let Some(ts) = h.date.map(|d| d as f64).or(delivered) else {
+                    undated += 1;
+                    continue;
+                };
                 if !ctx.accepted(ts) {
                     too_old += 1;
                     continue;
@@ -161,6 +167,9 @@ impl Plugin for EmailHeaders {
                     .raw_ref(h.id),
                 )?;
             }
+            if undated > 0 {
+                ctx.problem(format!("{}: {undated} message(s) without a readable Date header not stored: the file's time is not the message's", file.rel));
+            }
             if too_old > 0 {
                 ctx.log(Level::Info, &format!("{}: {too_old} message(s) dated before {} not emitted: the ingest contract refuses them (a tenant's accept_since lowers the bound)", file.rel, openclone_guest::time::day_of(ctx.earliest())));
             }
@@ -168,6 +177,22 @@ impl Plugin for EmailHeaders {
         }
         Ok(())
     }
+}
+
+/// The delivery time of a Maildir message from its file name under `cur/` or `new/`
+/// (the Maildir spec, cr.yp.to/proto/maildir.html: `<Unix seconds>.<unique>.<host>`, with
+/// `:2,<flags>` appended in `cur/`), in Unix seconds; `None` for any other file.
+pub fn maildir_time(rel: &str) -> Option<f64> {
+    let mut parts = rel.rsplit('/');
+    let name = parts.next()?;
+    if !matches!(parts.next(), Some("cur" | "new")) {
+        return None;
+    }
+    let (secs, rest) = name.split_once('.')?;
+    let ok = !secs.is_empty() && secs.len() <= 12 && secs.bytes().all(|b| b.is_ascii_digit());
+    (ok && !rest.is_empty())
+        .then(|| secs.parse().ok())
+        .flatten()
 }
 
 openclone_guest::export_plugin!(EmailHeaders);

@@ -62,3 +62,39 @@ fn broken_mail_is_reported_per_file() -> openclone_guest::Result<()> {
     assert!(!e.data.to_string().contains("Body text"));
     Ok(())
 }
+
+#[test]
+fn a_message_without_a_date_takes_its_maildir_delivery_time_or_is_not_stored()
+-> openclone_guest::Result<()> {
+    let dir = std::env::temp_dir().join(format!("email-undated-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("INBOX/cur"))?;
+    let undated = "From: Ann <ann@example.org>\r\nTo: me@example.org\r\nSubject: no date here\r\nMessage-ID: <undated-1@example.org>\r\n\r\nbody\r\n";
+    std::fs::write(dir.join("INBOX/cur/1717999200.M1P2.laptop:2,S"), undated)?;
+    std::fs::write(
+        dir.join("loose.eml"),
+        undated.replace("undated-1", "undated-2"),
+    )?;
+    let mut host = Harness::new().input(&dir);
+    let report = host.capture::<EmailHeaders>()?;
+    std::fs::remove_dir_all(&dir)?;
+    let events = host.events();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(
+        events[0].timestamp, 1_717_999_200.0,
+        "the Maildir delivery time"
+    );
+    assert_eq!(
+        report.problems,
+        [
+            "loose.eml: 1 message(s) without a readable Date header not stored: the file's time is not the message's"
+        ]
+    );
+    assert_eq!(
+        email_headers::maildir_time("a/new/1717999200.x.y"),
+        Some(1_717_999_200.0)
+    );
+    assert_eq!(email_headers::maildir_time("a/tmp/1717999200.x.y"), None);
+    assert_eq!(email_headers::maildir_time("a/cur/notatime.x"), None);
+    Ok(())
+}

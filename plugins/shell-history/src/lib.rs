@@ -11,6 +11,10 @@
 //! appended since; a file that was rewritten (its first bytes changed, or it shrank) is
 //! read again from the start, and `raw_ref` (`<shell>:<time>:<hash of the command>`) keeps
 //! that from duplicating anything.
+//!
+//! An event's time is the time the shell recorded for the command; a command without one
+//! (plain bash history, plain zsh lines) is not stored but counted in one report line per
+//! file: the file's time would date every command at the last one.
 
 use openclone_guest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -35,6 +39,15 @@ impl Shell {
             Self::Zsh => "zsh",
             Self::Bash => "bash",
             Self::Fish => "fish",
+        }
+    }
+
+    /// How to make this shell record each command's time.
+    fn timestamps_hint(self) -> &'static str {
+        match self {
+            Self::Zsh => "setopt EXTENDED_HISTORY",
+            Self::Bash => "export HISTTIMEFORMAT='%F %T '",
+            Self::Fish => "fish records them unless the file was edited by hand",
         }
     }
 
@@ -258,18 +271,17 @@ impl Plugin for ShellHistory {
             let from = prev
                 .filter(|c| c.offset <= bytes.len() && c.head == head_hash(&bytes, c.offset))
                 .map_or(0, |c| c.offset);
-            let mut last_end = from;
+            let (mut last_end, mut untimed) = (from, 0);
             for c in parse(shell, &text).iter().filter(|c| c.end > from) {
                 last_end = c.end;
-                let ts = c.time.unwrap_or_else(|| file.stamp.timestamp());
+                let Some(ts) = c.time else {
+                    untimed += 1;
+                    continue;
+                };
                 if !ctx.accepted(ts) {
                     continue;
                 }
                 let hash = hex::encode(&Sha256::digest(c.line.as_bytes())[..8]);
-                let raw_ref = match c.time {
-                    Some(t) => format!("{}:{t}:{hash}", shell.name()),
-                    None => format!("{}:{}@{}:{hash}", shell.name(), file.rel, c.end),
-                };
                 let e = Activity {
                     app_name: program(&c.line),
                     duration: c.duration,
@@ -277,9 +289,12 @@ impl Plugin for ShellHistory {
                     text: Some(c.line.clone()),
                 }
                 .at(ts)
-                .raw_ref(raw_ref)
+                .raw_ref(format!("{}:{ts}:{hash}", shell.name()))
                 .field("shell", shell.name());
                 ctx.emit(e)?;
+            }
+            if untimed > 0 {
+                ctx.problem(format!("{}: {untimed} command(s) without a recorded time not stored: turn on the shell's timestamps ({})", file.rel, shell.timestamps_hint()));
             }
             ctx.flush()?;
             ctx.state(&cursors).set(

@@ -64,3 +64,31 @@ fn only_appended_commands_are_emitted() -> openclone_guest::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn commands_without_a_recorded_time_are_counted_not_stored() -> openclone_guest::Result<()> {
+    let dir = std::env::temp_dir().join(format!("shell-untimed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    // A bash history written without HISTTIMEFORMAT, then two commands with it.
+    std::fs::write(
+        dir.join(".bash_history"),
+        "ls -la\ncd ~/src\ngit status\n#1717999200\ncargo test\n#1717999260\ngit push\n",
+    )?;
+    let mut host = Harness::new().input(&dir);
+    let report = host.capture::<ShellHistory>()?;
+    std::fs::remove_dir_all(&dir)?;
+    let times: Vec<f64> = host.events().iter().map(|e| e.timestamp).collect();
+    assert_eq!(
+        times,
+        [1_717_999_200.0, 1_717_999_260.0],
+        "only the timed ones"
+    );
+    assert_eq!(
+        report.problems,
+        [
+            ".bash_history: 3 command(s) without a recorded time not stored: turn on the shell's timestamps (export HISTTIMEFORMAT='%F %T ')"
+        ]
+    );
+    Ok(())
+}
