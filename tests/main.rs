@@ -23,3 +23,4 @@ mod support;
 mod tenants;
 mod tooling;
 mod wasm;
+mod worlds;

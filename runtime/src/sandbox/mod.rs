@@ -9,6 +9,7 @@ pub mod context;
 pub mod pass;
 pub mod state_store;
 mod stdio;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use self::bindings::CapturePluginPre;
 use self::context::PluginState;
+use self::world::Pre;
 
 /// How often the epoch ticks; a call's deadline is counted in these.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -45,8 +47,9 @@ pub struct Runtime {
 
 /// A plugin component ready to instantiate.
 pub struct Loaded {
-    /// The pre-linked instance: instantiating it is the cheap per-pass step.
-    pub pre: CapturePluginPre<PluginState>,
+    /// The pre-linked instance, of its world version: instantiating it is the cheap
+    /// per-pass step.
+    pub pre: Pre,
     /// sha256 of the `.wasm`, hex.
     pub sha256: String,
     /// True if the compiled code came from the on-disk cache (no compilation).
@@ -99,6 +102,7 @@ impl Runtime {
             .enable_all()
             .build()?;
         capability::link(&mut linker)?;
+        world::link_0_1(&mut linker)?;
         openclone_vault::durable::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
         let ticking = Arc::new(AtomicBool::new(true));
@@ -166,16 +170,21 @@ impl Runtime {
                 .with_context(|| {
                     format!("{}: not a loadable WebAssembly component", path.display())
                 })?;
-        check_world(&self.engine, &component).with_context(|| path.display().to_string())?;
+        let minor =
+            check_world(&self.engine, &component).with_context(|| path.display().to_string())?;
         let pre = context(self.linker.instantiate_pre(&component), || {
             format!("{}: cannot be linked", path.display())
         })?;
-        let pre = context(CapturePluginPre::new(pre), || {
-            format!(
-                "{}: does not export describe, init and capture",
-                path.display()
-            )
-        })?;
+        let pre = if minor == WIT_VERSION.minor {
+            Pre::Current(context(CapturePluginPre::new(pre), || {
+                format!(
+                    "{}: does not export describe, init and capture",
+                    path.display()
+                )
+            })?)
+        } else {
+            Pre::V0_1(pre)
+        };
         let ty = component.component_type();
         let imports = ty
             .imports(&self.engine)
@@ -211,9 +220,12 @@ impl Drop for Runtime {
     }
 }
 
-/// Refuses a component that imports another major (0.x: minor) version of the package.
-fn check_world(engine: &Engine, component: &Component) -> anyhow::Result<()> {
+/// The 0.x minor version of the package `component` imports, if this host links it
+/// ([`world::VERSIONS`]); a component that imports none of the package is taken as the
+/// current one. Errors: an unversioned import, a version never shipped, or two versions.
+fn check_world(engine: &Engine, component: &Component) -> anyhow::Result<u64> {
     let ty = component.component_type();
+    let mut found: Option<semver::Version> = None;
     for (name, _) in ty.imports(engine) {
         let Some(rest) = name
             .strip_prefix(WIT_PACKAGE)
@@ -228,15 +240,22 @@ fn check_world(engine: &Engine, component: &Component) -> anyhow::Result<()> {
         };
         let v = semver::Version::parse(version)
             .with_context(|| format!("import {name}: bad version"))?;
-        let compatible =
-            v.major == WIT_VERSION.major && (v.major > 0 || v.minor == WIT_VERSION.minor);
-        if !compatible {
+        if !world::VERSIONS.contains(&(v.major, v.minor)) {
+            let known: Vec<String> = world::VERSIONS
+                .iter()
+                .map(|(ma, mi)| format!("{ma}.{mi}.x"))
+                .collect();
             bail!(
-                "built for {WIT_PACKAGE}@{v} (it imports {WIT_PACKAGE}/{iface}@{v}), but this host speaks {WIT_PACKAGE}@{}.{}.x; rebuild it with a matching openclone-guest",
-                WIT_VERSION.major,
-                WIT_VERSION.minor
+                "built for {WIT_PACKAGE}@{v} (it imports {WIT_PACKAGE}/{iface}@{v}), but this host speaks {WIT_PACKAGE}@{}; rebuild it with a matching openclone-guest",
+                known.join(", ")
             );
         }
+        if let Some(other) = &found
+            && (other.major, other.minor) != (v.major, v.minor)
+        {
+            bail!("imports {WIT_PACKAGE} at both {other} and {v}; a component speaks one version");
+        }
+        found = Some(v);
     }
-    Ok(())
+    Ok(found.map_or(WIT_VERSION.minor, |v| v.minor))
 }
