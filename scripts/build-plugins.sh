@@ -95,20 +95,9 @@ build_python() {
 }
 
 if [ "${1:-}" = "--crate" ]; then
-  dir="$(cd "${2:?--crate needs a folder}" && pwd)"
-  if [ -f "$dir/Cargo.toml" ]; then
-    need_wasm_target
-    crate="$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)"
-    cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$dir/Cargo.toml" --target-dir "$target_dir/standalone"
-    cp "$target_dir/standalone/wasm32-wasip2/release/${crate//-/_}.wasm" "$dir/plugin.wasm"
-  elif [ -f "$dir/app.py" ]; then
-    build_python "$dir" "$dir/plugin.wasm"
-  else
-    echo "$dir holds neither a Cargo.toml nor an app.py" >&2
-    exit 1
-  fi
-  echo "built $dir/plugin.wasm" >&2
-  exit 0
+  # One plugin folder: what `openclone plugins build` does (it reads plugin.json and
+  # Cargo.toml with the host's own parsers and picks the world).
+  exec cargo run --quiet --manifest-path "$root/Cargo.toml" -p openclone-host -- plugins build "${2:?--crate needs a folder}"
 fi
 
 dirs=("$root"/plugins/*/)

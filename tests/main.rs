@@ -11,6 +11,7 @@ mod integrity;
 mod metrics;
 mod neighbours;
 mod net_http;
+mod outside;
 mod owntracks;
 mod powerloss;
 mod privacy;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{built_plugins, capture, install_plugin, openclone, stored_of, vault_files};
+use crate::support::{built_plugins, capture, install_plugin, stored_of, vault_files};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -123,47 +123,4 @@ fn a_python_and_a_rust_plugin_emitting_the_same_events_write_byte_identical_entr
         assert_eq!(rel_r, rel_p);
         assert_eq!(text_r, text_p, "{rel_r} differs between Rust and Python");
     }
-}
-
-#[test]
-fn plugins_new_lang_python_scaffolds_a_plugin_that_tests_builds_and_captures() {
-    built_plugins();
-    let work = tempfile::tempdir().expect("tempdir");
-    let (ok, out, err) = openclone(
-        work.path(),
-        &[
-            "plugins",
-            "new",
-            "demo",
-            "--lang",
-            "python",
-            "--source-type",
-            "braindump",
-            "--dir",
-            ".",
-        ],
-    );
-    assert!(ok, "{out}{err}");
-    let demo = work.path().join("demo");
-    let (ok, out) = unittest(
-        &demo.join("tests"),
-        &[root().join("guest-sdk-python"), demo.clone()],
-    );
-    assert!(ok, "the scaffold's own test:\n{out}");
-    let built = Command::new("bash")
-        .arg(root().join("scripts/build-plugins.sh"))
-        .arg("--crate")
-        .arg(&demo)
-        .status()
-        .expect("build-plugins.sh runs");
-    assert!(built.success());
-    let dir = host_dir("");
-    let to = dir.path().join("plugins/demo");
-    std::fs::create_dir_all(&to).expect("plugin folder");
-    for f in ["plugin.json", "plugin.wasm"] {
-        std::fs::copy(demo.join(f), to.join(f)).expect("copy");
-    }
-    let (ok, out) = capture(dir.path(), &[]);
-    assert!(ok, "{out}");
-    assert_eq!(stored_of(&out, "demo"), Some(1), "{out}");
 }

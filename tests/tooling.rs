@@ -286,55 +286,6 @@ fn init_then_serve_then_the_printed_curl_line_stores_an_event() {
 }
 
 #[test]
-fn a_scaffolded_plugin_builds_passes_its_test_and_stores_its_sample() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("openclone.toml"), "").expect("config");
-    let (ok, out) = openclone(
-        dir.path(),
-        &["plugins", "new", "demo", "--source-type", "braindump"],
-    );
-    assert!(ok, "{out}");
-    let demo = dir.path().join("plugins/demo");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let test = Command::new("cargo")
-        .args(["test", "--quiet", "--manifest-path"])
-        .arg(demo.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", root.join("target/scaffold"))
-        .output()
-        .expect("cargo test runs");
-    assert!(
-        test.status.success(),
-        "the scaffold passes its own test:\n{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
-    let build = Command::new("bash")
-        .arg(root.join("scripts/build-plugins.sh"))
-        .arg("--crate")
-        .arg(&demo)
-        .output()
-        .expect("build script");
-    assert!(
-        build.status.success() && demo.join("plugin.wasm").is_file(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let (ok, out) = capture(dir.path(), &[]);
-    assert!(
-        ok && out
-            .lines()
-            .any(|l| l.starts_with("demo") && l.split_whitespace().nth(1) == Some("1")),
-        "{out}"
-    );
-    let vault = crate::support::vault_files(&dir.path().join("data/vaults/default"));
-    assert!(
-        vault
-            .iter()
-            .any(|(p, t)| p.starts_with("Braindump/") && t.contains("Sample text from demo")),
-        "{vault:?}"
-    );
-}
-
-#[test]
 fn doctor_names_each_problem_and_its_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plugins = dir.path().join("plugins");

@@ -93,7 +93,9 @@ proptest! {
 
     #[test]
     fn any_manifest_gets_an_answer(text in manifest_text()) {
-        let _ = manifest::parse(Path::new("/plugins/fuzz"), &text);
+        if let Ok(m) = manifest::parse(Path::new("/plugins/fuzz"), &text) {
+            let _ = openclone_runtime::sandbox::capability::check_manifest(&m.raw);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod build;
 mod check_events;
 mod doctor;
 mod edit;
@@ -8,6 +9,7 @@ mod plugins;
 mod progress;
 mod scaffold;
 mod scaffold_python;
+mod sdk;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

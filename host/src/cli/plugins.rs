@@ -65,12 +65,14 @@ pub enum PluginsCommand {
         /// the Python guest SDK, built with componentize-py).
         #[arg(long, value_enum, default_value = "rust")]
         lang: super::scaffold::Lang,
-        /// The guest SDK crate (openclone-guest) to depend on.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk"))]
-        sdk: PathBuf,
-        /// The Python guest SDK (`guest-sdk-python`) its tests and build use.
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../guest-sdk-python"))]
-        sdk_python: PathBuf,
+        /// The guest SDK crate (openclone-guest) to depend on; default the copy this binary
+        /// carries, written out once ([`super::sdk`]).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+        /// The Python guest SDK folder (`guest-sdk-python`) its tests use; default the copy
+        /// this binary carries.
+        #[arg(long)]
+        sdk_python: Option<PathBuf>,
         /// The config file (for its plugins folder).
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -87,6 +89,16 @@ pub enum PluginsCommand {
     /// For guest SDK test harnesses: validate and key events with the host's own rules,
     /// one JSON request per stdin line, one JSON answer per stdout line.
     CheckEvents,
+    /// Build a plugin folder's component into `plugin.wasm` beside its plugin.json: a
+    /// crate (its Cargo.toml) with cargo for `wasm32-wasip2`, an `app.py` with
+    /// componentize-py 0.25.1 for the world its permissions need; then validate it.
+    Build {
+        /// The plugin folder; default the current one.
+        dir: Option<PathBuf>,
+        /// The cargo profile of a Rust plugin.
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
     Validate {
@@ -100,6 +112,11 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
+        PluginsCommand::Build { dir, profile } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+            super::build::run(&dir, &profile)?;
+            validate(&dir)
+        }
         PluginsCommand::CheckEvents => super::check_events::run(),
         PluginsCommand::Inspect { id, config } => inspect(config, &id),
         PluginsCommand::New {
@@ -115,9 +132,19 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
                 Some(d) => d,
                 None => Config::load(config.as_deref())?.plugins_dir(),
             };
-            let sdk = match lang {
+            let chosen = match lang {
                 super::scaffold::Lang::Rust => sdk,
                 super::scaffold::Lang::Python => sdk_python,
+            };
+            let sdk = match chosen {
+                Some(p) => p,
+                None => {
+                    let embedded = super::sdk::materialize()?;
+                    match lang {
+                        super::scaffold::Lang::Rust => embedded.rust(),
+                        super::scaffold::Lang::Python => embedded.python(),
+                    }
+                }
             };
             super::scaffold::run(&name, &source_type, &dir, lang, &sdk)
         }
@@ -214,7 +241,7 @@ fn list(config: Option<PathBuf>, as_json: bool) -> anyhow::Result<()> {
 
 fn validate(dir: &Path) -> anyhow::Result<()> {
     let mut ok = true;
-    let manifest = manifest::load(dir);
+    let manifest = openclone_runtime::registry::load_manifest(dir);
     report(
         &mut ok,
         "manifest",

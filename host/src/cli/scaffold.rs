@@ -1,6 +1,6 @@
 //! `openclone plugins new NAME --source-type T`: a plugin crate on the guest SDK that
 //! builds, passes its own test and emits one sample event, ready for
-//! `scripts/build-plugins.sh <folder>` and `openclone capture`.
+//! `openclone plugins build <folder>` and `openclone capture`.
 
 use std::path::{Path, PathBuf};
 
@@ -125,7 +125,7 @@ openclone_guest::export_plugin!({camel});
         (
             root.join("README.md"),
             format!(
-                "# {name}\n\nAn OpenClone capture plugin emitting `{st}` events.\n\n- test: `cargo test`\n- build the component into this folder: `scripts/build-plugins.sh --crate {}` (from the host repository)\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
+                "# {name}\n\nAn OpenClone capture plugin emitting `{st}` events.\n\n- test: `cargo test`\n- build the component into this folder: `openclone plugins build {}`\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
                 root.display()
             ),
         ),
@@ -140,7 +140,7 @@ openclone_guest::export_plugin!({camel});
         st.sensitivity().as_str()
     );
     println!(
-        "Next: cd {} && cargo test; then scripts/build-plugins.sh --crate {} to build plugin.wasm in place.",
+        "Next: cd {} && cargo test; then openclone plugins build {} to build plugin.wasm in place.",
         root.display(),
         root.display()
     );

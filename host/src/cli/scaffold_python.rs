@@ -1,6 +1,6 @@
 //! `openclone plugins new NAME --source-type T --lang python`: a Python plugin on the Python
 //! guest SDK (`guest-sdk-python/`) that passes its own test under the SDK's harness and
-//! emits one sample event, ready for `scripts/build-plugins.sh --crate <folder>` and
+//! emits one sample event, ready for `openclone plugins build <folder>` and
 //! `openclone capture`.
 
 use std::path::{Path, PathBuf};
@@ -185,7 +185,7 @@ if __name__ == "__main__":
         (
             root.join("README.md"),
             format!(
-                "# {name}\n\nAn OpenClone capture plugin in Python emitting `{source}` events.\n\n- test (from this folder): `PYTHONPATH={sdk} python3 -m unittest discover -s tests`; the harness checks events with the host's `openclone` binary (on PATH, or set `OPENCLONE_BIN`)\n- build the component into this folder: `scripts/build-plugins.sh --crate {root}` (from the host repository; it installs componentize-py 0.25.1 into a virtualenv of its own)\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
+                "# {name}\n\nAn OpenClone capture plugin in Python emitting `{source}` events.\n\n- test (from this folder): `PYTHONPATH={sdk} python3 -m unittest discover -s tests`; the harness checks events with the host's `openclone` binary (on PATH, or set `OPENCLONE_BIN`)\n- build the component into this folder: `openclone plugins build {root}` (it installs componentize-py 0.25.1 into a virtualenv of its own, once, or uses `$COMPONENTIZE_PY`)\n- or install the SDK: `pip install {sdk}`\n- install: put this folder (plugin.json + plugin.wasm) into the host's plugins folder\n- try it: `openclone capture --plugin {name}`\n",
                 sdk = sdk.display(),
                 root = root.display(),
             ),
@@ -201,7 +201,7 @@ if __name__ == "__main__":
         source.sensitivity().as_str()
     );
     println!(
-        "Next: cd {} && PYTHONPATH={} python3 -m unittest discover -s tests; then scripts/build-plugins.sh --crate {} to build plugin.wasm in place.",
+        "Next: cd {} && PYTHONPATH={} python3 -m unittest discover -s tests; then openclone plugins build {} to build plugin.wasm in place.",
         root.display(),
         sdk.display(),
         root.display()
