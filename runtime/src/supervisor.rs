@@ -422,7 +422,7 @@ impl Manager {
         entry: &Entry,
         tx: &Sender<Msg>,
     ) -> Option<notify::RecommendedWatcher> {
-        let paths = entry.settings.grants.fs_read.mounted();
+        let paths = entry.settings.grants.watch_paths();
         if paths.is_empty() {
             return None;
         }
@@ -437,7 +437,7 @@ impl Manager {
         })
         .ok()?;
         for p in paths {
-            if let Err(e) = w.watch(p, RecursiveMode::Recursive) {
+            if let Err(e) = w.watch(&p, RecursiveMode::Recursive) {
                 tracing::warn!(plugin = %id, path = %p.display(), error = %e, "cannot watch a granted path; the plugin still runs on its interval");
             }
         }

@@ -218,7 +218,7 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
                 for p in &r.problems {
                     println!("  problem: {p}");
                 }
-                for d in &r.net_refusals {
+                for d in &r.refusals {
                     println!("  denied by the host: {d}");
                 }
             }
@@ -308,9 +308,13 @@ fn serve(
     }
     let addr = listen.unwrap_or(cfg.listen);
     let tls = crate::http::tls::acceptor_for(&cfg, addr)?;
+    let warm = std::thread::spawn(openclone_vault::redact::warm);
     let app = Arc::new(App::open(&cfg)?);
-    std::thread::spawn(openclone_vault::redact::warm);
     let runtime = runtime(&cfg)?;
+    // The rule sets are compiled before the first request can arrive: one that waited for
+    // them held its worker thread, and every connection on it, for ~250 ms (BENCHMARKS.md,
+    // "Tail latency").
+    let _ = warm.join();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

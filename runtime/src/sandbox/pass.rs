@@ -32,9 +32,10 @@ pub struct PassReport {
     pub problems: Vec<String>,
     /// Records the plugin skipped inside files it otherwise read.
     pub skipped_records: u32,
-    /// Outgoing requests the host denied (`net-http`), the first ten, one line each:
-    /// scheme, host and port, and why.
-    pub net_refusals: Vec<String>,
+    /// Calls a capability refused ([`super::capability::Capability::after_pass`]; for
+    /// `net-http` the outgoing requests: scheme, host and port, and why), the first ten of
+    /// each, one line each.
+    pub refusals: Vec<String>,
     /// Wall time of the pass.
     pub elapsed: Duration,
 }
@@ -153,16 +154,17 @@ pub fn run(
     tally.logs_suppressed += forward_stdio(ctx, "stderr", &stderr);
     report_suppressed(&ctx.id, &tally);
     let peak_memory = store.data().limits.peak_memory;
-    let (denied, net_refusals) = store.data().instances.net_http.denials();
+    let refused = store.data().instances.after_pass();
+    let (denied, refusals) = (refused.count, refused.lines);
     if let Ok(mut d) = ctx.denials.lock() {
-        *d = (denied, net_refusals.last().cloned());
+        *d = (denied, refusals.last().cloned());
     }
     let report = result.map_err(|e| match e {
         PassError::Trap(t) => PassError::Trap(with_panic(t, &stderr)),
         // The guest sees only `HTTP-request-denied`; the status gets the host's reason.
         PassError::Failed(m) if denied > 0 => PassError::Failed(format!(
             "{m} (the host denied {denied} request(s); the last shown: {})",
-            net_refusals.last().map_or("", String::as_str)
+            refusals.last().map_or("", String::as_str)
         )),
         other => other,
     })?;
@@ -170,7 +172,7 @@ pub fn run(
         tally,
         problems: report.problems,
         skipped_records: report.skipped_records,
-        net_refusals,
+        refusals,
         peak_memory,
         elapsed: started.elapsed(),
     })

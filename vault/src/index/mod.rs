@@ -84,6 +84,11 @@ pub struct Index {
     dir: PathBuf,
     filter: Filter,
     memtable: KeySet,
+    /// A frozen memtable's table once its run is written, emptied, for the next freeze:
+    /// its pages are already mapped. A fresh 4.5 MiB table faults a page for nearly every
+    /// key of its first groups, on the vault's writer thread (about 13 ms for 500 keys in
+    /// a VM; BENCHMARKS.md, "Tail latency").
+    spare: Option<KeySet>,
     /// Logs whose keys are in the memtable; the last is the one appended to.
     mem_logs: Vec<u64>,
     log: KeyLog,
@@ -215,6 +220,7 @@ impl Index {
             dir: dir.to_owned(),
             filter,
             memtable,
+            spare: None,
             mem_logs,
             log,
             frozen: Vec::new(),
@@ -240,6 +246,7 @@ impl Index {
             dir: dir.to_owned(),
             filter: Filter::with_capacity(0),
             memtable: KeySet::with_capacity_and_hasher(FREEZE_KEYS, Default::default()),
+            spare: None,
             mem_logs: vec![id],
             log: KeyLog::open(&log_path(dir, id), |_| {})?,
             frozen: Vec::new(),
@@ -293,6 +300,12 @@ impl Index {
         files: &[(&str, u64)],
     ) -> Result<(), IndexError> {
         let keys: Vec<u128> = keys.into_iter().map(stored).collect();
+        if !self.memtable.is_empty() && self.memtable.len() + keys.len() > FREEZE_KEYS {
+            // Frozen first, so these keys go to a fresh table: one past its capacity
+            // would rehash all of them on the vault's writer thread, a stall of tens of
+            // ms (BENCHMARKS.md, "Tail latency").
+            self.freeze().map_err(|e| self.err(e))?;
+        }
         if !keys.is_empty() || !files.is_empty() {
             self.log
                 .append(keys.iter().copied(), files)
@@ -366,10 +379,11 @@ impl Index {
         self.next_id += 2;
         let log = KeyLog::open(&log_path(&self.dir, log_id), |_| {})?;
         self.log = log;
-        let keys = Arc::new(std::mem::replace(
-            &mut self.memtable,
-            KeySet::with_capacity_and_hasher(FREEZE_KEYS, Default::default()),
-        ));
+        let next = self
+            .spare
+            .take()
+            .unwrap_or_else(|| KeySet::with_capacity_and_hasher(FREEZE_KEYS, Default::default()));
+        let keys = Arc::new(std::mem::replace(&mut self.memtable, next));
         self.frozen.push(Frozen {
             run: run_id,
             keys: keys.clone(),
@@ -394,6 +408,10 @@ impl Index {
                     return Ok(());
                 };
                 let frozen = self.frozen.remove(pos);
+                if let Ok(mut table) = Arc::try_unwrap(frozen.keys) {
+                    table.clear();
+                    self.spare = Some(table);
+                }
                 self.runs.push(Arc::new(run));
                 self.base_files = frozen.files_after;
                 self.write_manifest()?;

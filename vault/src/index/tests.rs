@@ -188,3 +188,40 @@ fn runs_of_one_tier_are_merged_in_the_background() {
             .all(|k| index.contains(k).expect("lookup"))
     );
 }
+
+#[test]
+fn a_group_that_would_overflow_the_memtable_freezes_it_first_and_its_table_is_reused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut index = Index::open(&dir.path().join("index")).expect("open");
+    let capacity = index.memtable.capacity();
+    let first = FREEZE_KEYS as u64 - 10;
+    for chunk in keys(0..first).chunks(5_000) {
+        index.record(chunk, &[]).expect("record");
+    }
+    index
+        .record(&keys(first..first + 100), &[])
+        .expect("record");
+    assert_eq!(
+        index.memtable.len(),
+        100,
+        "the full table was frozen before the group, not grown past its capacity"
+    );
+    assert_eq!(index.memtable.capacity(), capacity, "never rehashed");
+    settle(&mut index);
+    assert!(
+        index
+            .spare
+            .as_ref()
+            .is_some_and(|t| t.is_empty() && t.capacity() >= capacity),
+        "the written run's table waits, emptied, for the next freeze"
+    );
+    let more = first + 100;
+    for chunk in keys(more..more + FREEZE_KEYS as u64).chunks(5_000) {
+        index.record(chunk, &[]).expect("record");
+    }
+    assert!(
+        keys(0..more + FREEZE_KEYS as u64)
+            .iter()
+            .all(|k| index.contains(k).expect("lookup"))
+    );
+}

@@ -193,6 +193,11 @@ const ABOUT: &[&str] = &[
 
 /// Text every secret-naming key contains (case-insensitive): keys without any are not
 /// split into words.
+/// Builds [`TRIGGERS`] now ([`super::warm`]).
+pub(super) fn warm() {
+    LazyLock::force(&TRIGGERS);
+}
+
 static TRIGGERS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)

@@ -668,10 +668,11 @@ static PII: LazyLock<PatternSet> = LazyLock::new(|| {
     ])
 });
 
-/// Compiles every rule set now (gitleaks' and the host's, a few hundred regexes), so the
-/// first batch after start does not wait for it; the host calls it on a background thread
-/// as it starts.
+/// Compiles every rule set now (gitleaks' and the host's, a few hundred regexes, and the
+/// key-name triggers), so the first batch after start does not wait for it; the host
+/// calls it while it opens its vaults and waits for it before it listens.
 pub fn warm() {
+    keys::warm();
     LazyLock::force(&gitleaks::RULE_SET);
     LazyLock::force(&HOST_RULES);
     LazyLock::force(&PII);

@@ -79,6 +79,10 @@ impl Capability for FsRead {
         Ok(())
     }
 
+    fn watch_paths(g: &Grant) -> Vec<PathBuf> {
+        g.mounted().to_vec()
+    }
+
     fn missing(g: &Grant) -> Option<String> {
         (g.requested && g.paths.is_empty()).then(|| {
             "requests fs-read, but its `paths` are empty: it sees no files; add `paths = [\"~/…\"]`".into()

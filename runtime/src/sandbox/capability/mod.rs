@@ -8,9 +8,14 @@
 //!   registered, into a typed grant with its limits;
 //! - [`Capability::link`] (Spin: `init`): its imports in the process's one `Linker`;
 //! - [`Capability::prepare`] (Spin: `prepare`): the per-instance state of one pass;
-//! - [`Capability::describe`]: one line for `plugins inspect` and `doctor`.
+//! - [`Capability::describe`] / [`Capability::missing`]: the status lines of `plugins
+//!   inspect`, `validate` and `doctor`;
+//! - [`Capability::watch_paths`]: folders whose changes start a pass (the supervisor);
+//! - [`Capability::after_pass`]: the calls it refused in one pass, for the pass report,
+//!   `capture`'s output and the plugin's status.
 //!
-//! Adding a capability is one new module and one line in [`capabilities!`] below.
+//! Adding a capability is one new module and one line in [`capabilities!`] below (plus its
+//! WIT interface and the SDKs' wrappers); nothing in the pass or the supervisor names one.
 
 pub mod config;
 pub mod emit;
@@ -135,6 +140,29 @@ pub trait Capability {
     fn missing(_grant: &Self::Grant) -> Option<String> {
         None
     }
+
+    /// Folders whose changes start a pass (the supervisor watches them while the plugin
+    /// runs). Default none.
+    fn watch_paths(_grant: &Self::Grant) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
+    /// What one finished pass's instance state says for the pass report, `capture`'s
+    /// output and the plugin's status (calls the host refused, one line each). Default
+    /// nothing.
+    fn after_pass(_instance: &Self::Instance) -> Refusals {
+        Refusals::default()
+    }
+}
+
+/// Calls of one pass a capability refused ([`Capability::after_pass`]): how many, and the
+/// first few, one line each (what was asked and why it was refused).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// How many.
+    pub count: u32,
+    /// The first ones, one line each.
+    pub lines: Vec<String>,
 }
 
 /// The registration: one line per capability (field, module, type).
@@ -192,12 +220,32 @@ macro_rules! capabilities {
                     .collect()
             }
 
+            /// Every capability's [`Capability::watch_paths`].
+            pub fn watch_paths(&self) -> Vec<std::path::PathBuf> {
+                let mut paths = Vec::new();
+                $(paths.extend(<$module::$ty as Capability>::watch_paths(&self.$field));)*
+                paths
+            }
+
             /// (name, [`Capability::describe`]) of every capability, in registration order.
             pub fn describe(&self) -> Vec<(&'static str, String)> {
                 vec![$((
                     <$module::$ty as Capability>::NAME,
                     <$module::$ty as Capability>::describe(&self.$field),
                 )),*]
+            }
+        }
+
+        impl Instances {
+            /// Every capability's [`Capability::after_pass`], added up.
+            pub fn after_pass(&self) -> Refusals {
+                let mut all = Refusals::default();
+                $(
+                    let r = <$module::$ty as Capability>::after_pass(&self.$field);
+                    all.count += r.count;
+                    all.lines.extend(r.lines);
+                )*
+                all
             }
         }
 

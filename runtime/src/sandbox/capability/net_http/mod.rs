@@ -157,6 +157,11 @@ impl Capability for NetHttp {
         })
     }
 
+    fn after_pass(i: &Instance) -> super::Refusals {
+        let (count, lines) = i.denials();
+        super::Refusals { count, lines }
+    }
+
     fn missing(g: &Grant) -> Option<String> {
         let p = g.policy.as_ref()?;
         if p.requested == Requested::Hosts(Vec::new()) {
