@@ -72,12 +72,22 @@ macro_rules! event_types {
             }
 
             impl $name {
+                /// Its source type.
+                pub const SOURCE: SourceType = SourceType::$variant;
+
+                /// Its `data` fields, as named on the wire.
+                pub const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+
                 /// This event at `timestamp` (Unix seconds).
                 pub fn at(self, timestamp: f64) -> Emit {
                     Emit::new(SourceType::$variant, timestamp, self)
                 }
             }
         )*
+
+        /// Every typed builder: (its source type, its `data` fields), checked against the
+        /// vault's definition of the 15 source types by `tests/source_types.rs`.
+        pub const BUILDERS: &[(SourceType, &[&str])] = &[$(($name::SOURCE, $name::FIELDS)),*];
     };
 }
 

@@ -19,9 +19,9 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::Api;
 use super::routes::message;
-use crate::guard::Peer;
 use crate::guard::host::{Ports, allowed};
-use crate::guard::key::{self, Scheme, presented, tenant_of};
+use crate::guard::key::{Scheme, presented, tenant_of};
+use crate::guard::{Peer, Refusal};
 use crate::http::reply::Body;
 
 /// The extension id of aw-watcher-web in the Chrome Web Store.
@@ -51,48 +51,35 @@ impl Cors {
     }
 }
 
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// Its `Host` is not this host → 400, as aw-server answers.
-    Host,
-    /// A web page's `Origin` that is not allowed → 403.
-    Origin,
-    /// No key or a wrong one while `require_key` is set → 401.
-    Key,
-    /// Too many wrong keys from this client → 429, retry after this many seconds.
-    Throttled(u64),
-}
-
-impl Refused {
-    /// The answer, in aw-server's words where it has them.
-    pub fn reply(self) -> Response<Body> {
-        match self {
-            Self::Host => message(StatusCode::BAD_REQUEST, "Host header is invalid"),
-            Self::Origin => message(
-                StatusCode::FORBIDDEN,
-                "requests from web pages are refused unless they come from the ActivityWatch web extension or an origin in [activitywatch] allowed_origins",
-            ),
-            Self::Key => message(
-                StatusCode::UNAUTHORIZED,
-                "Missing or invalid API key. Set 'Authorization: Bearer <key>' header.",
-            ),
-            Self::Throttled(s) => {
-                let mut r = message(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many wrong API keys from this address; retry later",
-                );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(s));
-                r
-            }
+/// aw-server's answer to a request the guard refused, in its words where it has them:
+/// 400 for a bad `Host` (as aw-server answers), 403 for a web page, 401 for a missing or
+/// wrong key, 429 after too many wrong keys.
+pub fn answer(r: Refusal) -> Response<Body> {
+    match r {
+        Refusal::Host => message(StatusCode::BAD_REQUEST, "Host header is invalid"),
+        Refusal::Origin => message(
+            StatusCode::FORBIDDEN,
+            "requests from web pages are refused unless they come from the ActivityWatch web extension or an origin in [activitywatch] allowed_origins",
+        ),
+        Refusal::Unauthorized => message(
+            StatusCode::UNAUTHORIZED,
+            "Missing or invalid API key. Set 'Authorization: Bearer <key>' header.",
+        ),
+        Refusal::TooMany(s) => {
+            let mut r = message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many wrong API keys from this address; retry later",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+            r
         }
     }
 }
 
 /// Checks the Host and Origin of `req`, which arrived at `local`. `Ok(Some)`: an allowed
-/// browser request. Errors: [`Refused::Host`], [`Refused::Origin`].
-pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option<Cors>, Refused> {
+/// browser request. Errors: [`Refusal::Host`], [`Refusal::Origin`].
+pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option<Cors>, Refusal> {
     let host = req
         .headers()
         .get(header::HOST)
@@ -100,7 +87,7 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
         .unwrap_or_default();
     if !allowed(host, local, &api.app.config.http.allowed_hosts, Ports::Any) {
         tracing::info!(host, "ActivityWatch request refused: Host is not this host");
-        return Err(Refused::Host);
+        return Err(Refusal::Host);
     }
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return Ok(None);
@@ -129,7 +116,7 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
                 "ActivityWatch request refused: origin not allowed"
             );
         }
-        return Err(Refused::Origin);
+        return Err(Refusal::Origin);
     }
     Ok(Some(Cors {
         origin: origin.clone(),
@@ -141,20 +128,18 @@ pub fn check<B>(req: &Request<B>, local: SocketAddr, api: &Api) -> Result<Option
 }
 
 /// With `[activitywatch] require_key`, checks `Authorization: Bearer <key>` against the
-/// tenant's keys on every route but `GET /api/0/info`. Errors: [`Refused::Key`].
-pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refused> {
+/// tenant's keys on every route but `GET /api/0/info`. Errors: [`Refusal::Unauthorized`].
+pub fn authorize<B>(req: &Request<B>, api: &Api) -> Result<(), Refusal> {
     if !api.require_key || (req.method() == Method::GET && req.uri().path() == "/api/0/info") {
         return Ok(());
     }
     let key = presented(req.headers(), &[Scheme::Bearer]);
     let (app, peer) = (&api.app, Peer::of(req));
-    match tenant_of(&app.keys, &app.key_guesses, peer, key.as_deref()) {
-        Ok(t) if t == api.tenant => Ok(()),
-        Ok(_) => {
+    match tenant_of(&app.keys, &app.key_guesses, peer, key.as_deref())? {
+        t if t == api.tenant => Ok(()),
+        _ => {
             app.key_guesses.failed(peer);
-            Err(Refused::Key)
+            Err(Refusal::Unauthorized)
         }
-        Err(key::Denied::Unauthorized) => Err(Refused::Key),
-        Err(key::Denied::Throttled(s)) => Err(Refused::Throttled(s)),
     }
 }

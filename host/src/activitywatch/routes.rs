@@ -33,7 +33,7 @@ pub async fn route(
 ) -> Result<Response<Body>, Infallible> {
     let cors = match guard::check(&req, local, &api) {
         Ok(c) => c,
-        Err(refused) => return Ok(finish(&api, refused.reply(), None)),
+        Err(refused) => return Ok(finish(&api, guard::answer(refused), None)),
     };
     let resp = if req.method() == Method::OPTIONS {
         let mut r = Response::new(Body::default());
@@ -42,7 +42,7 @@ pub async fn route(
     } else {
         match guard::authorize(&req, &api) {
             Ok(()) => dispatch(&api, req).await,
-            Err(refused) => refused.reply(),
+            Err(refused) => guard::answer(refused),
         }
     };
     Ok(finish(&api, resp, cors))

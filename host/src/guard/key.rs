@@ -10,6 +10,8 @@ use hyper::HeaderMap;
 use openclone_ingest::auth::KeyRing;
 use openclone_ingest::ratelimit::KeyGuesses;
 
+use super::Refusal;
+
 /// How a client sends its API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -48,29 +50,20 @@ pub fn presented<'a>(headers: &'a HeaderMap, schemes: &[Scheme]) -> Option<Cow<'
     })
 }
 
-/// Why a key was not accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Denied {
-    /// No key, or not a key of any tenant → 401.
-    Unauthorized,
-    /// Too many wrong keys from this address → 429, retry after this many seconds.
-    Throttled(u64),
-}
-
 /// The tenant number whose key `key` is, from client address `peer`: a client that sent
 /// too many wrong keys is refused before its key is looked at, and a wrong key counts
-/// against its address. Errors: [`Denied`].
+/// against its address. Errors: [`Refusal::TooMany`], [`Refusal::Unauthorized`].
 pub fn tenant_of(
     keys: &KeyRing,
     guesses: &KeyGuesses,
     peer: IpAddr,
     key: Option<&str>,
-) -> Result<usize, Denied> {
-    guesses.allowed(peer).map_err(Denied::Throttled)?;
-    let key = key.ok_or(Denied::Unauthorized)?;
+) -> Result<usize, Refusal> {
+    guesses.allowed(peer).map_err(Refusal::TooMany)?;
+    let key = key.ok_or(Refusal::Unauthorized)?;
     keys.tenant_of(key).ok_or_else(|| {
         guesses.failed(peer);
-        Denied::Unauthorized
+        Refusal::Unauthorized
     })
 }
 

@@ -12,6 +12,22 @@ use std::net::SocketAddr;
 
 use hyper::Request;
 
+/// Why the request guard turned a request away before a route saw it: the one refusal
+/// type of this layer. Each listener answers it in its own words (the ingest API's JSON
+/// errors, aw-server's messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `Host` does not name this host ([`host::allowed`]).
+    Host,
+    /// A web page whose `Origin` is not allowed.
+    Origin,
+    /// No key, or not a key of this listener's tenants (→ 401).
+    Unauthorized,
+    /// Too many wrong keys from this address, or the key's rate-limit bucket is empty
+    /// (→ 429): retry after this many seconds.
+    TooMany(u64),
+}
+
 /// The address a request's connection came from, in the request's extensions (set by
 /// [`crate::http::accept`]): failed-key throttling and `/metrics` beyond loopback go by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

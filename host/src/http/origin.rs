@@ -6,45 +6,16 @@
 use std::net::SocketAddr;
 
 use hyper::header::{HOST, HeaderValue, ORIGIN};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, Response};
 
-use super::reply::{self, Body};
+use super::reply::Body;
+use crate::guard::Refusal;
 use crate::guard::host::{Ports, allowed};
 use openclone_ingest::config::HttpConfig;
 
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Its `Host` names another host → 421.
-    Host,
-    /// It came from a web page whose origin is not allowed → 403.
-    Origin,
-}
-
-impl Refusal {
-    /// The JSON answer.
-    pub fn reply(self) -> Response<Body> {
-        match self {
-            Self::Host => reply::json(
-                StatusCode::MISDIRECTED_REQUEST,
-                &serde_json::json!({
-                    "error": "host_not_allowed",
-                    "detail": "the Host header must name this host (its listening address, localhost, 127.0.0.1 or [::1] with its port, or a name in [http] allowed_hosts)",
-                }),
-            ),
-            Self::Origin => reply::json(
-                StatusCode::FORBIDDEN,
-                &serde_json::json!({
-                    "error": "origin_not_allowed",
-                    "detail": "requests from web pages are refused unless their origin is in [http] allowed_origins",
-                }),
-            ),
-        }
-    }
-}
-
 /// Checks `req`, which arrived at `local`. `Ok(Some(origin))`: an allowed browser origin
-/// to echo in CORS headers; `Ok(None)`: not a browser request. Errors: [`Refusal`].
+/// to echo in CORS headers; `Ok(None)`: not a browser request. Errors: [`Refusal::Host`],
+/// [`Refusal::Origin`].
 pub fn check<B>(
     req: &Request<B>,
     local: SocketAddr,

@@ -121,3 +121,27 @@ pub fn text(status: StatusCode, body: String) -> Response<Body> {
     );
     resp
 }
+
+/// The ingest API's answer to a request the guard refused (CONTRACT.md: 421
+/// `host_not_allowed`, 403 `origin_not_allowed`, 401, 429 with `Retry-After`).
+pub fn refused(r: crate::guard::Refusal) -> Response<Body> {
+    use crate::guard::Refusal;
+    match r {
+        Refusal::Host => json(
+            StatusCode::MISDIRECTED_REQUEST,
+            &serde_json::json!({
+                "error": "host_not_allowed",
+                "detail": "the Host header must name this host (its listening address, localhost, 127.0.0.1 or [::1] with its port, or a name in [http] allowed_hosts)",
+            }),
+        ),
+        Refusal::Origin => json(
+            StatusCode::FORBIDDEN,
+            &serde_json::json!({
+                "error": "origin_not_allowed",
+                "detail": "requests from web pages are refused unless their origin is in [http] allowed_origins",
+            }),
+        ),
+        Refusal::Unauthorized => unauthorized(),
+        Refusal::TooMany(s) => rate_limited(s),
+    }
+}

@@ -20,7 +20,8 @@ use openclone_ingest::auth::hash_key;
 
 use crate::app::App;
 use crate::guard::Peer;
-use crate::guard::key::{self, Scheme, presented, tenant_of};
+use crate::guard::Refusal;
+use crate::guard::key::{Scheme, presented, tenant_of};
 
 /// The routes, for the metrics' `route` label.
 const ROUTES: [&str; 6] = [
@@ -46,7 +47,7 @@ pub async fn route(
     let cors = match super::origin::check(&req, local, &app.config.http) {
         Ok(cors) => cors,
         Err(refusal) => {
-            let refused = refusal.reply();
+            let refused = reply::refused(refusal);
             tracing::info!(path = %path, status = refused.status().as_u16(), "request refused by the Host/Origin check");
             app.metrics
                 .request(label(&path), &tenant_label, refused.status().as_u16());
@@ -66,14 +67,14 @@ pub async fn route(
                 tenant_label.clone_from(&app.tenants[tenant].id);
                 ingest(&app, tenant, req, started).await
             }
-            Err(denied) => denied.reply(),
+            Err(refusal) => reply::refused(refusal),
         },
         (&Method::POST, "/api/v1/owntracks") => match authorize(&app, &req, &OWNTRACKS) {
             Ok(tenant) => {
                 tenant_label.clone_from(&app.tenants[tenant].id);
                 owntracks(&app, tenant, req, started).await
             }
-            Err(denied) => denied.reply(),
+            Err(refusal) => reply::refused(refusal),
         },
         (&Method::GET, "/api/v1/plugins") => match authorize(&app, &req, &SCHEMES) {
             Ok(tenant) => {
@@ -84,7 +85,7 @@ pub async fn route(
                     json!({ "tenant": t.id, "plugins": app.registry().list(&t.id) }),
                 )
             }
-            Err(denied) => denied.reply(),
+            Err(refusal) => reply::refused(refusal),
         },
         (&Method::GET, "/api/v1/stats") => match authorize(&app, &req, &SCHEMES) {
             Ok(tenant) => {
@@ -92,7 +93,7 @@ pub async fn route(
                 tenant_label.clone_from(&t.id);
                 stats(t)
             }
-            Err(denied) => denied.reply(),
+            Err(refusal) => reply::refused(refusal),
         },
         (_, p) if ROUTES.contains(&p) => {
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
@@ -124,7 +125,7 @@ fn metrics(app: &App, req: &Request<Incoming>, tenant_label: &mut String) -> Res
             let text = app.metrics.render(&app.registry().metric_rows());
             reply::text(StatusCode::OK, scoped(&text, app, id))
         }
-        Err(denied) => denied.reply(),
+        Err(refusal) => reply::refused(refusal),
     }
 }
 
@@ -184,24 +185,6 @@ fn stats(t: &Tenant) -> Response<Body> {
     }
 }
 
-/// Why a request was turned away before its body was read.
-pub(super) enum Denied {
-    /// No key, or not a key of any tenant → 401.
-    Unauthorized,
-    /// Too many wrong keys from this address, or the key's bucket is empty → 429, retry
-    /// after this many seconds.
-    RateLimited(u64),
-}
-
-impl Denied {
-    pub(super) fn reply(self) -> Response<Body> {
-        match self {
-            Self::Unauthorized => reply::unauthorized(),
-            Self::RateLimited(s) => reply::rate_limited(s),
-        }
-    }
-}
-
 /// The schemes the ingest API takes a key under (CONTRACT.md, "Authentication").
 const SCHEMES: [Scheme; 1] = [Scheme::ApiKey];
 /// OwnTracks' HTTP mode sends Basic credentials (the password is the key).
@@ -214,18 +197,13 @@ pub(super) fn authorize<B>(
     app: &App,
     req: &Request<B>,
     schemes: &[Scheme],
-) -> Result<usize, Denied> {
+) -> Result<usize, Refusal> {
     let key = presented(req.headers(), schemes);
-    let tenant = tenant_of(&app.keys, &app.key_guesses, Peer::of(req), key.as_deref()).map_err(
-        |d| match d {
-            key::Denied::Unauthorized => Denied::Unauthorized,
-            key::Denied::Throttled(s) => Denied::RateLimited(s),
-        },
-    )?;
+    let tenant = tenant_of(&app.keys, &app.key_guesses, Peer::of(req), key.as_deref())?;
     if let Some(key) = key {
         app.limiter
             .take(&hash_key(&key))
-            .map_err(Denied::RateLimited)?;
+            .map_err(Refusal::TooMany)?;
     }
     Ok(tenant)
 }
