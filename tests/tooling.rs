@@ -362,3 +362,44 @@ fn doctor_names_each_problem_and_its_fix() {
         "{out}"
     );
 }
+
+#[test]
+fn plugins_build_out_makes_drop_ins_and_reuses_an_unchanged_python_component() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = tempfile::tempdir().expect("tempdir");
+    let build = |folder: &str| {
+        let o = out.path().display().to_string();
+        let venv = root.join("target/python-venv").display().to_string();
+        let dir = root.join(folder).display().to_string();
+        openclone(
+            &root,
+            &[
+                "plugins",
+                "build",
+                "--python-venv",
+                &venv,
+                "--out",
+                &o,
+                &dir,
+            ],
+        )
+    };
+    // twin-python has no plugin.json of its own: each dropins/<name>/plugin.json becomes
+    // OUT/<name>/ with the folder's one component.
+    let (ok, text) = build("tests/plugins/twin-python");
+    assert!(ok, "{text}");
+    let first = std::fs::read(out.path().join("twin-python/plugin.wasm")).expect("built");
+    // The suite's own build of the same folder, with the same binary, is reused byte for
+    // byte: componentize-py is not reproducible, so a rebuild would differ.
+    let suite = std::fs::read(built_plugins().join("twin-python/plugin.wasm")).expect("suite's");
+    assert!(first == suite, "an unchanged Python plugin was built again");
+    // A remote plugin is copied as its manifest alone.
+    let (ok, text) = build("plugins/remote-python");
+    assert!(ok, "{text}");
+    assert!(out.path().join("remote-python/plugin.json").is_file());
+    assert!(!out.path().join("remote-python/plugin.wasm").exists());
+    // A folder with nothing to build names what it lacks.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let (ok, text) = build(&empty.path().display().to_string());
+    assert!(!ok && text.contains("plugin.json"), "{text}");
+}

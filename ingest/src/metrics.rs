@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use openclone_vault::Tally;
+
 /// Upper bounds of the ingest latency histogram, seconds.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -47,13 +49,13 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// Counts stored and skipped events of a batch (HTTP or `emit`).
-    pub fn events(&self, tenant: &str, source_type: &str, stored: u32, skipped: u32) {
+    /// Counts a stored batch's stored and skipped events (HTTP or `emit`).
+    pub fn events(&self, tenant: &str, source_type: &str, tally: Tally) {
         let mut e = lock(&self.events);
         *e.entry((tenant.to_owned(), source_type.to_owned(), "stored"))
-            .or_default() += u64::from(stored);
+            .or_default() += tally.stored;
         *e.entry((tenant.to_owned(), source_type.to_owned(), "skipped"))
-            .or_default() += u64::from(skipped);
+            .or_default() += tally.skipped;
     }
 
     /// Records how long a batch from `origin` (`http`, `emit`) took, from its first byte
@@ -169,13 +171,13 @@ impl Metrics {
             "openclone_plugin_events_stored_total",
             "counter",
             "Events a plugin stored.",
-            &|p| p.stored as f64,
+            &|p| p.events.stored as f64,
         );
         family(
             "openclone_plugin_events_skipped_total",
             "counter",
             "Events of a plugin skipped as duplicates.",
-            &|p| p.skipped as f64,
+            &|p| p.events.skipped as f64,
         );
         out
     }
@@ -201,8 +203,6 @@ pub struct PluginRow {
     pub peak_memory: u64,
     /// Records skipped inside files otherwise read.
     pub records_skipped: u64,
-    /// Events stored.
-    pub stored: u64,
-    /// Events skipped as duplicates.
-    pub skipped: u64,
+    /// Its events stored and skipped as duplicates.
+    pub events: Tally,
 }

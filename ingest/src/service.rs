@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openclone_vault::{
-    Batch, FieldError, Platform, RawEvent, Receipt, Rules, SourceType, Vault, envelope_ids,
+    Batch, FieldError, Platform, RawEvent, Receipt, Rules, SourceType, Tally, Vault, envelope_ids,
     validate_events, validate_value,
 };
 
@@ -94,9 +94,8 @@ pub trait PluginPolicy: Send + Sync {
         plugin_id: &str,
     ) -> Result<(), Refused>;
 
-    /// Counts a stored batch of `plugin_id` in `tenant` (`stored` new, `skipped` duplicates)
-    /// at Unix second `now`.
-    fn stored(&self, tenant: &str, plugin_id: &str, stored: u32, skipped: u32, now: f64);
+    /// Counts a stored batch of `plugin_id` in `tenant` at Unix second `now`.
+    fn stored(&self, tenant: &str, plugin_id: &str, tally: Tally, now: f64);
 }
 
 /// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
@@ -277,11 +276,9 @@ impl Ingest {
                 me.metrics.ingest_latency(origin.label, started.elapsed());
                 let result = match result {
                     Ok(r) => {
-                        me.metrics
-                            .events(&t.id, source_type.as_str(), r.stored, r.skipped);
-                        me.policy
-                            .stored(&t.id, &plugin_id, r.stored, r.skipped, unix_now());
-                        tracing::debug!(tenant = %t.id, plugin = %plugin_id, origin = origin.label, stored = r.stored, skipped = r.skipped, "batch stored");
+                        me.metrics.events(&t.id, source_type.as_str(), r.tally);
+                        me.policy.stored(&t.id, &plugin_id, r.tally, unix_now());
+                        tracing::debug!(tenant = %t.id, plugin = %plugin_id, origin = origin.label, stored = r.tally.stored, skipped = r.tally.skipped, "batch stored");
                         Ok(r)
                     }
                     Err(e) => {

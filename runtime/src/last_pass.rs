@@ -1,12 +1,15 @@
 //! The outcome of each plugin's last successful pass that read something, kept across
 //! runs in `<data>/state/<tenant>/last-passes.json` so `openclone plugins list` can show it
-//! without a running host: `{plugin id: {at, stored, skipped, problems, skipped_records}}`.
+//! without a running host: `{plugin id: {at, stored, skipped, problems, skipped_records}}`
+//! (`stored` and `skipped` are the pass's [`Tally`], flattened).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+
+use openclone_vault::Tally;
 
 use crate::sandbox::pass::PassReport;
 
@@ -15,10 +18,9 @@ use crate::sandbox::pass::PassReport;
 pub struct LastPass {
     /// When it ended, Unix seconds.
     pub at: u64,
-    /// Events stored.
-    pub stored: u32,
-    /// Events already in the vault.
-    pub skipped: u32,
+    /// The pass's events stored and skipped as duplicates (and refused `emit` calls).
+    #[serde(flatten)]
+    pub tally: Tally,
     /// Inputs reported as problems.
     pub problems: u32,
     /// Records skipped inside otherwise-read files.
@@ -54,12 +56,11 @@ pub fn record(data: &Path, tenant: &str, plugin: &str, report: &PassReport) -> s
         at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        stored: report.tally.stored,
-        skipped: report.tally.skipped,
+        tally: report.tally,
         problems: u32::try_from(report.problems.len()).unwrap_or(u32::MAX),
         skipped_records: report.skipped_records,
     };
-    let read_nothing = (new.stored, new.skipped, new.problems, new.skipped_records) == (0, 0, 0, 0);
+    let read_nothing = new.tally.is_empty() && (new.problems, new.skipped_records) == (0, 0);
     if read_nothing && all.contains_key(plugin) {
         return Ok(());
     }

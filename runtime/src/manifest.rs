@@ -274,7 +274,7 @@ fn component(dir: &Path, field: Option<&Value>) -> Result<PluginKind, String> {
     match (path.is_file(), named) {
         (true, _) => Ok(PluginKind::Wasm { component: path }),
         (false, Some(n)) => Err(format!(
-            "component missing: {n:?} is not in {}; build it (scripts/build-plugins.sh) or fix the path",
+            "component missing: {n:?} is not in {}; build it (`openclone plugins build`) or fix the path",
             dir.display()
         )),
         (false, None) => Ok(PluginKind::Remote),

@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use openclone_ingest::service::{PluginPolicy, Refused, Sender, Tenant};
-use openclone_vault::{FieldError, SourceType};
+use openclone_vault::{FieldError, SourceType, Tally};
 
 use crate::manifest::PluginKind;
 use crate::registry::Registry;
@@ -103,9 +103,9 @@ impl PluginPolicy for Plugins {
         }
     }
 
-    fn stored(&self, tenant: &str, plugin_id: &str, stored: u32, skipped: u32, now: f64) {
+    fn stored(&self, tenant: &str, plugin_id: &str, tally: Tally, now: f64) {
         if let Some((_, entry)) = self.get().get(tenant, plugin_id) {
-            entry.counters.record(stored, skipped, now);
+            entry.counters.record(tally, now);
         }
     }
 }

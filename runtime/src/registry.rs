@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 use crate::manifest::{self, Manifest, ManifestError, PluginKind};
 use crate::settings::{Settings, settings};
 use openclone_ingest::config::Config;
+use openclone_vault::Tally;
 
-/// Counters of one plugin: events from its HTTP batches or `emit` calls, and its passes.
+/// Counters of one plugin in this process: the [`Tally`] of its HTTP batches and `emit`
+/// calls, kept in atomics so the writer thread adds without a lock, and when it last ran.
 #[derive(Default)]
 pub struct Counters {
     stored: AtomicU64,
@@ -22,17 +24,16 @@ pub struct Counters {
 }
 
 impl Counters {
-    /// Adds a batch's outcome.
-    pub fn record(&self, stored: u32, skipped: u32, at: f64) {
-        self.stored.fetch_add(u64::from(stored), Ordering::Relaxed);
-        self.skipped
-            .fetch_add(u64::from(skipped), Ordering::Relaxed);
+    /// Adds a batch's tally (its stored and skipped events) at Unix second `at`.
+    pub fn record(&self, tally: Tally, at: f64) {
+        self.stored.fetch_add(tally.stored, Ordering::Relaxed);
+        self.skipped.fetch_add(tally.skipped, Ordering::Relaxed);
         self.last_run.store(at.to_bits(), Ordering::Relaxed);
     }
 
-    /// (stored, skipped) so far.
-    pub fn totals(&self) -> (u64, u64) {
-        (
+    /// Every batch's tally so far, added up.
+    pub fn totals(&self) -> Tally {
+        Tally::new(
             self.stored.load(Ordering::Relaxed),
             self.skipped.load(Ordering::Relaxed),
         )
@@ -152,15 +153,15 @@ impl Entry {
             Err(e) => Some(e.to_string()),
             Ok(_) => s.last_error.clone(),
         };
-        let (stored, skipped) = self.counters.totals();
+        let totals = self.counters.totals();
         let last = f64::from_bits(self.counters.last_run.load(Ordering::Relaxed));
         obj.insert("kind".into(), json!(kind));
         obj.insert("enabled".into(), json!(self.enabled()));
         obj.insert("status".into(), json!(self.status_word()));
         obj.insert("last_error".into(), json!(last_error));
         let mut counters = json!({
-            "events_stored": stored,
-            "events_skipped": skipped,
+            "events_stored": totals.stored,
+            "events_skipped": totals.skipped,
             "last_run": if last > 0.0 { json!(last) } else { Value::Null },
         });
         if kind == "wasm" {
@@ -325,7 +326,6 @@ impl Registry {
             .iter()
             .map(|e| {
                 let s = e.status();
-                let (stored, skipped) = e.counters.totals();
                 openclone_ingest::metrics::PluginRow {
                     id: e.id(),
                     passes: s.passes,
@@ -335,8 +335,7 @@ impl Registry {
                     last_pass_s: s.last_pass_ms.unwrap_or(0.0) / 1000.0,
                     peak_memory: s.peak_memory.unwrap_or(0) as u64,
                     records_skipped: s.records_skipped,
-                    stored,
-                    skipped,
+                    events: e.counters.totals(),
                 }
             })
             .collect()

@@ -21,6 +21,7 @@ use crate::sandbox::pass::{self, PassError, PassReport};
 use crate::sandbox::{Loaded, Runtime};
 use openclone_ingest::clock::unix_now;
 use openclone_ingest::guard::no_panic;
+use openclone_vault::Tally;
 
 /// First wait after a failed pass; doubles per consecutive failure.
 const BACKOFF_START: Duration = Duration::from_secs(1);
@@ -210,7 +211,7 @@ impl Manager {
             Ok(r) => {
                 // The events were counted by the ingest service as each `emit` stored
                 // them; the pass only marks when the plugin last ran.
-                entry.counters.record(0, 0, unix_now());
+                entry.counters.record(Tally::default(), unix_now());
                 if let Err(e) =
                     last_pass::record(&self.app.config.data_dir(), &entry.tenant, &id, r)
                 {

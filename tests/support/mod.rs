@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 pub const KEY: &str = "your-api-key";
 
 /// The drop-in plugin folders, built once per test run by `scripts/build-plugins.sh
-/// --test` (real components from `plugins/` and `tests/plugins/`).
+/// --test` with this test run's `openclone` (real components from `plugins/` and
+/// `tests/plugins/`).
 pub fn built_plugins() -> &'static Path {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
@@ -24,6 +25,7 @@ pub fn built_plugins() -> &'static Path {
             .arg(root.join("scripts/build-plugins.sh"))
             .arg("--test")
             .arg(&out)
+            .env("OPENCLONE_BIN", env!("CARGO_BIN_EXE_openclone"))
             .status()
             .expect("scripts/build-plugins.sh runs");
         assert!(status.success(), "building the plugins failed");

@@ -167,7 +167,7 @@ fn pipeline(index: &std::path::Path, run: u64) -> f64 {
             s.spawn(move || {
                 for b in mine {
                     let receipt = vault.ingest(b).expect("stored");
-                    assert_eq!(receipt.stored, 500);
+                    assert_eq!(receipt.tally.stored, 500);
                 }
             });
         }

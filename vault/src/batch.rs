@@ -56,14 +56,15 @@ impl FieldError {
 
 /// The outcome of a stored batch: CONTRACT.md's 200 body.
 ///
-/// `stored + skipped` always equals the number of events; `file` is the vault-relative path
-/// of the last event's daily file, `files` every daily file of the batch in order.
+/// `tally.stored + tally.skipped` always equals the number of events (serialized flat, as
+/// `stored` and `skipped`); `file` is the vault-relative path of the last event's daily
+/// file, `files` every daily file of the batch in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
-    /// Events newly appended to the vault.
-    pub stored: u32,
-    /// Events skipped as duplicates (already in the vault or earlier in the batch).
-    pub skipped: u32,
+    /// Events newly appended to the vault and skipped as duplicates (already in the vault
+    /// or earlier in the batch).
+    #[serde(flatten)]
+    pub tally: crate::Tally,
     /// Vault-relative path (forward slashes) of the last event's daily file.
     pub file: String,
     /// Every daily file the batch's events belong to, in first-seen order.

@@ -20,6 +20,7 @@ pub mod sanitize;
 pub mod source;
 pub mod stats;
 pub mod store;
+pub mod tally;
 pub mod validate;
 
 pub use batch::{Batch, Event, FieldError, Receipt};
@@ -28,4 +29,5 @@ pub use error::StoreError;
 pub use sanitize::Policy;
 pub use source::{Platform, Sensitivity, SourceType};
 pub use store::{Vault, VaultConfig};
+pub use tally::Tally;
 pub use validate::{RawEvent, Rules, envelope_ids, validate_body, validate_events, validate_value};

@@ -252,8 +252,7 @@ impl Writer {
                 None => {
                     let last = prepared.entries.last().map_or(0, |e| e.file);
                     Ok(Receipt {
-                        stored,
-                        skipped,
+                        tally: crate::Tally::new(u64::from(stored), u64::from(skipped)),
                         file: prepared.files.get(last).cloned().unwrap_or_default(),
                         files: prepared.files,
                     })

@@ -23,7 +23,7 @@ struct Row {
     cached: Duration,
     instantiate: Duration,
     pass: Duration,
-    stored: u32,
+    stored: u64,
     added_rss: u64,
 }
 

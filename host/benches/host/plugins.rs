@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use openclone_host::app::App;
 use openclone_ingest::config::Config;
 use openclone_runtime::sandbox::bindings::CapturePlugin;
-use openclone_runtime::sandbox::context::{Limiter, PluginContext, PluginState, Tally};
+use openclone_runtime::sandbox::context::{Limiter, PluginContext, PluginState};
 use openclone_runtime::sandbox::{Runtime, pass};
 use openclone_runtime::supervisor::Manager;
+use openclone_vault::Tally;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Engine, Store, StoreLimits};
 
@@ -143,7 +144,7 @@ pub fn run(built: &Path, pipeline_rate: f64, http_rate: f64) {
         .next()
         .and_then(|o| o.result.ok())
         .expect("bench pass");
-    let per_event = report.elapsed.as_secs_f64() * 1e6 / f64::from(report.tally.stored.max(1));
+    let per_event = report.elapsed.as_secs_f64() * 1e6 / report.tally.stored.max(1) as f64;
     let pipeline = 1e6 / pipeline_rate;
     let http = 1e6 / http_rate;
     println!(
@@ -174,6 +175,7 @@ fn bare_instantiation(wasm: &Path, ctx: &Arc<PluginContext>) -> (Duration, Durat
         limits: Limiter::new(StoreLimits::default()),
         plugin: ctx.clone(),
         tally: Tally::default(),
+        logs_suppressed: 0,
         instances: Default::default(),
         describing: false,
     };

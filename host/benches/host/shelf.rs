@@ -87,7 +87,7 @@ pub fn run(built: &Path, fixtures: &Path) {
             "| {id} | `{fixture}` | {bytes} | {} | {:.1} | {:.0} | {:.2} |",
             report.tally.stored,
             secs * 1000.0,
-            f64::from(report.tally.stored) / secs,
+            report.tally.stored as f64 / secs,
             bytes as f64 / secs / 1e6
         );
         app.close();

@@ -238,7 +238,7 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
         );
     }
     if let Some(since) = since {
-        let stored: u32 = outcomes
+        let stored: u64 = outcomes
             .iter()
             .filter_map(|o| o.result.as_ref().ok())
             .map(|r| r.tally.stored)

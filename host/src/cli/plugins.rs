@@ -89,15 +89,29 @@ pub enum PluginsCommand {
     /// For guest SDK test harnesses: validate and key events with the host's own rules,
     /// one JSON request per stdin line, one JSON answer per stdout line.
     CheckEvents,
-    /// Build a plugin folder's component into `plugin.wasm` beside its plugin.json: a
-    /// crate (its Cargo.toml) with cargo for `wasm32-wasip2`, an `app.py` with
-    /// componentize-py 0.25.1 for the world its permissions need; then validate it.
+    /// Build plugin folders' components: a crate (its Cargo.toml) with cargo for
+    /// `wasm32-wasip2` (one cargo call per workspace), an `app.py` with componentize-py
+    /// 0.25.1 for the world its permissions need. In place (`DIR/plugin.wasm`, then
+    /// validated), or with `--out` as drop-in folders `OUT/<id>/`.
     Build {
-        /// The plugin folder; default the current one.
-        dir: Option<PathBuf>,
-        /// The cargo profile of a Rust plugin.
+        /// The plugin folders; default the current one.
+        dirs: Vec<PathBuf>,
+        /// The cargo profile of Rust plugins.
         #[arg(long, default_value = "release")]
         profile: String,
+        /// cargo's target folder; default cargo's own.
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+        /// Write drop-in folders here (`OUT/<id>/plugin.json` and `plugin.wasm`, one more
+        /// per `DIR/dropins/<name>/plugin.json`) instead of building in place; they are
+        /// checked when a host loads them (`plugins validate OUT/<id>` checks one now).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The virtualenv componentize-py runs from (made and given componentize-py
+        /// 0.25.1 from PyPI when it lacks it); default one in the SDK folder.
+        /// `$COMPONENTIZE_PY` names the program itself instead.
+        #[arg(long)]
+        python_venv: Option<PathBuf>,
     },
     /// Check a plugin folder as the host would (manifest, config schema, component world
     /// and version, sha256, `describe`) without installing it; exits non-zero on a problem.
@@ -112,10 +126,26 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
     match cmd {
         PluginsCommand::List { config, json } => list(config, json),
         PluginsCommand::Validate { dir } => validate(&dir),
-        PluginsCommand::Build { dir, profile } => {
-            let dir = dir.unwrap_or_else(|| PathBuf::from("."));
-            super::build::run(&dir, &profile)?;
-            validate(&dir)
+        PluginsCommand::Build {
+            mut dirs,
+            profile,
+            target_dir,
+            out,
+            python_venv,
+        } => {
+            if dirs.is_empty() {
+                dirs.push(PathBuf::from("."));
+            }
+            let opts = super::build::Options {
+                profile,
+                target_dir,
+                out,
+                python_venv,
+            };
+            for dir in super::build::run(&dirs, &opts)? {
+                validate(&dir)?;
+            }
+            Ok(())
         }
         PluginsCommand::CheckEvents => super::check_events::run(),
         PluginsCommand::Inspect { id, config } => inspect(config, &id),

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use openclone_ingest::ratelimit::PerMinute;
-use openclone_vault::Platform;
+use openclone_vault::{Platform, Tally};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -66,21 +66,6 @@ pub struct PluginContext {
     pub denials: Mutex<(u32, Option<String>)>,
     /// Events handed to `emit` so far (for progress displays).
     pub emitted: std::sync::atomic::AtomicU64,
-}
-
-/// What one pass tallied from its `emit` calls (the host's own count, not the guest's).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
-    /// `emit` calls.
-    pub calls: u32,
-    /// Events stored.
-    pub stored: u32,
-    /// Events skipped as duplicates.
-    pub skipped: u32,
-    /// Calls refused (invalid, not permitted, too large, rate limited, storage).
-    pub refused: u32,
-    /// `log` lines held back by the plugin's log rate limit.
-    pub logs_suppressed: u32,
 }
 
 /// The store's resource limiter: wasmtime's `StoreLimits`, plus the peak linear memory
@@ -155,8 +140,12 @@ pub struct PluginState {
     pub limits: Limiter,
     /// The plugin.
     pub plugin: Arc<PluginContext>,
-    /// This pass's tally.
+    /// This pass's events, as the host counted its `emit` calls (not the guest's own
+    /// report): stored, skipped, and `refused` calls (invalid, not permitted, too large,
+    /// rate limited, storage).
     pub tally: Tally,
+    /// `log` calls held back by the plugin's log rate limit in this pass.
+    pub logs_suppressed: u32,
     /// Each capability's state in this instance.
     pub instances: Instances,
     /// The instance answers `describe` only: `emit` and state writes are refused (WIT:

@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
-use openclone_vault::SourceType;
+use openclone_vault::{SourceType, Tally};
 
 use super::bindings::openclone::capture::types::PluginInfo;
 use super::bindings::source_type;
 use super::capability::Grants;
 use super::capability::log::{LINES_PER_MINUTE, clean_log_text};
-use super::context::{Limiter, PluginContext, PluginState, Tally};
+use super::context::{Limiter, PluginContext, PluginState};
 use super::stdio::CappedPipe;
 use super::{EPOCH_TICK, Loaded, Runtime};
 
@@ -24,7 +24,8 @@ const STDIO_CAPACITY: usize = 64 * 1024;
 /// What a successful pass did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassReport {
-    /// The host's tally of `emit`.
+    /// The host's count of this pass's `emit` calls: events stored and skipped, calls
+    /// refused.
     pub tally: Tally,
     /// The largest linear memory the instance reached, bytes.
     pub peak_memory: usize,
@@ -104,6 +105,7 @@ pub fn store(
         limits: Limiter::new(limits),
         plugin: ctx.clone(),
         tally: Tally::default(),
+        logs_suppressed: 0,
         instances,
         describing: false,
     };
@@ -149,10 +151,11 @@ pub fn run(
             .map_err(|e| classify(e, ctx))?
             .map_err(|m| PassError::Failed(format!("capture: {m}")))
     })();
-    let mut tally = store.data().tally;
-    tally.logs_suppressed += forward_stdio(ctx, "stdout", &stdout);
-    tally.logs_suppressed += forward_stdio(ctx, "stderr", &stderr);
-    report_suppressed(&ctx.id, &tally);
+    let tally = store.data().tally;
+    let suppressed = store.data().logs_suppressed
+        + forward_stdio(ctx, "stdout", &stdout)
+        + forward_stdio(ctx, "stderr", &stderr);
+    report_suppressed(&ctx.id, suppressed);
     let peak_memory = store.data().limits.peak_memory;
     let refused = store.data().instances.after_pass();
     let (denied, refusals) = (refused.count, refused.lines);
@@ -252,9 +255,9 @@ fn forward_stdio(ctx: &PluginContext, stream: &str, pipe: &CappedPipe) -> u32 {
 
 /// Says once per pass how many lines (`log` calls and stdout/stderr lines) the plugin's log
 /// rate limit held back.
-fn report_suppressed(plugin: &str, tally: &super::context::Tally) {
-    if tally.logs_suppressed > 0 {
-        tracing::warn!(plugin = %plugin, suppressed = tally.logs_suppressed, "suppressed {} log and output lines past the plugin's log rate limit ({} a minute)", tally.logs_suppressed, LINES_PER_MINUTE);
+fn report_suppressed(plugin: &str, suppressed: u32) {
+    if suppressed > 0 {
+        tracing::warn!(plugin = %plugin, suppressed, "suppressed {suppressed} log and output lines past the plugin's log rate limit ({} a minute)", LINES_PER_MINUTE);
     }
 }
 

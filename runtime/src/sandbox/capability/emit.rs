@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use openclone_vault::{FieldError as VaultFieldError, RawEvent, SourceType};
+use openclone_vault::{FieldError as VaultFieldError, RawEvent, SourceType, Tally};
 use wasmtime::component::{HasSelf, Linker};
 
 use super::{Capability, Configure};
@@ -86,7 +86,6 @@ impl emit::Host for PluginState {
         source: types::SourceType,
         events: Vec<Event>,
     ) -> Result<Receipt, EmitError> {
-        self.tally.calls += 1;
         self.plugin
             .emitted
             .fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -99,10 +98,7 @@ impl emit::Host for PluginState {
             )))
         });
         match &result {
-            Ok(r) => {
-                self.tally.stored += r.stored;
-                self.tally.skipped += r.skipped;
-            }
+            Ok(r) => self.tally += Tally::new(u64::from(r.stored), u64::from(r.skipped)),
             Err(e) => {
                 self.tally.refused += 1;
                 tracing::warn!(plugin = %self.plugin.id, error = ?e, "emit refused");
@@ -159,8 +155,8 @@ impl PluginState {
             .and_then(|checked| p.ingest.store_blocking(checked, started));
         match stored {
             Ok(r) => Ok(Receipt {
-                stored: r.stored,
-                skipped: r.skipped,
+                stored: saturating_u32(r.tally.stored),
+                skipped: saturating_u32(r.tally.skipped),
                 files: r.files,
             }),
             Err(Refused::Invalid(errs)) => Err(invalid(errs)),
@@ -179,4 +175,9 @@ fn invalid(errs: Vec<VaultFieldError>) -> EmitError {
             })
             .collect(),
     )
+}
+
+/// `n` as the WIT's `u32`, at most `u32::MAX` (a batch holds at most 500 events).
+fn saturating_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

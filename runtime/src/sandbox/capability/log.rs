@@ -62,7 +62,7 @@ pub fn clean_log_text(message: &str) -> String {
 impl log::Host for PluginState {
     fn log(&mut self, level: log::Level, message: String) {
         if self.plugin.log_budget.take(1).is_err() {
-            self.tally.logs_suppressed += 1;
+            self.logs_suppressed += 1;
             return;
         }
         let plugin = &self.plugin.id;
