@@ -16,6 +16,7 @@ mod owntracks;
 mod powerloss;
 mod privacy;
 mod python;
+mod recall;
 mod remote_python;
 mod safety;
 mod shelf;

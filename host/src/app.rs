@@ -6,7 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
-use openclone_vault::{Policy, Vault, VaultConfig};
+use openclone_recall::Feed;
+use openclone_vault::{OnWritten, Policy, Vault, VaultConfig};
 
 use openclone_ingest::auth::{KeyRing, generate_key, hash_key};
 use openclone_ingest::config::{Config, TenantConfig};
@@ -45,6 +46,8 @@ pub struct App {
     pub config: Config,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
+    /// Each tenant's search indexer, in tenant order.
+    pub recall: Vec<Arc<Feed>>,
     /// The data folder's lock: one host per data folder.
     _lock: DataLock,
 }
@@ -58,7 +61,7 @@ impl App {
     pub fn open(cfg: &Config) -> anyhow::Result<Self> {
         let data = cfg.data_dir();
         let lock = DataLock::acquire(&data)?;
-        let (mut tenants, mut states) = (Vec::new(), Vec::new());
+        let (mut tenants, mut states, mut recall) = (Vec::new(), Vec::new(), Vec::new());
         let mut keys = KeyRing::default();
         for (i, t) in cfg.tenants.iter().enumerate() {
             let before = keys.len();
@@ -96,6 +99,14 @@ impl App {
                 // The SQLite dedup index of earlier versions: a cache the vault rebuilds.
                 let _ = std::fs::remove_file(state_dir.join(legacy));
             }
+            let search = search_index(cfg, &t.id);
+            openclone_vault::durable::private_database(&search)
+                .with_context(|| format!("tenant {}: creating {}", t.id, search.display()))?;
+            let feed = Arc::new(
+                Feed::start(search.clone(), root.clone())
+                    .with_context(|| format!("tenant {}: opening {}", t.id, search.display()))?,
+            );
+            let listener = feed.clone();
             let vault = Vault::open(VaultConfig {
                 root: root.clone(),
                 index_path: state_dir.join("index"),
@@ -103,6 +114,9 @@ impl App {
                 policy: Policy {
                     redact_pii: t.redact_pii,
                 },
+                on_written: Some(OnWritten(Arc::new(move |files: &[String]| {
+                    listener.written(files)
+                }))),
             })
             .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
             if vault.recovered.files_scanned > 0 {
@@ -124,6 +138,7 @@ impl App {
                 earliest: t.earliest(),
             }));
             states.push(Arc::new(state));
+            recall.push(feed);
         }
         let plugins = Arc::new(Plugins::new(Registry::scan(cfg)));
         let metrics = Arc::new(Metrics::default());
@@ -149,8 +164,23 @@ impl App {
             links,
             config: cfg.clone(),
             metrics,
+            recall,
             _lock: lock,
         })
+    }
+
+    /// Tenant `tenant`'s search index file ([`search_index`]).
+    pub fn search_index(&self, tenant: usize) -> std::path::PathBuf {
+        search_index(&self.config, &self.tenants[tenant].id)
+    }
+
+    /// The name Obsidian knows tenant `tenant`'s vault by: its folder's name.
+    pub fn vault_name(&self, tenant: usize) -> String {
+        self.tenants[tenant]
+            .root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 
     /// The registry in force.
@@ -163,12 +193,22 @@ impl App {
         self.tenants.iter().find(|t| t.id == id)
     }
 
-    /// Finishes every queued batch and stops the vault writers.
+    /// Finishes every queued batch and stops the vault writers, then lets the search
+    /// indexers take in what the last groups wrote and stops them.
     pub fn close(&self) {
         for t in &self.tenants {
             t.vault.close();
         }
+        for f in &self.recall {
+            f.close();
+        }
     }
+}
+
+/// Where tenant `id`'s search index lives: `<data>/state/<id>/search.sqlite` (a cache of
+/// the vault, private like the rest of the tenant's state).
+pub fn search_index(cfg: &Config, id: &str) -> std::path::PathBuf {
+    cfg.data_dir().join("state").join(id).join("search.sqlite")
 }
 
 /// The host's device id, generated once (a random UUID v4) and kept in `<data>/device-id`,

@@ -155,6 +155,7 @@ fn pipeline(index: &std::path::Path, run: u64) -> f64 {
         index_path: index.to_owned(),
         tz: jiff::tz::TimeZone::UTC,
         policy: Default::default(),
+        on_written: None,
     })
     .expect("vault");
     let batches: Vec<Vec<Batch>> = (0..2)

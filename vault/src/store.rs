@@ -44,6 +44,24 @@ pub struct VaultConfig {
     pub tz: TimeZone,
     /// Sanitization switches.
     pub policy: Policy,
+    /// Told what each group commit wrote, after its fsync (the search index's feed).
+    pub on_written: Option<OnWritten>,
+}
+
+/// A listener the vault's writer thread calls after each group commit's fsync with the
+/// vault-relative paths (forward slashes) of the daily files it appended to. It runs on
+/// the writer thread, before the batches are answered: it must only hand the paths on
+/// (a bounded queue's `try_send`), never wait.
+#[derive(Clone)]
+pub struct OnWritten(pub std::sync::Arc<WrittenFn>);
+
+/// What [`OnWritten`] calls: the vault-relative paths of one group commit's daily files.
+pub type WrittenFn = dyn Fn(&[String]) + Send + Sync;
+
+impl std::fmt::Debug for OnWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnWritten(..)")
+    }
 }
 
 /// What the caller is told when its batch is done.
@@ -94,6 +112,7 @@ impl Vault {
             uncut: HashMap::new(),
             lens: HashMap::new(),
             unindexed: DedupKeySet::default(),
+            on_written: cfg.on_written,
         };
         let handle = std::thread::Builder::new()
             .name("vault-writer".into())
@@ -175,6 +194,8 @@ struct Writer {
     lens: HashMap<String, u64>,
     /// Keys durably in the vault whose index commit failed; retried with the next group.
     unindexed: DedupKeySet,
+    /// Told the files of each group after its fsync.
+    on_written: Option<OnWritten>,
 }
 
 /// A file opened for its append, with the bytes to append at `offset` (its length).
@@ -240,6 +261,16 @@ impl Writer {
         };
         self.append_all(&mut files);
         self.record(&files);
+        if let Some(listener) = &self.on_written {
+            let written: Vec<String> = files
+                .iter()
+                .filter(|fw| fw.result.is_ok())
+                .map(|fw| fw.path.clone())
+                .collect();
+            if !written.is_empty() {
+                (listener.0)(&written);
+            }
+        }
         for ((prepared, done), (stored, skipped, deps)) in batches.into_iter().zip(outcomes) {
             let failed = deps
                 .iter()

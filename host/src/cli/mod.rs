@@ -10,6 +10,7 @@ mod progress;
 mod scaffold;
 mod scaffold_python;
 mod sdk;
+mod search;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,34 @@ pub enum Command {
         #[arg(long)]
         tls: bool,
     },
+    /// Search a tenant's vault: every word must match; "quoted phrases" and prefix* words
+    /// too. Reads the index the host keeps (made from the vault first when there is none).
+    Search {
+        /// The words.
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// Only days from this one on (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only days up to this one (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this source type (notes, calendar, …).
+        #[arg(long)]
+        source: Option<String>,
+        /// At most this many hits (1 to 1000).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print JSON: the hits with their vault path, line and obsidian:// link.
+        #[arg(long)]
+        json: bool,
+        /// The tenant; default the first.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check config, keys, vaults, the compile cache, every plugin and the wasm32-wasip2
     /// target; print what is wrong and the fix.
     Doctor {
@@ -99,8 +128,8 @@ pub enum Command {
 /// `openclone vault …`
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Rebuild the dedup index of each tenant (or one) from its vault's entry markers,
-    /// changing no vault file. Refused while `serve` holds the data folder.
+    /// Rebuild the dedup index and the search index of each tenant (or one) from its
+    /// vault's files, changing no vault file. Refused while `serve` holds the data folder.
     Reindex {
         /// The config file; default ./openclone.toml if present, else built-in defaults.
         #[arg(long, short)]
@@ -129,6 +158,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugins { command } => plugins::run(command),
         Command::Init { dir, tls } => init::run(&dir, tls),
         Command::Doctor { config } => doctor::run(config),
+        Command::Search {
+            words,
+            since,
+            until,
+            source,
+            limit,
+            json,
+            tenant,
+            config,
+        } => search::run(search::Args {
+            config,
+            tenant,
+            query: openclone_recall::Query {
+                text: words.join(" "),
+                since,
+                until,
+                source,
+                limit,
+            },
+            json,
+        }),
         Command::Vault {
             command: VaultCommand::Reindex { config, tenant },
         } => reindex(config, tenant.as_deref()),
@@ -163,6 +213,18 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
             t.id,
             r.files_scanned,
             r.markers_found,
+            started.elapsed().as_secs_f64()
+        );
+        let started = std::time::Instant::now();
+        let i = app.tenants.iter().position(|x| x.id == t.id).unwrap_or(0);
+        let s = app.recall[i]
+            .scan(true)
+            .map_err(|e| anyhow::anyhow!("tenant {}: search index: {e}", t.id))?;
+        println!(
+            "tenant {}: search index rebuilt from {} file(s), {} entries, in {:.2} s",
+            t.id,
+            s.files_read,
+            s.entries,
             started.elapsed().as_secs_f64()
         );
     }

@@ -3,6 +3,7 @@
 mod ingest;
 mod origin;
 mod owntracks;
+mod recall;
 pub mod reply;
 mod routes;
 pub(crate) use routes::route;

@@ -1,5 +1,6 @@
 //! Routing: `POST /api/v1/ingest`, `POST /api/v1/owntracks`, `GET /api/v1/plugins`,
-//! `GET /api/v1/stats`, `GET /metrics`, `GET /healthz`. A way in is its module and its
+//! `GET /api/v1/stats`, `GET /api/v1/search`, `GET /api/v1/timeline`, `GET /metrics`,
+//! `GET /healthz`. A way in is its module and its
 //! line here, with the key schemes it takes.
 
 use std::convert::Infallible;
@@ -13,6 +14,7 @@ use serde_json::json;
 
 use super::ingest::ingest;
 use super::owntracks::owntracks;
+use super::recall;
 use super::reply::{self, Body};
 use openclone_ingest::service::Tenant;
 
@@ -24,13 +26,15 @@ use crate::guard::Refusal;
 use crate::guard::key::{Scheme, presented, tenant_of};
 
 /// The routes, for the metrics' `route` label.
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 8] = [
     "/healthz",
     "/metrics",
     "/api/v1/ingest",
     "/api/v1/owntracks",
     "/api/v1/plugins",
     "/api/v1/stats",
+    "/api/v1/search",
+    "/api/v1/timeline",
 ];
 
 /// Dispatches one request that arrived at `local`; every answer is JSON except `/metrics`
@@ -95,6 +99,20 @@ pub async fn route(
             }
             Err(refusal) => reply::refused(refusal),
         },
+        (&Method::GET, "/api/v1/search" | "/api/v1/timeline") => {
+            match authorize(&app, &req, &SCHEMES) {
+                Ok(tenant) => {
+                    tenant_label.clone_from(&app.tenants[tenant].id);
+                    let query = req.uri().query();
+                    if path == "/api/v1/search" {
+                        recall::search(&app, tenant, query).await
+                    } else {
+                        recall::timeline(&app, tenant, query).await
+                    }
+                }
+                Err(refusal) => reply::refused(refusal),
+            }
+        }
         (_, p) if ROUTES.contains(&p) => {
             reply::error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
         }

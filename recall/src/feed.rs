@@ -1,0 +1,223 @@
+//! The indexer: one thread per tenant owning the index's write connection. The vault's
+//! writer hands it the daily files each group commit fsynced ([`Feed::written`]) through a
+//! bounded queue and never waits: when the queue is full the notice is dropped and the
+//! index marked behind, and the indexer scans the whole vault once it gets to it. It also
+//! scans at start (what was written while the host was down, and a person's edits) and
+//! every [`RESCAN`] (a person's edits to days the host does not append to).
+//!
+//! The index must never slow the write path: the thread runs at the lowest CPU priority
+//! (nice 19; on Linux a thread's own), so under load ingest keeps the cores and the index
+//! lags instead, and it gathers notices for [`GATHER`] before it reads, so a busy vault
+//! costs one transaction per file per interval, not one per group commit.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::schema::{self, IndexError};
+use crate::sync::{self, Synced};
+
+/// Notices the queue holds before the index is marked behind.
+const QUEUE: usize = 4096;
+
+/// How often the indexer scans the whole vault when nothing else asks it to.
+pub const RESCAN: Duration = Duration::from_secs(300);
+
+/// How long the indexer gathers notices after the first before it reads the files.
+pub const GATHER: Duration = Duration::from_millis(100);
+
+enum Msg {
+    Files(Vec<String>),
+    /// Scan the vault (`true`: into a new, empty index) and answer.
+    Scan(bool, std::sync::mpsc::Sender<Result<Synced, String>>),
+}
+
+/// A tenant's indexer (see the module's docs). Dropping it finishes the queued notices
+/// and stops the thread.
+pub struct Feed {
+    tx: Mutex<Option<SyncSender<Msg>>>,
+    behind: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Feed {
+    /// Opens (or rebuilds: [`schema::open`]) the index at `index` for the vault at `root`
+    /// and starts its thread, which first scans the vault. Errors: the index cannot be
+    /// created, or the thread cannot start.
+    pub fn start(index: PathBuf, root: PathBuf) -> Result<Self, IndexError> {
+        let conn = schema::open(&index)?;
+        let index_path = index.clone();
+        let (tx, rx) = sync_channel(QUEUE);
+        let behind = Arc::new(AtomicBool::new(true));
+        let flag = behind.clone();
+        let thread = std::thread::Builder::new()
+            .name("recall-indexer".into())
+            .spawn(move || run(conn, &index_path, root, rx, flag))
+            .map_err(|source| IndexError::Io {
+                path: index.display().to_string(),
+                source,
+            })?;
+        Ok(Self {
+            tx: Mutex::new(Some(tx)),
+            behind,
+            dropped: Arc::new(AtomicU64::new(0)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Hands the indexer vault-relative daily files that were just fsynced. Never blocks:
+    /// with the queue full, the index is marked behind and caught up by a scan.
+    pub fn written(&self, files: &[String]) {
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(tx) = tx.as_ref() else { return };
+        match tx.try_send(Msg::Files(files.to_vec())) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.behind.store(true, Ordering::Relaxed);
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    /// Notices dropped because the queue was full (each caught up by a scan).
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Scans the whole vault now, after what is queued, and waits for it; with `anew`,
+    /// into a new, empty index (`openclone vault reindex`). Errors: the indexer has
+    /// stopped, or the scan failed (its reason).
+    pub fn scan(&self, anew: bool) -> Result<Synced, String> {
+        let (reply, answer) = std::sync::mpsc::channel();
+        {
+            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = tx.as_ref().ok_or("the indexer has stopped")?;
+            tx.send(Msg::Scan(anew, reply))
+                .map_err(|_| "the indexer has stopped")?;
+        }
+        answer
+            .recv()
+            .map_err(|_| "the indexer has stopped".to_owned())?
+    }
+
+    /// Finishes what is queued and stops the thread; later notices are ignored.
+    pub fn close(&self) {
+        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn run(
+    mut conn: Connection,
+    index: &std::path::Path,
+    root: PathBuf,
+    rx: Receiver<Msg>,
+    behind: Arc<AtomicBool>,
+) {
+    let scan = |conn: &mut Connection| {
+        behind.store(false, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let r = sync::all(conn, &root);
+        match &r {
+            Ok(s) if s.files_read > 0 || s.files_gone > 0 => {
+                tracing::info!(vault = %root.display(), files = s.files_read, entries = s.entries, gone = s.files_gone, ms = started.elapsed().as_millis() as u64, "search index brought in line with the vault");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(vault = %root.display(), error = %e, "search index scan failed; retried at the next");
+            }
+        }
+        r.map_err(|e| e.to_string())
+    };
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!(error = %e, "the search indexer keeps the normal CPU priority");
+    }
+    let _ = scan(&mut conn);
+    loop {
+        match rx.recv_timeout(RESCAN) {
+            Ok(Msg::Files(first)) => {
+                let mut files: BTreeSet<String> = first.into_iter().collect();
+                let mut scans = Vec::new();
+                std::thread::sleep(GATHER);
+                while let Ok(m) = rx.try_recv() {
+                    match m {
+                        Msg::Files(more) => files.extend(more),
+                        Msg::Scan(anew, reply) => scans.push((anew, reply)),
+                    }
+                }
+                let mut made = Ok(());
+                if scans.iter().any(|s| s.0) {
+                    (conn, made) = anew(conn, index);
+                }
+                if behind.load(Ordering::Relaxed) || !scans.is_empty() {
+                    let r = made.and_then(|()| scan(&mut conn));
+                    for (_, reply) in scans {
+                        let _ = reply.send(r.clone());
+                    }
+                } else if let Err(e) = sync_files(&mut conn, &root, &files) {
+                    tracing::warn!(vault = %root.display(), error = %e, "search index update failed; the next scan catches up");
+                    behind.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(Msg::Scan(fresh, reply)) => {
+                let mut made = Ok(());
+                if fresh {
+                    (conn, made) = anew(conn, index);
+                }
+                let _ = reply.send(made.and_then(|()| scan(&mut conn)));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = scan(&mut conn);
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+fn sync_files(
+    conn: &mut Connection,
+    root: &std::path::Path,
+    files: &BTreeSet<String>,
+) -> Result<(), IndexError> {
+    let tx = conn.transaction().map_err(|source| IndexError::Sqlite {
+        path: "search index".into(),
+        source,
+    })?;
+    for rel in files {
+        sync::file(&tx, root, rel)?;
+    }
+    tx.commit().map_err(|source| IndexError::Sqlite {
+        path: "search index".into(),
+        source,
+    })
+}
+
+/// A new, empty index in place of `conn`'s. The old file is unlinked first; if the new one
+/// cannot be made, `conn` (still open on the unlinked file) is kept, with the reason.
+fn anew(conn: Connection, index: &std::path::Path) -> (Connection, Result<(), String>) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = index.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    match schema::open(index) {
+        Ok(fresh) => (fresh, Ok(())),
+        Err(e) => (conn, Err(e.to_string())),
+    }
+}

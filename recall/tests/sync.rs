@@ -1,0 +1,106 @@
+//! The index kept in line with real daily files: appends read from where the last read
+//! stopped, edits read whole, a removed file forgotten, a damaged index rebuilt.
+
+use std::path::Path;
+
+use openclone_recall::query::{self, Query};
+use openclone_recall::{schema, sync};
+
+const KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn entry(time: &str, text: &str) -> String {
+    format!(
+        "\n## {time} · notes-plugin\n\n{text}\n\n<!-- openclone:entry v=1 key={KEY} source=notes plugin=notes-plugin@1.0.0 device=d1 -->\n"
+    )
+}
+
+const HEAD: &str =
+    "---\ncreated_by: openclone\nfolder: Notes\ndate: 2024-03-01\n---\n\n# Notes — 2024-03-01\n";
+
+fn find(conn: &rusqlite::Connection, q: &str) -> Vec<query::Hit> {
+    query::search(
+        conn,
+        &Query {
+            text: q.into(),
+            limit: 100,
+            ..Query::default()
+        },
+    )
+    .expect("search")
+}
+
+fn write(root: &Path, text: &str) {
+    std::fs::create_dir_all(root.join("Notes")).expect("folder");
+    std::fs::write(root.join("Notes/2024-03-01.md"), text).expect("write");
+}
+
+#[test]
+fn appends_edits_removals_and_a_damaged_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, db) = (dir.path().join("vault"), dir.path().join("search.sqlite"));
+    let mut text = format!("{HEAD}{}", entry("08:00:00", "alpha first"));
+    write(&root, &text);
+    std::fs::write(root.join("Notes/not-a-day.md"), "alpha elsewhere").expect("write");
+    let mut conn = schema::open(&db).expect("open");
+    let s = sync::all(&mut conn, &root).expect("sync");
+    assert_eq!((s.files_read, s.entries), (1, 1), "only daily files");
+    assert_eq!(find(&conn, "alpha").len(), 1);
+
+    // Nothing changed: nothing read.
+    assert_eq!(sync::all(&mut conn, &root).expect("sync").files_read, 0);
+
+    // An append, and half of the next one (an append in progress).
+    text.push_str(&entry("09:00:00", "beta second"));
+    let half = format!("{text}\n## 10:00:00 · notes-plugin\n\ngamma third\n");
+    write(&root, &half);
+    let s = sync::all(&mut conn, &root).expect("sync");
+    assert_eq!(s.entries, 1, "only the new complete entry");
+    assert!(find(&conn, "gamma").is_empty(), "an unclosed entry waits");
+    text.push_str(&entry("10:00:00", "gamma third"));
+    write(&root, &text);
+    sync::all(&mut conn, &root).expect("sync");
+    let g = find(&conn, "gamma");
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].source, "notes", "the finished entry is the host's");
+    assert_eq!(
+        find(&conn, "alpha OR beta OR gamma").len(),
+        0,
+        "OR is a word here"
+    );
+    let t = query::timeline(&conn, "2024-03-01").expect("timeline");
+    assert_eq!(
+        t.iter().map(|i| i.time.as_str()).collect::<Vec<_>>(),
+        ["08:00:00", "09:00:00", "10:00:00"]
+    );
+
+    // An edit in the middle: the file is read whole again, no entry twice.
+    let edited = text.replace("beta second", "delta replaced");
+    write(&root, &edited);
+    sync::all(&mut conn, &root).expect("sync");
+    assert!(find(&conn, "beta").is_empty());
+    assert_eq!(find(&conn, "delta").len(), 1);
+    assert_eq!(
+        query::timeline(&conn, "2024-03-01")
+            .expect("timeline")
+            .len(),
+        3
+    );
+
+    // A removed file takes its entries with it.
+    std::fs::remove_file(root.join("Notes/2024-03-01.md")).expect("remove");
+    let s = sync::all(&mut conn, &root).expect("sync");
+    assert_eq!(s.files_gone, 1);
+    assert!(find(&conn, "alpha").is_empty());
+    drop(conn);
+
+    // A damaged index is made anew, and a scan fills it again.
+    write(&root, &edited);
+    std::fs::write(
+        &db,
+        b"this is not a database, just bytes that used to be one",
+    )
+    .expect("damage");
+    let mut conn = schema::open(&db).expect("rebuilt");
+    sync::all(&mut conn, &root).expect("sync");
+    assert_eq!(find(&conn, "delta").len(), 1);
+}
