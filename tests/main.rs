@@ -3,11 +3,13 @@
 mod activitywatch;
 mod contract;
 mod crash;
+mod dashboard;
 mod durability;
 mod fuzz_corpus;
 mod history;
 mod hostile;
 mod integrity;
+mod mcp;
 mod metrics;
 mod neighbours;
 mod net_http;

@@ -46,8 +46,9 @@ pub struct App {
     pub config: Config,
     /// Prometheus counters.
     pub metrics: Arc<Metrics>,
-    /// Each tenant's search indexer, in tenant order.
-    pub recall: Vec<Arc<Feed>>,
+    /// Each tenant's search indexer, in tenant order (`None` with `[search] enabled =
+    /// false`).
+    pub recall: Vec<Option<Arc<Feed>>>,
     /// The data folder's lock: one host per data folder.
     _lock: DataLock,
 }
@@ -99,13 +100,20 @@ impl App {
                 // The SQLite dedup index of earlier versions: a cache the vault rebuilds.
                 let _ = std::fs::remove_file(state_dir.join(legacy));
             }
-            let search = search_index(cfg, &t.id);
-            openclone_vault::durable::private_database(&search)
-                .with_context(|| format!("tenant {}: creating {}", t.id, search.display()))?;
-            let feed = Arc::new(
-                Feed::start(search.clone(), root.clone())
-                    .with_context(|| format!("tenant {}: opening {}", t.id, search.display()))?,
-            );
+            let feed = match cfg.search.enabled {
+                true => {
+                    let search = search_index(cfg, &t.id);
+                    openclone_vault::durable::private_database(&search).with_context(|| {
+                        format!("tenant {}: creating {}", t.id, search.display())
+                    })?;
+                    Some(Arc::new(
+                        Feed::start(search.clone(), root.clone()).with_context(|| {
+                            format!("tenant {}: opening {}", t.id, search.display())
+                        })?,
+                    ))
+                }
+                false => None,
+            };
             let listener = feed.clone();
             let vault = Vault::open(VaultConfig {
                 root: root.clone(),
@@ -114,9 +122,8 @@ impl App {
                 policy: Policy {
                     redact_pii: t.redact_pii,
                 },
-                on_written: Some(OnWritten(Arc::new(move |files: &[String]| {
-                    listener.written(files)
-                }))),
+                on_written: listener
+                    .map(|feed| OnWritten(Arc::new(move |files: &[String]| feed.written(files)))),
             })
             .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
             if vault.recovered.files_scanned > 0 {
@@ -199,7 +206,7 @@ impl App {
         for t in &self.tenants {
             t.vault.close();
         }
-        for f in &self.recall {
+        for f in self.recall.iter().flatten() {
             f.close();
         }
     }

@@ -5,6 +5,7 @@ mod check_events;
 mod doctor;
 mod edit;
 mod init;
+mod mcp;
 mod plugins;
 mod progress;
 mod scaffold;
@@ -89,6 +90,16 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Serve a tenant's memory to an assistant: the Model Context Protocol over stdin and
+    /// stdout, read-only (tools search_memory, read_day, list_sources).
+    Mcp {
+        /// The tenant; default the first.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Check config, keys, vaults, the compile cache, every plugin and the wasm32-wasip2
     /// target; print what is wrong and the fix.
     Doctor {
@@ -158,6 +169,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugins { command } => plugins::run(command),
         Command::Init { dir, tls } => init::run(&dir, tls),
         Command::Doctor { config } => doctor::run(config),
+        Command::Mcp { tenant, config } => mcp::run(config, tenant),
         Command::Search {
             words,
             since,
@@ -217,7 +229,10 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
         );
         let started = std::time::Instant::now();
         let i = app.tenants.iter().position(|x| x.id == t.id).unwrap_or(0);
-        let s = app.recall[i]
+        let Some(feed) = app.recall.get(i).and_then(Option::as_ref) else {
+            continue;
+        };
+        let s = feed
             .scan(true)
             .map_err(|e| anyhow::anyhow!("tenant {}: search index: {e}", t.id))?;
         println!(

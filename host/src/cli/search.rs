@@ -19,15 +19,29 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Runs a search. Errors: no such tenant, a field breaks its rule, the index cannot be
-/// made or read.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let cfg = Config::load(args.config.as_deref())?;
-    let t = match &args.tenant {
+/// A tenant's search index, for reading.
+pub struct Index {
+    /// The tenant's id.
+    pub tenant: String,
+    /// The index file.
+    pub path: PathBuf,
+    /// The vault's folder name (Obsidian's name for it).
+    pub vault: String,
+}
+
+/// The index of `tenant` (default the first) under `config`, made from the vault first
+/// when there is none (no host has run yet). Errors: no such tenant, the index cannot be
+/// made.
+pub fn index(config: Option<&std::path::Path>, tenant: Option<&str>) -> anyhow::Result<Index> {
+    let cfg = Config::load(config)?;
+    if !cfg.search.enabled {
+        anyhow::bail!("search is off in this configuration ([search] enabled = false)");
+    }
+    let t = match tenant {
         Some(id) => cfg
             .tenants
             .iter()
-            .find(|t| &t.id == id)
+            .find(|t| t.id == id)
             .with_context(|| format!("no tenant {id:?} in the configuration"))?,
         None => cfg
             .tenants
@@ -43,12 +57,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut conn = openclone_recall::schema::open(&path)?;
         openclone_recall::sync::all(&mut conn, &root)?;
     }
+    Ok(Index {
+        tenant: t.id.clone(),
+        path,
+        vault: root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    })
+}
+
+/// Runs a search. Errors: no such tenant, a field breaks its rule, the index cannot be
+/// made or read.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Index {
+        tenant,
+        path,
+        vault,
+    } = index(args.config.as_deref(), args.tenant.as_deref())?;
     let conn = openclone_recall::schema::open_read(&path)?;
     let hits = query::search(&conn, &args.query)?;
-    let vault = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     if args.json {
         let hits: Vec<_> = hits
             .iter()
@@ -58,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 v
             })
             .collect();
-        println!("{}", serde_json::json!({ "tenant": t.id, "hits": hits }));
+        println!("{}", serde_json::json!({ "tenant": tenant, "hits": hits }));
         return Ok(());
     }
     if hits.is_empty() {

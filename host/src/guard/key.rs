@@ -22,7 +22,13 @@ pub enum Scheme {
     /// `Authorization: Basic base64(user:key)` (RFC 7617; the OwnTracks app): the
     /// password is the key, the user name is not checked.
     Basic,
+    /// The dashboard's cookie, `Cookie: openclone_key=<percent-encoded key>` (RFC 6265),
+    /// set `HttpOnly; SameSite=Strict` when the key was entered once.
+    Cookie,
 }
+
+/// The dashboard's cookie name ([`Scheme::Cookie`]).
+pub const COOKIE: &str = "openclone_key";
 
 /// The key `headers` present under the first of `schemes` that they use; `None` when
 /// none is (a malformed Basic credential counts as none).
@@ -47,6 +53,20 @@ pub fn presented<'a>(headers: &'a HeaderMap, schemes: &[Scheme]) -> Option<Cow<'
             let (_, key) = text.split_once(':')?;
             Some(Cow::Owned(key.to_owned()))
         }
+        Scheme::Cookie => headers
+            .get_all(hyper::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == COOKIE).then(|| {
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+            })
+            .map(Cow::Owned),
     })
 }
 

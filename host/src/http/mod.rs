@@ -1,5 +1,6 @@
 //! The HTTP server (hyper 1, HTTP/1.1 with keep-alive) and its graceful shutdown.
 
+mod dashboard;
 mod ingest;
 mod origin;
 mod owntracks;

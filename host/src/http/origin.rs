@@ -1,7 +1,8 @@
 //! Who may call the ingest API (CONTRACT.md, "Host and Origin"): the `Host` check
 //! ([`crate::guard::host`], the listening port only); a request from a browser page (it
-//! carries `Origin`) is refused unless its origin is in `[http] allowed_origins`. No CORS
-//! header is sent unless an origin is configured.
+//! carries `Origin`) is refused unless its origin is the host's own (the dashboard's
+//! pages: `http(s)://` and the very `Host` that passed the check) or in `[http]
+//! allowed_origins`. No CORS header is sent unless an origin is configured.
 
 use std::net::SocketAddr;
 
@@ -27,6 +28,17 @@ pub fn check<B>(
     }
     match req.headers().get(ORIGIN) {
         None => Ok(None),
+        Some(o)
+            if o.to_str().is_ok_and(|o| {
+                host.is_some_and(|h| {
+                    o.strip_prefix("http://")
+                        .or_else(|| o.strip_prefix("https://"))
+                        .is_some_and(|rest| rest.eq_ignore_ascii_case(h))
+                })
+            }) =>
+        {
+            Ok(None)
+        }
         Some(o)
             if o.to_str()
                 .is_ok_and(|o| cfg.allowed_origins.iter().any(|a| a == o)) =>

@@ -64,6 +64,9 @@ async fn on_index<T: Send + 'static>(
 /// (`YYYY-MM-DD`), `source` (a source type), `limit` (1–1000, default 20). Answers the hits
 /// best first, each with its vault path, line and an `obsidian://` link.
 pub async fn search(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -> Response<Body> {
+    if !app.config.search.enabled {
+        return reply::error(StatusCode::NOT_FOUND, "search_disabled");
+    }
     let pairs = params(query_string);
     let limit = match param(&pairs, "limit").map(str::parse::<u32>) {
         None => DEFAULT_LIMIT,
@@ -111,6 +114,9 @@ pub async fn search(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -
 /// `GET /api/v1/timeline?day=YYYY-MM-DD`: the day's entries of every source, in time order,
 /// with `duration_s` where the entry is a session.
 pub async fn timeline(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -> Response<Body> {
+    if !app.config.search.enabled {
+        return reply::error(StatusCode::NOT_FOUND, "search_disabled");
+    }
     let pairs = params(query_string);
     let day = param(&pairs, "day").unwrap_or("").to_owned();
     if let Err(e) = query::check_day("day", &day) {

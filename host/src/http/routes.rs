@@ -1,4 +1,4 @@
-//! Routing: `POST /api/v1/ingest`, `POST /api/v1/owntracks`, `GET /api/v1/plugins`,
+//! Routing: the dashboard (`GET /`, `POST /login`, `POST /logout`), `POST /api/v1/ingest`, `POST /api/v1/owntracks`, `GET /api/v1/plugins`,
 //! `GET /api/v1/stats`, `GET /api/v1/search`, `GET /api/v1/timeline`, `GET /metrics`,
 //! `GET /healthz`. A way in is its module and its
 //! line here, with the key schemes it takes.
@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
+use super::dashboard;
 use super::ingest::ingest;
 use super::owntracks::owntracks;
 use super::recall;
@@ -26,7 +27,10 @@ use crate::guard::Refusal;
 use crate::guard::key::{Scheme, presented, tenant_of};
 
 /// The routes, for the metrics' `route` label.
-const ROUTES: [&str; 8] = [
+const ROUTES: [&str; 11] = [
+    "/",
+    "/login",
+    "/logout",
     "/healthz",
     "/metrics",
     "/api/v1/ingest",
@@ -64,6 +68,9 @@ pub async fn route(
             *r.status_mut() = StatusCode::NO_CONTENT;
             r
         }
+        (&Method::GET, "/") => dashboard::page(&app, &req, &mut tenant_label).await,
+        (&Method::POST, "/login") => dashboard::login(&app, req).await,
+        (&Method::POST, "/logout") => dashboard::logout(),
         (&Method::GET, "/healthz") => reply::value(StatusCode::OK, json!({ "status": "ok" })),
         (&Method::GET, "/metrics") => metrics(&app, &req, &mut tenant_label),
         (&Method::POST, "/api/v1/ingest") => match authorize(&app, &req, &SCHEMES) {

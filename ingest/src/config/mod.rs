@@ -50,6 +50,9 @@ pub struct Config {
     /// The ActivityWatch-compatible API for ActivityWatch's watchers.
     #[serde(default)]
     pub activitywatch: activitywatch::Settings,
+    /// `[search]`: the search index beside each vault.
+    #[serde(default)]
+    pub search: SearchConfig,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -59,6 +62,28 @@ pub struct Config {
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base: PathBuf,
+}
+
+/// `[search]`: whether the host keeps a search index beside each vault
+/// (`<data>/state/<tenant>/search.sqlite`, a second copy of the vault's text, as private).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Keep the index; default true. Off, no index is written and `/api/v1/search` and
+    /// `/api/v1/timeline` answer 404 `search_disabled` (an index already on disk is left,
+    /// unused; delete it to remove its copy of the text).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// CONTRACT.md rate limit: a token bucket per API key.

@@ -1,0 +1,161 @@
+//! `openclone mcp` driven by the official MCP Python SDK (`tests/mcp/client.py`, mcp 2.3.0
+//! from PyPI): initialize, list the tools, call each; bad arguments are protocol errors
+//! naming the field, and the server keeps answering.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::support::{Host, KEY, quick_start, wait_for};
+
+/// A virtualenv with `tests/mcp/requirements.txt`, made once in `target/venvs/mcp`; its
+/// python.
+fn python() -> &'static Path {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let requirements = root.join("tests/mcp/requirements.txt");
+        let venv = root.join("target/venvs/mcp");
+        let stamp = venv.join("requirements.txt");
+        let wanted = std::fs::read_to_string(&requirements).expect("requirements");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+            let _ = std::fs::remove_dir_all(&venv);
+            let ok = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "python3 -m venv works");
+            let ok = Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&requirements)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "pip installs mcp from PyPI");
+            std::fs::write(&stamp, wanted).expect("stamp");
+        }
+        venv.join("bin/python")
+    })
+}
+
+fn note(ts: f64, text: &str, raw_ref: &str) -> Value {
+    let mut b = quick_start();
+    b["events"] = json!([{ "timestamp": ts, "data": { "text": text }, "raw_ref": raw_ref }]);
+    b
+}
+
+#[test]
+fn an_assistant_reads_the_memory_over_mcp() {
+    let host = Host::start();
+    assert_eq!(
+        host.post(&note(
+            1708258800.0,
+            "Quarterly plan for the lighthouse",
+            "m1"
+        ))
+        .status,
+        200
+    );
+    assert_eq!(
+        host.post(&note(1708260600.0, "Walked along the harbour wall", "m2"))
+            .status,
+        200
+    );
+    assert!(wait_for(20, || {
+        let r = host.get("/api/v1/search?q=harbour", Some(KEY));
+        r.json["hits"].as_array().is_some_and(|h| h.len() == 1)
+    }));
+    let folder = host
+        .vault("default")
+        .ancestors()
+        .nth(3)
+        .expect("folder")
+        .to_path_buf();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp/client.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_openclone"))
+        .arg(&folder)
+        .env("API_KEY", KEY)
+        .env_remove("OPENCLONE_DATA")
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(
+        seen["tools"],
+        json!(["list_sources", "read_day", "search_memory"])
+    );
+    let search = seen["search"].as_str().unwrap_or("");
+    assert!(
+        search.contains("2024-02-18 12:20:00") && search.contains("**lighthouse**"),
+        "{search}"
+    );
+    assert!(
+        search.contains("Braindump/2024-02-18.md:")
+            && search.contains("obsidian://open?vault=default"),
+        "{search}"
+    );
+    assert!(
+        seen["phrase"]
+            .as_str()
+            .unwrap_or("")
+            .contains("**harbour wall**"),
+        "{seen}"
+    );
+    let day = seen["day"].as_str().unwrap_or("");
+    let (a, b) = (day.find("lighthouse"), day.find("harbour"));
+    assert!(a.is_some() && a < b, "in time order: {day}");
+    assert!(
+        seen["sources"]
+            .as_str()
+            .unwrap_or("")
+            .contains("braindump: 2 entries, 2024-02-18 to 2024-02-18"),
+        "{seen}"
+    );
+    let errors = seen["errors"].as_object().expect("errors");
+    // The host's own checks answer JSON-RPC -32602 (invalid params) naming the field; an
+    // argument of the wrong shape is refused by rmcp's parameter decoding as a tool error
+    // the model can read (the 2025-11-25 revision's input-validation rule), naming it too.
+    for (call, answer) in errors {
+        let refused = answer["code"].as_i64() == Some(-32602) || answer["tool_error"] == true;
+        assert!(refused, "{call}: {answer}");
+    }
+    let text = |call: &str| errors[call]["text"].as_str().unwrap_or("").to_owned();
+    assert!(text("read_day {}").contains("`day`"), "{errors:?}");
+    assert!(
+        text("search_memory {\"query\": 42}").contains("string"),
+        "{errors:?}"
+    );
+    assert!(
+        errors["read_day {\"day\": \"yesterday\"}"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("day"),
+        "{errors:?}"
+    );
+    assert!(
+        errors["search_memory {\"query\": \"x\", \"limit\": 1000}"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("limit"),
+        "{errors:?}"
+    );
+    assert!(
+        errors["search_memory {\"query\": \"x\", \"source\": \"diary\"}"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("source"),
+        "{errors:?}"
+    );
+    assert_eq!(
+        seen["after"], seen["sources"],
+        "still answering after bad calls"
+    );
+}
