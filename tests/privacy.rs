@@ -224,6 +224,7 @@ fn no_one_else_on_the_machine_can_read_the_vault() {
         "vaults/default/Braindump/2024-02-18.md",
         "state/default/index/manifest.json",
         "state/default/plugin-state.sqlite",
+        "state/default/search.sqlite",
         "state/default/appends.journal",
         "device-id",
     ] {

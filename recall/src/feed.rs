@@ -5,10 +5,13 @@
 //! scans at start (what was written while the host was down, and a person's edits) and
 //! every [`RESCAN`] (a person's edits to days the host does not append to).
 //!
-//! The index must never slow the write path: the thread runs at the lowest CPU priority
-//! (nice 19; on Linux a thread's own), so under load ingest keeps the cores and the index
-//! lags instead, and it gathers notices for [`GATHER`] before it reads, so a busy vault
-//! costs one transaction per file per interval, not one per group commit.
+//! The index must never slow the write path. While the writer is busy the indexer only
+//! gathers notices: it reads the files once the writer has been quiet for [`QUIET`], or
+//! [`MAX_LAG`] after the first notice it holds, whichever comes first, so a burst is
+//! indexed after it (one pass per file, read in bounded chunks), and under a load that
+//! never pauses the index is at most about [`MAX_LAG`] behind. It runs at the lowest CPU
+//! priority (nice 19; on Linux a thread's own), and a host stopping does not wait for it:
+//! what it has not read, the scan at the next start reads.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -29,8 +32,11 @@ const QUEUE: usize = 4096;
 /// How often the indexer scans the whole vault when nothing else asks it to.
 pub const RESCAN: Duration = Duration::from_secs(300);
 
-/// How long the indexer gathers notices after the first before it reads the files.
-pub const GATHER: Duration = Duration::from_millis(100);
+/// How long the writer must be quiet before the indexer reads what it was told about.
+pub const QUIET: Duration = Duration::from_millis(250);
+
+/// The longest the indexer holds notices while the writer stays busy.
+pub const MAX_LAG: Duration = Duration::from_secs(30);
 
 enum Msg {
     Files(Vec<String>),
@@ -42,6 +48,7 @@ enum Msg {
 /// and stops the thread.
 pub struct Feed {
     tx: Mutex<Option<SyncSender<Msg>>>,
+    stop: Arc<AtomicBool>,
     behind: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -56,16 +63,18 @@ impl Feed {
         let index_path = index.clone();
         let (tx, rx) = sync_channel(QUEUE);
         let behind = Arc::new(AtomicBool::new(true));
-        let flag = behind.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, stopping) = (behind.clone(), stop.clone());
         let thread = std::thread::Builder::new()
             .name("recall-indexer".into())
-            .spawn(move || run(conn, &index_path, root, rx, flag))
+            .spawn(move || run(conn, &index_path, root, rx, flag, &stopping))
             .map_err(|source| IndexError::Io {
                 path: index.display().to_string(),
                 source,
             })?;
         Ok(Self {
             tx: Mutex::new(Some(tx)),
+            stop,
             behind,
             dropped: Arc::new(AtomicU64::new(0)),
             thread: Mutex::new(Some(thread)),
@@ -108,8 +117,11 @@ impl Feed {
             .map_err(|_| "the indexer has stopped".to_owned())?
     }
 
-    /// Finishes what is queued and stops the thread; later notices are ignored.
+    /// Stops the thread after the transaction in hand, leaving what is queued to the scan
+    /// at the next start (the index is a cache: a host stopping never waits for it to catch
+    /// up); later notices are ignored.
     pub fn close(&self) {
+        self.stop.store(true, Ordering::Relaxed);
         drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
@@ -129,11 +141,12 @@ fn run(
     root: PathBuf,
     rx: Receiver<Msg>,
     behind: Arc<AtomicBool>,
+    stop: &AtomicBool,
 ) {
     let scan = |conn: &mut Connection| {
         behind.store(false, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let r = sync::all(conn, &root);
+        let r = sync::all_unless(conn, &root, &|| stop.load(Ordering::Relaxed));
         match &r {
             Ok(s) if s.files_read > 0 || s.files_gone > 0 => {
                 tracing::info!(vault = %root.display(), files = s.files_read, entries = s.entries, gone = s.files_gone, ms = started.elapsed().as_millis() as u64, "search index brought in line with the vault");
@@ -150,16 +163,27 @@ fn run(
     }
     let _ = scan(&mut conn);
     loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         match rx.recv_timeout(RESCAN) {
             Ok(Msg::Files(first)) => {
                 let mut files: BTreeSet<String> = first.into_iter().collect();
                 let mut scans = Vec::new();
-                std::thread::sleep(GATHER);
-                while let Ok(m) = rx.try_recv() {
-                    match m {
-                        Msg::Files(more) => files.extend(more),
-                        Msg::Scan(anew, reply) => scans.push((anew, reply)),
+                let since = std::time::Instant::now();
+                while scans.is_empty() && !stop.load(Ordering::Relaxed) {
+                    let left = MAX_LAG.saturating_sub(since.elapsed());
+                    if left.is_zero() {
+                        break;
                     }
+                    match rx.recv_timeout(QUIET.min(left)) {
+                        Ok(Msg::Files(more)) => files.extend(more),
+                        Ok(Msg::Scan(anew, reply)) => scans.push((anew, reply)),
+                        Err(_) => break,
+                    }
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
                 }
                 let mut made = Ok(());
                 if scans.iter().any(|s| s.0) {

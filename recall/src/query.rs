@@ -93,7 +93,8 @@ pub struct Item {
     pub plugin: String,
     /// The heading's label.
     pub title: String,
-    /// The entry's text.
+    /// The entry's text (its first 16 KiB: a longer text is indexed in pieces, and only
+    /// the first is listed).
     pub text: String,
 }
 
@@ -221,7 +222,7 @@ pub fn timeline(conn: &Connection, day: &str) -> Result<Vec<Item>, QueryError> {
     check_day("day", day)?;
     let mut st = conn.prepare_cached(
         "SELECT file, line, time, end_time, source, folder, plugin, title, text
-         FROM entries WHERE day = ?1 ORDER BY time, file, line",
+         FROM entries WHERE day = ?1 AND part = 0 ORDER BY time, file, line",
     )?;
     let items = st
         .query_map([day], |r| {
@@ -267,7 +268,7 @@ fn span(a: &str, b: &str) -> Option<u32> {
 /// under the empty source. Errors: the index cannot be read.
 pub fn sources(conn: &Connection) -> Result<Vec<(String, u64, String, String)>, QueryError> {
     let mut st = conn.prepare_cached(
-        "SELECT source, count(*), min(day), max(day) FROM entries GROUP BY source ORDER BY source",
+        "SELECT source, count(*), min(day), max(day) FROM entries WHERE part = 0 GROUP BY source ORDER BY source",
     )?;
     let rows = st
         .query_map([], |r| {

@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 /// The schema's version (`PRAGMA user_version`); an index of another version is rebuilt.
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS files(
@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS entries(
     plugin TEXT NOT NULL,
     device TEXT NOT NULL,
     title TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    part INTEGER NOT NULL    -- 0, or the n-th further piece of a long entry's text
 );
 CREATE INDEX IF NOT EXISTS entries_by_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_by_day ON entries(day, time);
@@ -70,7 +71,8 @@ pub enum IndexError {
 /// anew, empty: the caller's next [`crate::sync::all`] fills it from the vault. The index
 /// is a cache, so it runs `synchronous = NORMAL` (a power cut may roll back its last
 /// commits; the next scan finds what they held) with `secure_delete` on, so deleted text
-/// does not linger in free pages.
+/// does not linger in free pages. Its files are readable by their owner only (mode 0600),
+/// like the vault whose text they hold.
 ///
 /// Errors: the folder or the file cannot be created.
 pub fn open(path: &Path) -> Result<Connection, IndexError> {
@@ -78,6 +80,16 @@ pub fn open(path: &Path) -> Result<Connection, IndexError> {
         path: path.display().to_string(),
         source,
     };
+    let opened = open_or_rebuild(path).map_err(err)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    }
+    Ok(opened)
+}
+
+fn open_or_rebuild(path: &Path) -> Result<Connection, rusqlite::Error> {
     match try_open(path) {
         Ok(c) => Ok(c),
         Err(e) => {
@@ -87,7 +99,7 @@ pub fn open(path: &Path) -> Result<Connection, IndexError> {
                 p.push(suffix);
                 let _ = std::fs::remove_file(p);
             }
-            try_open(path).map_err(err)
+            try_open(path)
         }
     }
 }

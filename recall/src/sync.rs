@@ -18,6 +18,34 @@ use crate::schema::IndexError;
 /// Bytes of a file's indexed end kept to recognise an append.
 const TAIL: usize = 64;
 
+/// Bytes read at once from a daily file.
+const CHUNK: usize = 4 << 20;
+
+/// The most bytes of an entry's text one index row holds; a longer text is indexed in
+/// pieces (rows with `part` 1, 2, …). FTS5 scores a snippet's every start against every
+/// match, so one row of a million repeated words would make a search take minutes.
+const PART: usize = 16 * 1024;
+
+/// `text` in pieces of at most [`PART`] bytes, cut at whitespace where one is near.
+fn parts(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while rest.len() > PART {
+        let mut cut = PART;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let cut = rest[..cut]
+            .rfind(char::is_whitespace)
+            .filter(|&i| i > PART / 2)
+            .unwrap_or(cut);
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out.push(rest);
+    out
+}
+
 /// Files brought in line per transaction in [`all`].
 const FILES_PER_COMMIT: usize = 256;
 
@@ -94,9 +122,22 @@ fn sql(source: rusqlite::Error) -> IndexError {
 /// Brings every daily file under `root` in line, and drops the entries of files that are
 /// gone. Errors: a file cannot be read, or SQLite refuses.
 pub fn all(conn: &mut Connection, root: &Path) -> Result<Synced, IndexError> {
+    all_unless(conn, root, &|| false)
+}
+
+/// [`all`], stopping between transactions once `stop()` says so (the host is shutting
+/// down: the next scan goes on from there).
+pub fn all_unless(
+    conn: &mut Connection,
+    root: &Path,
+    stop: &dyn Fn() -> bool,
+) -> Result<Synced, IndexError> {
     let files = daily_files(root)?;
     let mut done = Synced::default();
     for chunk in files.chunks(FILES_PER_COMMIT) {
+        if stop() {
+            return Ok(done);
+        }
         let tx = conn.transaction().map_err(sql)?;
         for rel in chunk {
             done += file(&tx, root, rel)?;
@@ -194,65 +235,103 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
             (0, Start::default())
         }
     };
-    let mut bytes = Vec::new();
-    f.seek(SeekFrom::Start(offset))
-        .and_then(|_| f.read_to_end(&mut bytes))
-        .map_err(|e| io(&path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let found = read(&text, &start);
-    // The consumed length is of the lossy text; for valid UTF-8 (every file the host
-    // writes) it is the byte length.
-    let consumed = found.consumed.min(bytes.len());
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO entries(file, line, day, time, end_time, source, folder, plugin, device, title, text)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO entries(file, line, day, time, end_time, source, folder, plugin, device, title, text, part)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(sql)?;
-    for e in &found.entries {
-        let (source, plugin, device) = match &e.author {
-            Author::Host(m) => (m.source.as_str(), m.plugin.as_str(), m.device.as_str()),
-            Author::Person => ("", "", ""),
-        };
-        insert
-            .execute(params![
-                rel, e.line, day, e.time, e.end, source, folder, plugin, device, e.title, e.text
-            ])
-            .map_err(sql)?;
-    }
-    let indexed = offset + consumed as u64;
-    let mut tail = bytes[..consumed].to_vec();
-    if tail.len() < TAIL && offset > 0 {
-        // Keep the tail at TAIL bytes across short appends: take the rest from before.
-        let want = (TAIL - tail.len()).min(offset as usize);
-        let mut before = vec![0; want];
-        f.seek(SeekFrom::Start(offset - want as u64))
-            .and_then(|_| f.read_exact(&mut before))
+    // Read in chunks, so a file far ahead of the index (a bulk import) costs a chunk of
+    // memory, not the file's size.
+    let (mut offset, mut start, mut entries, mut chunk) = (offset, start, 0u64, CHUNK);
+    loop {
+        let mut bytes = Vec::new();
+        f.seek(SeekFrom::Start(offset))
+            .and_then(|_| (&mut f).take(chunk as u64).read_to_end(&mut bytes))
             .map_err(|e| io(&path, e))?;
-        before.extend_from_slice(&tail);
-        tail = before;
+        let at_end = bytes.len() < chunk;
+        let text = String::from_utf8_lossy(&bytes);
+        let found = read(&text, &start);
+        for e in &found.entries {
+            let (source, plugin, device) = match &e.author {
+                Author::Host(m) => (m.source.as_str(), m.plugin.as_str(), m.device.as_str()),
+                Author::Person => ("", "", ""),
+            };
+            for (part, text) in parts(&e.text).into_iter().enumerate() {
+                insert
+                    .execute(params![
+                        rel,
+                        e.line,
+                        day,
+                        e.time,
+                        e.end,
+                        source,
+                        folder,
+                        plugin,
+                        device,
+                        e.title,
+                        text,
+                        i64::try_from(part).unwrap_or(i64::MAX)
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        entries += found.entries.len() as u64;
+        let consumed = raw_len(&bytes, &text, found.consumed);
+        if consumed > 0 {
+            offset += consumed as u64;
+            start = found.next;
+            chunk = CHUNK;
+        } else if !at_end {
+            // One entry longer than the chunk: read more at once.
+            chunk = chunk.saturating_mul(2);
+        }
+        if at_end {
+            break;
+        }
     }
-    let tail = tail[tail.len().saturating_sub(TAIL)..].to_vec();
+    let mut tail = vec![0; TAIL.min(offset as usize)];
+    f.seek(SeekFrom::Start(offset - tail.len() as u64))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| io(&path, e))?;
     // When part of the file was left for later (an append in progress), its mtime must not
     // mark the file as done.
-    let mtime = if indexed == len { mtime } else { 0 };
+    let mtime = if offset == len { mtime } else { 0 };
     tx.execute(
         "INSERT OR REPLACE INTO files(path, len, mtime, tail, lines, last_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             rel,
-            i64::try_from(indexed).unwrap_or(i64::MAX),
+            i64::try_from(offset).unwrap_or(i64::MAX),
             mtime,
             tail,
-            found.next.lines,
-            found.next.time
+            start.lines,
+            start.time
         ],
     )
     .map_err(sql)?;
     Ok(Synced {
         files_read: 1,
-        entries: found.entries.len() as u64,
+        entries,
         files_gone: 0,
     })
+}
+
+/// The bytes of `raw` that the first `consumed` bytes of `text` (`raw` decoded lossily)
+/// came from. `consumed` ends at a line end, and a newline byte is never part of an
+/// invalid sequence the decoding replaced, so counting newlines maps one onto the other.
+fn raw_len(raw: &[u8], text: &str, consumed: usize) -> usize {
+    if consumed == 0 {
+        return 0;
+    }
+    let lines = text.as_bytes()[..consumed.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    raw.iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(lines.saturating_sub(1))
+        .map_or(0, |(i, _)| i + 1)
 }
 
 /// Drops the entries and the record of `rel`; whether it had a record.

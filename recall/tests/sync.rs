@@ -103,4 +103,60 @@ fn appends_edits_removals_and_a_damaged_index() {
     let mut conn = schema::open(&db).expect("rebuilt");
     sync::all(&mut conn, &root).expect("sync");
     assert_eq!(find(&conn, "delta").len(), 1);
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&db).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(
+        mode.ok(),
+        Some(0o600),
+        "the rebuilt index is its owner's only"
+    );
+}
+
+#[test]
+fn a_file_larger_than_a_read_is_indexed_whole_and_an_append_after_it_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, db) = (dir.path().join("vault"), dir.path().join("search.sqlite"));
+    let mut text = HEAD.to_owned();
+    // Invalid UTF-8 in the person's text must not shift where the next read starts.
+    let mut raw = Vec::new();
+    for i in 0..30_000u32 {
+        text.push_str(&entry(
+            &format!("{:02}:{:02}:{:02}", i / 3600 % 24, i / 60 % 60, i % 60),
+            &format!("entry number{i} with some ordinary words to make it longer"),
+        ));
+        if i == 100 {
+            raw.extend_from_slice(text.as_bytes());
+            raw.extend_from_slice(b"\nown text with a broken byte \xff here\n");
+            text.clear();
+        }
+    }
+    // One entry far longer than a read.
+    text.push_str(&entry("23:59:59", &"giant ".repeat(1_200_000)));
+    raw.extend_from_slice(text.as_bytes());
+    std::fs::create_dir_all(root.join("Notes")).expect("folder");
+    std::fs::write(root.join("Notes/2024-03-01.md"), &raw).expect("write");
+    assert!(raw.len() > 8 << 20, "several reads' worth");
+    let mut conn = schema::open(&db).expect("open");
+    let s = sync::all(&mut conn, &root).expect("sync");
+    assert_eq!(
+        s.entries, 30_002,
+        "every entry, the person's text and the giant one"
+    );
+    assert_eq!(find(&conn, "number29999").len(), 1);
+    assert_eq!(find(&conn, "broken").len(), 1);
+    // The giant entry is indexed in pieces: each can be a hit, the timeline lists it once.
+    let giant = find(&conn, "giant");
+    assert!(!giant.is_empty() && giant.iter().all(|h| h.time == "23:59:59"));
+    let day = query::timeline(&conn, "2024-03-01").expect("timeline");
+    assert_eq!(day.len(), 30_002);
+    assert_eq!(
+        day.iter().filter(|i| i.text.starts_with("giant")).count(),
+        1
+    );
+    let mut more = raw.clone();
+    more.extend_from_slice(entry("23:59:59", "the very last one").as_bytes());
+    std::fs::write(root.join("Notes/2024-03-01.md"), &more).expect("append");
+    let s = sync::all(&mut conn, &root).expect("sync");
+    assert_eq!(s.entries, 1, "only the append is read");
+    assert_eq!(find(&conn, "\"very last\"").len(), 1);
 }
