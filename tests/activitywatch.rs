@@ -13,34 +13,9 @@ use crate::support::{Host, KEY, agent, now, wait_for};
 /// The test config: UTC days, sessions closed 1 s after their pulsetime.
 const CONFIG: &str = "[activitywatch]\nsession_grace_s = 1\n\n[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\ntimezone = \"UTC\"\n";
 
-/// A virtualenv with `tests/activitywatch/requirements.txt` (aw-client 0.5.15 and its
-/// pinned dependencies), made once in `target/venvs/activitywatch`; its python.
-fn python() -> &'static Path {
-    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    VENV.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let requirements = root.join("tests/activitywatch/requirements.txt");
-        let venv = root.join("target/venvs/activitywatch");
-        let stamp = venv.join("requirements.txt");
-        let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let _ = std::fs::remove_dir_all(&venv);
-            let ok = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "python3 -m venv works");
-            let ok = Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&requirements)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "pip installs aw-client from PyPI");
-            std::fs::write(&stamp, wanted).expect("stamp");
-        }
-        venv.join("bin/python")
-    })
+/// The python of `target/venvs/activitywatch` ([`crate::support::venv_python`]).
+fn python() -> PathBuf {
+    crate::support::venv_python("activitywatch")
 }
 
 /// Runs `watchers.py MODE` against the API at `aw` for `day`; its stdout.

@@ -11,34 +11,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Host, KEY, agent, quick_start, wait_for};
 
-/// A virtualenv with `tests/dashboard/requirements.txt` (Selenium), made once in
-/// `target/venvs/dashboard`; its python.
-fn python() -> &'static Path {
-    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    VENV.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let requirements = root.join("tests/dashboard/requirements.txt");
-        let venv = root.join("target/venvs/dashboard");
-        let stamp = venv.join("requirements.txt");
-        let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let _ = std::fs::remove_dir_all(&venv);
-            let ok = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "python3 -m venv works");
-            let ok = Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&requirements)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "pip installs selenium from PyPI");
-            std::fs::write(&stamp, wanted).expect("stamp");
-        }
-        venv.join("bin/python")
-    })
+/// The python of `target/venvs/dashboard` ([`crate::support::venv_python`]).
+fn python() -> PathBuf {
+    crate::support::venv_python("dashboard")
 }
 
 fn note(ts: f64, text: &str, raw_ref: &str) -> Value {

@@ -9,34 +9,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Host, KEY, quick_start, wait_for};
 
-/// A virtualenv with `tests/mcp/requirements.txt`, made once in `target/venvs/mcp`; its
-/// python.
-fn python() -> &'static Path {
-    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    VENV.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let requirements = root.join("tests/mcp/requirements.txt");
-        let venv = root.join("target/venvs/mcp");
-        let stamp = venv.join("requirements.txt");
-        let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let _ = std::fs::remove_dir_all(&venv);
-            let ok = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "python3 -m venv works");
-            let ok = Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&requirements)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "pip installs mcp from PyPI");
-            std::fs::write(&stamp, wanted).expect("stamp");
-        }
-        venv.join("bin/python")
-    })
+/// The python of `target/venvs/mcp` ([`crate::support::venv_python`]).
+fn python() -> PathBuf {
+    crate::support::venv_python("mcp")
 }
 
 fn note(ts: f64, text: &str, raw_ref: &str) -> Value {
@@ -94,7 +69,7 @@ fn an_assistant_reads_the_memory_over_mcp() {
     );
     let search = seen["search"].as_str().unwrap_or("");
     assert!(
-        search.contains("2024-02-18 12:20:00") && search.contains("**lighthouse**"),
+        search.contains("2024-02-18 12:20:00") && search.contains("«lighthouse»"),
         "{search}"
     );
     assert!(
@@ -106,7 +81,7 @@ fn an_assistant_reads_the_memory_over_mcp() {
         seen["phrase"]
             .as_str()
             .unwrap_or("")
-            .contains("**harbour wall**"),
+            .contains("«harbour wall»"),
         "{seen}"
     );
     let day = seen["day"].as_str().unwrap_or("");

@@ -98,7 +98,7 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
         hit["snippet"]
             .as_str()
             .unwrap_or("")
-            .contains("**lighthouse**"),
+            .contains("«lighthouse»"),
         "{hit}"
     );
     assert_eq!(

@@ -68,7 +68,8 @@ pub struct Hit {
     pub device: String,
     /// The heading's label.
     pub title: String,
-    /// Where the words matched, each match between `**` and `**`, cut to about 24 words.
+    /// Where the words matched, each match between `«` and `»` (not Markdown's `**`, which
+    /// the vault's own text uses), cut to about 24 words.
     pub snippet: String,
 }
 
@@ -166,7 +167,7 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
     }
     let mut sql = String::from(
         "SELECT e.file, e.line, e.day, e.time, e.source, e.folder, e.plugin, e.device, e.title,
-                snippet(entries_fts, 1, '**', '**', '…', 24)
+                snippet(entries_fts, 1, '«', '»', '…', 24)
          FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
          WHERE entries_fts MATCH ?1",
     );

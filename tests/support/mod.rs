@@ -520,3 +520,35 @@ pub fn marker_keys(text: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The python of a virtualenv with `tests/<name>/requirements.txt` installed from PyPI,
+/// made once in `target/venvs/<name>` (and again when the requirements change).
+pub fn venv_python(name: &str) -> PathBuf {
+    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = root.join("target/venvs").join(name);
+    if !made.iter().any(|m| m == name) {
+        let requirements = root.join("tests").join(name).join("requirements.txt");
+        let stamp = venv.join("requirements.txt");
+        let wanted = std::fs::read_to_string(&requirements).expect("requirements");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+            let _ = std::fs::remove_dir_all(&venv);
+            let ok = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "python3 -m venv works");
+            let ok = Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&requirements)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "pip installs tests/{name}/requirements.txt from PyPI");
+            std::fs::write(&stamp, wanted).expect("stamp");
+        }
+        made.push(name.to_owned());
+    }
+    venv.join("bin/python")
+}

@@ -86,7 +86,7 @@ impl Memory {
 impl Memory {
     /// Finds entries of the person's memory.
     #[tool(
-        description = "Search the person's memory (notes, calendar, mail headers, music, locations, shell and desktop activity, transcripts, and what they wrote themselves). Every word must occur; \"quoted phrase\"; word* for a prefix. Returns the best matches: day, time, source, where it is in the vault, and a snippet with matches in **bold**."
+        description = "Search the person's memory (notes, calendar, mail headers, music, locations, shell and desktop activity, transcripts, and what they wrote themselves). Every word must occur; \"quoted phrase\"; word* for a prefix. Returns the best matches: day, time, source, where it is in the vault, and a snippet with each match between « and »."
     )]
     fn search_memory(&self, Parameters(a): Parameters<SearchArgs>) -> Result<String, ErrorData> {
         let limit = a.limit.unwrap_or(20);

@@ -135,19 +135,26 @@ fn esc(text: &str) -> String {
     out
 }
 
-/// A snippet's `**match**` runs as `<mark>`, everything else escaped.
+/// A snippet's `«match»` runs as `<mark>`, everything else escaped (a `«` or `»` of the
+/// text itself may mark a run too: it is still escaped text).
 fn marked(snippet: &str) -> String {
-    snippet
-        .split("**")
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("<mark>{}</mark>", esc(part))
-            } else {
-                esc(part)
+    let mut out = String::with_capacity(snippet.len() + 32);
+    for (i, open) in snippet.split('«').enumerate() {
+        match open.split_once('»').filter(|_| i > 0) {
+            Some((hit, rest)) => {
+                out.push_str("<mark>");
+                out.push_str(&esc(hit));
+                out.push_str("</mark>");
+                out.push_str(&esc(rest));
             }
-        })
-        .collect()
+            None if i > 0 => {
+                out.push_str(&esc("«"));
+                out.push_str(&esc(open));
+            }
+            None => out.push_str(&esc(open)),
+        }
+    }
+    out
 }
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}header{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:center;padding:.8em 1.2em;background:#24292f;color:#fff}header h1{font-size:1.1em;margin:0}header a{color:#cde}main{padding:1em 1.2em;max-width:72em}section{margin-bottom:2em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}td.t{white-space:nowrap;font-variant-numeric:tabular-nums}td.x{white-space:pre-wrap}mark{background:#ffe066}.own{color:#6a3}.err{color:#b00}form{display:inline}ol li{margin-bottom:.6em}";
@@ -357,4 +364,18 @@ fn plugins(out: &mut String, list: &[Value]) {
         );
     }
     out.push_str("</table></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked;
+
+    #[test]
+    fn matches_are_marked_and_everything_else_escaped() {
+        assert_eq!(
+            marked("a «<b>» and «c» **bold** « stray"),
+            "a <mark>&lt;b&gt;</mark> and <mark>c</mark> **bold** « stray"
+        );
+        assert_eq!(marked("»x"), "»x");
+    }
 }
