@@ -9,17 +9,11 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Host, KEY, agent, quick_start, wait_for};
+use crate::support::{Host, KEY, agent, note, wait_for};
 
 /// The python of `target/venvs/dashboard` ([`crate::support::venv_python`]).
 fn python() -> PathBuf {
     crate::support::venv_python("dashboard")
-}
-
-fn note(ts: f64, text: &str, raw_ref: &str) -> Value {
-    let mut b = quick_start();
-    b["events"] = json!([{ "timestamp": ts, "data": { "text": text }, "raw_ref": raw_ref }]);
-    b
 }
 
 #[test]

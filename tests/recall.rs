@@ -4,17 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::support::{Host, KEY, openclone, quick_start, wait_for};
-
-/// A batch of one braindump note at Unix second `ts` with `text`.
-fn note(ts: f64, text: &str, raw_ref: &str) -> Value {
-    let mut b = quick_start();
-    b["timestamp"] = json!(ts);
-    b["events"] = json!([{ "timestamp": ts, "data": { "text": text }, "raw_ref": raw_ref }]);
-    b
-}
+use crate::support::{Host, KEY, note, openclone, wait_for};
 
 fn search(host: &Host, key: &str, q: &str) -> Value {
     let q: String = url_encode(q);

@@ -422,6 +422,14 @@ pub fn quick_start() -> Value {
     })
 }
 
+/// The quick-start batch holding one braindump note `text` at Unix second `ts`.
+pub fn note(ts: f64, text: &str, raw_ref: &str) -> Value {
+    let mut b = quick_start();
+    b["timestamp"] = json!(ts);
+    b["events"] = json!([{ "timestamp": ts, "data": { "text": text }, "raw_ref": raw_ref }]);
+    b
+}
+
 /// A valid batch of `source_type` with `events`.
 pub fn batch(source_type: &str, events: Vec<Value>) -> Value {
     json!({
