@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Host, KEY, agent, note, wait_for};
+use crate::support::{Host, KEY, agent, note};
 
 /// The python of `target/venvs/dashboard` ([`crate::support::venv_python`]).
 fn python() -> PathBuf {
@@ -37,10 +37,7 @@ fn a_person_signs_in_opens_a_day_and_searches_in_a_real_browser() {
     ] {
         assert_eq!(host.post(&note(ts, text, r)).status, 200);
     }
-    assert!(wait_for(20, || {
-        let r = host.get("/api/v1/search?q=lighthouse", Some(KEY));
-        r.json["hits"].as_array().is_some_and(|h| h.len() == 2)
-    }));
+    host.finds(KEY, "lighthouse", 2);
     let base = host.base.clone();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let shot = root.join("target/artefacts/dashboard.png");

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{Host, KEY, note, wait_for};
+use crate::support::{Host, KEY, note};
 
 /// The python of `target/venvs/mcp` ([`crate::support::venv_python`]).
 fn python() -> PathBuf {
@@ -31,21 +31,12 @@ fn an_assistant_reads_the_memory_over_mcp() {
             .status,
         200
     );
-    assert!(wait_for(20, || {
-        let r = host.get("/api/v1/search?q=harbour", Some(KEY));
-        r.json["hits"].as_array().is_some_and(|h| h.len() == 1)
-    }));
-    let folder = host
-        .vault("default")
-        .ancestors()
-        .nth(3)
-        .expect("folder")
-        .to_path_buf();
+    host.finds(KEY, "harbour", 1);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp/client.py");
     let out = Command::new(python())
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_openclone"))
-        .arg(&folder)
+        .arg(host.dir.path())
         .env("API_KEY", KEY)
         .env_remove("OPENCLONE_DATA")
         .output()

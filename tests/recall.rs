@@ -2,51 +2,11 @@
 //! and what the person wrote, across a restart, a lost index and `vault reindex`, and each
 //! tenant only its own; the day timeline lists every source in time order.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{Host, KEY, note, openclone, wait_for};
-
-fn search(host: &Host, key: &str, q: &str) -> Value {
-    let q: String = url_encode(q);
-    let r = host.get(&format!("/api/v1/search?q={q}"), Some(key));
-    assert_eq!(r.status, 200, "{}", r.json);
-    r.json
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn hits(v: &Value) -> &Vec<Value> {
-    v["hits"].as_array().expect("hits")
-}
-
-/// Waits (the index's lag) until `q` finds `n` hits.
-fn finds(host: &Host, key: &str, q: &str, n: usize) -> Value {
-    let mut last = Value::Null;
-    let ok = wait_for(20, || {
-        last = search(host, key, q);
-        hits(&last).len() == n
-    });
-    assert!(ok, "{q:?}: expected {n} hit(s), got {last}");
-    last
-}
-
-/// The host's own folder (holding `data/`).
-fn folder(host: &Host) -> PathBuf {
-    host.vault("default")
-        .ancestors()
-        .nth(3)
-        .expect("the host folder")
-        .to_path_buf()
-}
+use crate::support::{Host, KEY, hits, note, openclone};
 
 fn remove_index(dir: &Path, tenant: &str) {
     for suffix in ["", "-wal", "-shm"] {
@@ -66,7 +26,7 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
     assert_eq!(r.status, 200, "{}", r.json);
 
     // Found right after its 200, within the index's lag.
-    let v = finds(&host, KEY, "lighthouse", 1);
+    let v = host.finds(KEY, "lighthouse", 1);
     let hit = &hits(&v)[0];
     assert_eq!(hit["file"], "Braindump/2024-02-18.md");
     let daily = host.read("default", "Braindump/2024-02-18.md");
@@ -105,7 +65,7 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
         ("lighthouse nowhere", 0),
         ("e-mail re: NEAR(x)", 0),
     ] {
-        assert_eq!(hits(&search(&host, KEY, q)).len(), n, "{q}");
+        assert_eq!(hits(&host.search(KEY, q)).len(), n, "{q}");
     }
 
     // A paragraph the person wrote at the end of the day's file is found once the host
@@ -120,9 +80,9 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
         "n2",
     ));
     assert_eq!(r.status, 200, "{}", r.json);
-    let v = finds(&host, KEY, "harbour", 1);
+    let v = host.finds(KEY, "harbour", 1);
     assert_eq!(hits(&v)[0]["source"], "", "the person's own text");
-    finds(&host, KEY, "lighthouse", 2);
+    host.finds(KEY, "lighthouse", 2);
 
     // The day's timeline: every entry in time order, the person's text after the entry
     // before it.
@@ -167,15 +127,15 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
     // Across a restart, and with the index deleted while the host is down.
     assert!(host.stop());
     host.restart();
-    finds(&host, KEY, "lighthouse", 2);
+    host.finds(KEY, "lighthouse", 2);
     assert!(host.stop());
-    remove_index(&folder(&host), "default");
+    remove_index(host.dir.path(), "default");
     host.restart();
-    finds(&host, KEY, "lighthouse", 2);
-    finds(&host, KEY, "harbour", 1);
+    host.finds(KEY, "lighthouse", 2);
+    host.finds(KEY, "harbour", 1);
 
     // The command line, beside the running host.
-    let (ok, out, err) = openclone(&folder(&host), &["search", "harbour", "--json"]);
+    let (ok, out, err) = openclone(host.dir.path(), &["search", "harbour", "--json"]);
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(hits(&v).len(), 1, "{v}");
@@ -187,19 +147,19 @@ fn search_finds_stored_and_own_text_across_restarts_a_lost_index_and_a_reindex()
 
     // `vault reindex` (host stopped) rebuilds it; the CLI then finds the same.
     assert!(host.stop());
-    let (ok, out, err) = openclone(&folder(&host), &["vault", "reindex"]);
+    let (ok, out, err) = openclone(host.dir.path(), &["vault", "reindex"]);
     assert!(ok, "{err}");
     assert!(
         out.contains("search index rebuilt from 1 file(s), 3 entries"),
         "{out}"
     );
     let (ok, out, err) = openclone(
-        &folder(&host),
+        host.dir.path(),
         &["search", "lighthouse", "--source", "braindump"],
     );
     assert!(ok, "{err}");
     assert_eq!(out.matches("Braindump/2024-02-18.md:").count(), 2, "{out}");
-    let (ok, _, err) = openclone(&folder(&host), &["search", "x", "--since", "yesterday"]);
+    let (ok, _, err) = openclone(host.dir.path(), &["search", "x", "--since", "yesterday"]);
     assert!(!ok && err.contains("since"), "{err}");
 }
 
@@ -230,12 +190,12 @@ fn a_tenant_never_sees_another_tenants_entries() {
             .as_bytes(),
     );
     assert_eq!(r.status, 200, "{}", r.json);
-    let alice = finds(&host, KEY, "lighthouse", 1);
+    let alice = host.finds(KEY, "lighthouse", 1);
     assert!(
         alice.to_string().contains("walks") && !alice.to_string().contains("hides"),
         "{alice}"
     );
-    let bob = finds(&host, "bob-key-0123456789", "lighthouse", 1);
+    let bob = host.finds("bob-key-0123456789", "lighthouse", 1);
     assert!(
         bob.to_string().contains("hides") && !bob.to_string().contains("walks"),
         "{bob}"
@@ -252,7 +212,7 @@ fn a_tenant_never_sees_another_tenants_entries() {
         r.json
     );
     let (ok, out, err) = openclone(
-        &folder(&host),
+        host.dir.path(),
         &["search", "lighthouse", "--tenant", "alice", "--json"],
     );
     assert!(ok, "{err}");

@@ -123,7 +123,7 @@ impl App {
                     redact_pii: t.redact_pii,
                 },
                 on_written: listener
-                    .map(|feed| OnWritten(Arc::new(move |files: &[String]| feed.written(files)))),
+                    .map(|feed| OnWritten(Arc::new(move |files: Vec<String>| feed.written(files)))),
             })
             .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
             if vault.recovered.files_scanned > 0 {

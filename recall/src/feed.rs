@@ -83,10 +83,10 @@ impl Feed {
 
     /// Hands the indexer vault-relative daily files that were just fsynced. Never blocks:
     /// with the queue full, the index is marked behind and caught up by a scan.
-    pub fn written(&self, files: &[String]) {
+    pub fn written(&self, files: Vec<String>) {
         let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let Some(tx) = tx.as_ref() else { return };
-        match tx.try_send(Msg::Files(files.to_vec())) {
+        match tx.try_send(Msg::Files(files)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 self.behind.store(true, Ordering::Relaxed);

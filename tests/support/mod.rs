@@ -255,6 +255,25 @@ impl Host {
         reply(req.call().expect("request sent"))
     }
 
+    /// `GET /api/v1/search?q=…` with `key` (answered 200); the answer.
+    pub fn search(&self, key: &str, q: &str) -> Value {
+        let q = percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC);
+        let r = self.get(&format!("/api/v1/search?q={q}"), Some(key));
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json
+    }
+
+    /// Waits out the search index's lag until `q` finds `n` hits; the answer.
+    pub fn finds(&self, key: &str, q: &str, n: usize) -> Value {
+        let mut last = Value::Null;
+        let ok = wait_for(20, || {
+            last = self.search(key, q);
+            hits(&last).len() == n
+        });
+        assert!(ok, "{q:?}: expected {n} hit(s), got {last}");
+        last
+    }
+
     /// What the host has logged so far (all runs in this folder), colour codes removed.
     pub fn log(&self) -> String {
         let raw = std::fs::read_to_string(self.dir.path().join("host.log")).unwrap_or_default();
@@ -420,6 +439,11 @@ pub fn quick_start() -> Value {
         "plugin_version": "1.0.0", "timestamp": 1708258800.0,
         "events": [{"timestamp":1708258800.0,"data":{"text":"Hello!"},"raw_ref":"e1"}]
     })
+}
+
+/// The `hits` of a search answer.
+pub fn hits(v: &Value) -> &Vec<Value> {
+    v["hits"].as_array().expect("hits")
 }
 
 /// The quick-start batch holding one braindump note `text` at Unix second `ts`.

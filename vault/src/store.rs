@@ -56,7 +56,7 @@ pub struct VaultConfig {
 pub struct OnWritten(pub std::sync::Arc<WrittenFn>);
 
 /// What [`OnWritten`] calls: the vault-relative paths of one group commit's daily files.
-pub type WrittenFn = dyn Fn(&[String]) + Send + Sync;
+pub type WrittenFn = dyn Fn(Vec<String>) + Send + Sync;
 
 impl std::fmt::Debug for OnWritten {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -268,7 +268,7 @@ impl Writer {
                 .map(|fw| fw.path.clone())
                 .collect();
             if !written.is_empty() {
-                (listener.0)(&written);
+                (listener.0)(written);
             }
         }
         for ((prepared, done), (stored, skipped, deps)) in batches.into_iter().zip(outcomes) {
