@@ -81,6 +81,20 @@ pub fn entries(text: &str) -> Vec<Entry> {
 
 /// Reads `text` from `start` (see [`Read`]).
 pub fn read(text: &str, start: &Start) -> Read {
+    // A byte-order mark an editor put at the very start of the file.
+    let bom = if start.continued {
+        0
+    } else {
+        text.len() - text.trim_start_matches('\u{feff}').len()
+    };
+    let mut read = read_from(&text[bom..], start);
+    if read.consumed > 0 {
+        read.consumed += bom;
+    }
+    read
+}
+
+fn read_from(text: &str, start: &Start) -> Read {
     let mut out = Vec::new();
     // Complete lines only, with the byte offset after each.
     let mut lines = text
@@ -361,6 +375,20 @@ mod tests {
             (1, "# My title\njust a line\n\nand more")
         );
         assert!(entries("").is_empty());
+    }
+
+    #[test]
+    fn a_bom_from_an_editor_does_not_hide_the_front_matter() {
+        let text = format!(
+            "\u{feff}{}",
+            file(&format!("\r\n## 10:00:00 · p\r\n\r\nx\r\n\r\n<!-- openclone:entry v=1 key={KEY} source=notes plugin=p@1.0.0 device=d -->\r\n"))
+                .replace('\n', "\r\n")
+                .replace("\r\r", "\r")
+        );
+        let r = read(&text, &Start::default());
+        assert_eq!(r.entries.len(), 1, "{r:#?}");
+        assert_eq!(r.entries[0].text, "x");
+        assert_eq!(r.consumed, text.len());
     }
 
     #[test]
