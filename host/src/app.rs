@@ -49,6 +49,8 @@ pub struct App {
     /// Each tenant's search indexer, in tenant order (`None` with `[search] enabled =
     /// false`).
     pub recall: Vec<Option<Arc<Feed>>>,
+    /// The ActivityWatch journal while its API runs (a forget deletes through it).
+    pub activitywatch: crate::activitywatch::Running,
     /// The data folder's lock: one host per data folder.
     _lock: DataLock,
 }
@@ -124,6 +126,7 @@ impl App {
                 },
                 on_written: listener
                     .map(|feed| OnWritten(Arc::new(move |files: Vec<String>| feed.written(files)))),
+                retention: cfg.retention(),
             })
             .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
             if vault.recovered.files_scanned > 0 {
@@ -172,6 +175,7 @@ impl App {
             config: cfg.clone(),
             metrics,
             recall,
+            activitywatch: Default::default(),
             _lock: lock,
         })
     }

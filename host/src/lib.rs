@@ -5,6 +5,8 @@
 pub mod activitywatch;
 pub mod app;
 pub mod cli;
+pub mod control;
+pub mod forget;
 pub mod fuzzing;
 pub mod guard;
 pub mod http;

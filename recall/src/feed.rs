@@ -42,6 +42,8 @@ enum Msg {
     Files(Vec<String>),
     /// Scan the vault (`true`: into a new, empty index) and answer.
     Scan(bool, std::sync::mpsc::Sender<Result<Synced, String>>),
+    /// Read these files now (with what is held), checkpoint the log, and answer.
+    Sync(Vec<String>, std::sync::mpsc::Sender<Result<(), String>>),
 }
 
 /// A tenant's indexer (see the module's docs). Dropping it finishes the queued notices
@@ -117,6 +119,23 @@ impl Feed {
             .map_err(|_| "the indexer has stopped".to_owned())?
     }
 
+    /// Reads `files` into the index now, with the notices held, and waits for it; then
+    /// checkpoints the index's write-ahead log, so text a forget removed from those files
+    /// is gone from the index's files too (`secure_delete` overwrote its pages). Errors:
+    /// the indexer has stopped, or the update failed (its reason).
+    pub fn sync(&self, files: Vec<String>) -> Result<(), String> {
+        let (reply, answer) = std::sync::mpsc::channel();
+        {
+            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = tx.as_ref().ok_or("the indexer has stopped")?;
+            tx.send(Msg::Sync(files, reply))
+                .map_err(|_| "the indexer has stopped")?;
+        }
+        answer
+            .recv()
+            .map_err(|_| "the indexer has stopped".to_owned())?
+    }
+
     /// Stops the thread after the transaction in hand, leaving what is queued to the scan
     /// at the next start (the index is a cache: a host stopping never waits for it to catch
     /// up); later notices are ignored.
@@ -167,36 +186,53 @@ fn run(
             break;
         }
         match rx.recv_timeout(RESCAN) {
-            Ok(Msg::Files(first)) => {
-                let mut files: BTreeSet<String> = first.into_iter().collect();
-                let mut scans = Vec::new();
+            Ok(first @ (Msg::Files(_) | Msg::Sync(..))) => {
+                let mut held = Held::default();
+                held.take(first);
                 let since = std::time::Instant::now();
-                while scans.is_empty() && !stop.load(Ordering::Relaxed) {
+                while held.scans.is_empty()
+                    && held.syncs.is_empty()
+                    && !stop.load(Ordering::Relaxed)
+                {
                     let left = MAX_LAG.saturating_sub(since.elapsed());
                     if left.is_zero() {
                         break;
                     }
                     match rx.recv_timeout(QUIET.min(left)) {
-                        Ok(Msg::Files(more)) => files.extend(more),
-                        Ok(Msg::Scan(anew, reply)) => scans.push((anew, reply)),
+                        Ok(msg) => held.take(msg),
                         Err(_) => break,
                     }
                 }
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
+                let Held {
+                    files,
+                    syncs,
+                    scans,
+                } = held;
                 let mut made = Ok(());
                 if scans.iter().any(|s| s.0) {
                     (conn, made) = anew(conn, index);
                 }
-                if behind.load(Ordering::Relaxed) || !scans.is_empty() {
+                let synced = if behind.load(Ordering::Relaxed) || !scans.is_empty() {
                     let r = made.and_then(|()| scan(&mut conn));
                     for (_, reply) in scans {
                         let _ = reply.send(r.clone());
                     }
-                } else if let Err(e) = sync_files(&mut conn, &root, &files) {
-                    tracing::warn!(vault = %root.display(), error = %e, "search index update failed; the next scan catches up");
-                    behind.store(true, Ordering::Relaxed);
+                    r.map(|_| ())
+                } else {
+                    sync_files(&mut conn, &root, &files).map_err(|e| {
+                        tracing::warn!(vault = %root.display(), error = %e, "search index update failed; the next scan catches up");
+                        behind.store(true, Ordering::Relaxed);
+                        e.to_string()
+                    })
+                };
+                if !syncs.is_empty() {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+                }
+                for reply in syncs {
+                    let _ = reply.send(synced.clone());
                 }
             }
             Ok(Msg::Scan(fresh, reply)) => {
@@ -210,6 +246,27 @@ fn run(
                 let _ = scan(&mut conn);
             }
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+/// What the indexer holds while it waits for the writer to be quiet.
+#[derive(Default)]
+struct Held {
+    files: BTreeSet<String>,
+    syncs: Vec<std::sync::mpsc::Sender<Result<(), String>>>,
+    scans: Vec<(bool, std::sync::mpsc::Sender<Result<Synced, String>>)>,
+}
+
+impl Held {
+    fn take(&mut self, msg: Msg) {
+        match msg {
+            Msg::Files(more) => self.files.extend(more),
+            Msg::Sync(more, reply) => {
+                self.files.extend(more);
+                self.syncs.push(reply);
+            }
+            Msg::Scan(anew, reply) => self.scans.push((anew, reply)),
         }
     }
 }

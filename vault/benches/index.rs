@@ -156,6 +156,7 @@ fn pipeline(index: &std::path::Path, run: u64) -> f64 {
         tz: jiff::tz::TimeZone::UTC,
         policy: Default::default(),
         on_written: None,
+        retention: Vec::new(),
     })
     .expect("vault");
     let batches: Vec<Vec<Batch>> = (0..2)

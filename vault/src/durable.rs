@@ -55,6 +55,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(dir)
 }
 
+/// Whether file name `name` is one of [`write`]'s temporary files (`.<name>.tmp-<pid>-<n>`),
+/// which a crash before its rename leaves behind.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(".tmp-").is_some_and(|(_, id)| {
+            id.split('-')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
 /// Creates `path` and its missing ancestors like [`fs::create_dir_all`] (mode
 /// [`NEW_DIR_MODE`]), fsyncing the folder that holds each new one so the new entries
 /// survive a power cut. Folders that already exist are left as they are.

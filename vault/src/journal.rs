@@ -150,6 +150,15 @@ impl Journal {
         }
     }
 
+    /// Empties the journal and fsyncs it, before something other than an append changes a
+    /// daily file ([`crate::forget`]). Errors: it cannot be written or synced.
+    pub fn settle(&mut self) -> Result<(), StoreError> {
+        self.clear();
+        self.file
+            .sync_data()
+            .map_err(|e| StoreError::io(&self.path.display().to_string(), e))
+    }
+
     /// The records in the journal now (after a crash: the unfinished group's).
     pub fn records(&self) -> Vec<Record> {
         let mut bytes = Vec::new();

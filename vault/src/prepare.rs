@@ -33,6 +33,8 @@ pub struct PreparedEntry {
     pub file: usize,
     /// The event's local date (for a new file's front matter).
     pub date: jiff::civil::Date,
+    /// The event's timestamp, Unix seconds (for `[retention]`).
+    pub at: f64,
     /// The rendered Markdown entry.
     pub text: String,
 }
@@ -78,6 +80,7 @@ pub fn prepare(mut batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
                 key,
                 file,
                 date: local.date(),
+                at: event.timestamp,
                 text,
             }
         })

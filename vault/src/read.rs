@@ -193,6 +193,72 @@ fn read_from(text: &str, start: &Start) -> Read {
     }
 }
 
+/// A host entry's place in a daily file's bytes: what [`crate::forget`] cuts out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostSpan {
+    /// From the start of its heading line to after its marker line's line break.
+    pub bytes: std::ops::Range<usize>,
+    /// `HH:MM:SS` of its heading (a session's start).
+    pub time: String,
+    /// Its marker's fields.
+    pub marker: Marker,
+}
+
+/// The host entries of a daily file, found as [`read`] finds them (a host heading closed by
+/// a marker line with no heading between; front matter and an incomplete last line are
+/// not looked in), but over bytes: a line that is not UTF-8 is the person's text or a
+/// body line, and every byte outside the spans stays exactly as it is when a file is
+/// rewritten without some of them.
+pub fn host_spans(bytes: &[u8]) -> Vec<HostSpan> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    let mut at = 0;
+    let mut front_matter = None;
+    for raw in bytes.split_inclusive(|&b| b == b'\n') {
+        let start = at;
+        at += raw.len();
+        if !raw.ends_with(b"\n") {
+            break;
+        }
+        let line = std::str::from_utf8(raw)
+            .ok()
+            .map(|l| l.trim_end_matches('\n').trim_end_matches('\r'));
+        let line = if start == 0 {
+            line.map(|l| l.trim_start_matches('\u{feff}'))
+        } else {
+            line
+        };
+        match front_matter {
+            None => {
+                front_matter = Some(line == Some("---"));
+                if line == Some("---") {
+                    continue;
+                }
+            }
+            Some(true) => {
+                if line == Some("---") {
+                    front_matter = Some(false);
+                }
+                continue;
+            }
+            Some(false) => {}
+        }
+        let Some(line) = line else { continue };
+        if let Some(h) = heading(line) {
+            open = Some((start, h.time.to_owned()));
+        } else if let Some(m) = marker(line)
+            && let Some((from, time)) = open.take()
+        {
+            out.push(HostSpan {
+                bytes: from..at,
+                time,
+                marker: m,
+            });
+        }
+    }
+    out
+}
+
 /// A host heading's parts: `## HH:MM:SS[–HH:MM:SS] · label`.
 struct Heading<'a> {
     time: &'a str,

@@ -5,7 +5,10 @@
 //! never changes a vault file's bytes: unfinished appends are cut by the append journal
 //! ([`crate::journal`]) before this runs, and only those. An empty daily file (created by
 //! the writer just before a crash) is removed. Files with CRLF line ends (a
-//! vault synced through Windows or git) are read the same as LF ones.
+//! vault synced through Windows or git) are read the same as LF ones. The keys of forgotten
+//! entries come back from the tombstone file ([`crate::tombstone`]).
+
+use std::path::Path;
 
 use cap_std::fs::Dir;
 
@@ -31,12 +34,25 @@ pub struct RecoveryReport {
 ///
 /// With `full`, the index is emptied first and every file is read (a rebuild).
 /// Errors: a vault file cannot be read, or the index cannot be written.
-pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryReport, StoreError> {
+pub fn reconcile(
+    dir: &Dir,
+    index: &mut Index,
+    tombstones: &Path,
+    full: bool,
+) -> Result<RecoveryReport, StoreError> {
     if full {
         index.clear()?;
     }
     let mut report = RecoveryReport::default();
     let mut seen = Vec::new();
+    let dead = crate::tombstone::len(tombstones)?;
+    if dead > 0 {
+        seen.push(crate::tombstone::INDEX_NAME.to_owned());
+        if index.file_len(crate::tombstone::INDEX_NAME) != Some(dead) {
+            let keys = crate::tombstone::read(tombstones)?;
+            index.record(&keys, &[(crate::tombstone::INDEX_NAME, dead)])?;
+        }
+    }
     for folder in SourceType::folders() {
         let entries = match dir.read_dir(folder) {
             Ok(e) => e,
@@ -46,9 +62,17 @@ pub fn reconcile(dir: &Dir, index: &mut Index, full: bool) -> Result<RecoveryRep
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(folder, e))?;
             let name = entry.file_name();
-            let Some(name) = name.to_str().filter(|n| n.ends_with(".md")) else {
+            let Some(name) = name.to_str() else { continue };
+            if crate::durable::is_temporary(name) {
+                // A rewrite ([`crate::forget`]) a crash stopped before its rename.
+                let path = format!("{folder}/{name}");
+                dir.remove_file(&path)
+                    .map_err(|e| StoreError::io(&path, e))?;
                 continue;
-            };
+            }
+            if !name.ends_with(".md") {
+                continue;
+            }
             let path = format!("{folder}/{name}");
             let len = entry
                 .metadata()

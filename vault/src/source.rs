@@ -122,6 +122,22 @@ impl SourceType {
     }
 }
 
+/// Serialized as its wire name (`screen_ocr`).
+impl serde::Serialize for SourceType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Read from its wire name; another name is an error naming it.
+impl<'de> serde::Deserialize<'de> for SourceType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map_err(|()| serde::de::Error::custom(format!("unknown source type {s:?}")))
+    }
+}
+
 impl fmt::Display for SourceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -21,6 +21,7 @@ use jiff::tz::TimeZone;
 use crate::batch::{Batch, Receipt};
 use crate::dedup::DedupKey;
 use crate::error::StoreError;
+use crate::forget::{self, Forgotten, Selection};
 use crate::index::{DedupKeySet, Index, IndexError, KeyMap};
 use crate::journal::{Journal, Record, replay};
 use crate::prepare::{Prepared, prepare};
@@ -44,8 +45,13 @@ pub struct VaultConfig {
     pub tz: TimeZone,
     /// Sanitization switches.
     pub policy: Policy,
-    /// Told what each group commit wrote, after its fsync (the search index's feed).
+    /// Told what each group commit wrote, after its fsync (the search index's feed), and
+    /// which files a forget rewrote.
     pub on_written: Option<OnWritten>,
+    /// `[retention]`: how long each listed source type's entries are kept. The writer skips
+    /// (counts as skipped, stores nothing) an event older than that, so what retention
+    /// removed is not stored again by a resend ([`crate::forget`]).
+    pub retention: Vec<(SourceType, jiff::SignedDuration)>,
 }
 
 /// A listener the vault's writer thread calls after each group commit's fsync with the
@@ -70,6 +76,11 @@ pub type Done = Box<dyn FnOnce(Result<Receipt, StoreError>) + Send>;
 enum Job {
     Batch(Prepared, Done),
     Reindex(Box<dyn FnOnce(Result<RecoveryReport, StoreError>) + Send>),
+    Forget(
+        Selection,
+        bool,
+        Box<dyn FnOnce(Result<Forgotten, StoreError>) + Send>,
+    ),
 }
 
 /// A tenant's open vault. Dropping it finishes the queued batches and stops the writer.
@@ -99,10 +110,12 @@ impl Vault {
             .map_err(|e| StoreError::io(&root_name, e))?;
         let mut journal = Journal::open(&cfg.index_path.with_file_name("appends.journal"))?;
         let torn_tails = replay(&dir, &mut journal)?;
+        let paths = forget::Paths::beside(&cfg.index_path);
+        forget::resume(&cfg.root, &dir, &cfg.tz, &paths)?;
         let mut index = Index::open(&cfg.index_path)?;
         let recovered = RecoveryReport {
             torn_tails,
-            ..reconcile(&dir, &mut index, false)?
+            ..reconcile(&dir, &mut index, &paths.tombstones, false)?
         };
         let (tx, rx) = channel();
         let writer = Writer {
@@ -113,6 +126,10 @@ impl Vault {
             lens: HashMap::new(),
             unindexed: DedupKeySet::default(),
             on_written: cfg.on_written,
+            root: cfg.root.clone(),
+            tz: cfg.tz.clone(),
+            paths,
+            retention: cfg.retention,
         };
         let handle = std::thread::Builder::new()
             .name("vault-writer".into())
@@ -156,6 +173,18 @@ impl Vault {
         rx.recv().unwrap_or(Err(StoreError::Closed))
     }
 
+    /// Removes the selected host entries from the daily files (or, with `dry_run`, says
+    /// what it would remove), in line with queued writes; blocks. See [`crate::forget`].
+    ///
+    /// Errors: a daily file, the tombstone file or the forget journal cannot be read or
+    /// written (an interrupted forget is finished at the next open).
+    pub fn forget(&self, selection: Selection, dry_run: bool) -> Result<Forgotten, StoreError> {
+        let (tx, rx) = channel();
+        let job = Job::Forget(selection, dry_run, Box::new(move |r| drop(tx.send(r))));
+        self.send(job, |_| {});
+        rx.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
     fn send(&self, job: Job, on_closed: impl FnOnce(Job)) {
         let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
@@ -196,6 +225,14 @@ struct Writer {
     unindexed: DedupKeySet,
     /// Told the files of each group after its fsync.
     on_written: Option<OnWritten>,
+    /// The vault root, for rewriting files whole ([`crate::durable::write`]).
+    root: PathBuf,
+    /// The tenant's zone: which instants a daily file's headings are.
+    tz: TimeZone,
+    /// The forget journal and the tombstone file.
+    paths: forget::Paths,
+    /// `[retention]` ([`VaultConfig::retention`]).
+    retention: Vec<(SourceType, jiff::SignedDuration)>,
 }
 
 /// A file opened for its append, with the bytes to append at `offset` (its length).
@@ -226,7 +263,16 @@ impl Writer {
                     Job::Reindex(done) => {
                         self.commit_group(std::mem::take(&mut batches));
                         self.lens.clear();
-                        done(reconcile(&self.dir, &mut self.index, true));
+                        done(reconcile(
+                            &self.dir,
+                            &mut self.index,
+                            &self.paths.tombstones,
+                            true,
+                        ));
+                    }
+                    Job::Forget(selection, dry_run, done) => {
+                        self.commit_group(std::mem::take(&mut batches));
+                        done(self.forget(&selection, dry_run));
                     }
                 }
                 if batches.len() < MAX_GROUP {
@@ -302,7 +348,17 @@ impl Writer {
         group: &mut KeyMap<usize>,
     ) -> Result<(u32, u32, Vec<usize>), IndexError> {
         let (mut stored, mut skipped, mut deps) = (0, 0, Vec::new());
+        let kept_from = self
+            .retention
+            .iter()
+            .find(|(s, _)| *s == p.source_type)
+            .and_then(|(_, keep)| jiff::Timestamp::now().checked_sub(*keep).ok())
+            .map(|t| t.as_millisecond() as f64 / 1e3);
         for e in &p.entries {
+            if kept_from.is_some_and(|from| e.at < from) {
+                skipped += 1;
+                continue;
+            }
             if let Some(&fi) = group.get(&e.key) {
                 skipped += 1;
                 deps.push(fi);
@@ -455,6 +511,40 @@ impl Writer {
             self.dir.open(".")?.sync_all()?;
         }
         Ok(())
+    }
+
+    /// A forget on the writer thread ([`Vault::forget`]): the append journal is made empty
+    /// on disk first (a stale record of a completed append must not cut a file the forget
+    /// shortened), then [`forget::run`]; the index then accounts for the new lengths and
+    /// the tombstones, and the search index is told which files changed.
+    fn forget(&mut self, sel: &Selection, dry_run: bool) -> Result<Forgotten, StoreError> {
+        if dry_run {
+            let plans = forget::plan(&self.dir, &self.tz, sel)?;
+            return Ok(forget::report(&plans, true));
+        }
+        self.journal.settle()?;
+        let (report, _) = forget::run(&self.root, &self.dir, &self.tz, &self.paths, sel, None)?;
+        let tombstones = crate::tombstone::len(&self.paths.tombstones)?;
+        let mut lens: Vec<(&str, u64)> = vec![(crate::tombstone::INDEX_NAME, tombstones)];
+        for f in &report.files {
+            self.lens.remove(&f.path);
+            if f.removed {
+                self.index
+                    .forget_file(&f.path)
+                    .map_err(|e| StoreError::Index(e.to_string()))?;
+            } else {
+                lens.push((&f.path, f.bytes_after));
+            }
+        }
+        self.index
+            .record(std::iter::empty(), &lens)
+            .map_err(|e| StoreError::Index(e.to_string()))?;
+        if let Some(listener) = &self.on_written
+            && !report.files.is_empty()
+        {
+            (listener.0)(report.files.iter().map(|f| f.path.clone()).collect());
+        }
+        Ok(report)
     }
 
     /// Records the keys and new lengths of the files written, with any keys a failed

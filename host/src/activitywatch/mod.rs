@@ -24,6 +24,65 @@ pub(crate) use routes::route;
 pub(crate) use sessions::Writer;
 use store::Store;
 
+/// The journal a running API has open, with its tenant number, so a forget deletes through
+/// it rather than opening the file a second time.
+#[derive(Default)]
+pub struct Running(std::sync::Mutex<Option<(usize, Arc<Store>)>>);
+
+impl Running {
+    fn set(&self, value: Option<(usize, Arc<Store>)>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = value;
+    }
+
+    fn get(&self, tenant: usize) -> Option<Arc<Store>> {
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .filter(|(t, _)| *t == tenant)
+            .map(|(_, s)| s.clone())
+    }
+}
+
+/// Deletes (or, with `dry_run`, counts) tenant `tenant`'s journalled ActivityWatch events
+/// that `sel` selects (by start time, bucket source type and watcher plugin id), through
+/// the running API's journal or, when none runs, by opening the file if there is one.
+/// Blocks; call off the async runtime. Returns the events.
+///
+/// Errors: the journal cannot be opened or written.
+pub fn forget(
+    app: &App,
+    tenant: usize,
+    sel: &openclone_vault::Selection,
+    dry_run: bool,
+) -> anyhow::Result<u64> {
+    let store = match app.activitywatch.get(tenant) {
+        Some(s) => s,
+        None => {
+            let path = journal_path(app, tenant);
+            if !path.exists() {
+                return Ok(0);
+            }
+            Arc::new(Store::open(&path).with_context(|| format!("opening {}", path.display()))?)
+        }
+    };
+    let ns = |t: jiff::Timestamp| i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX);
+    let (from, to) = (ns(sel.from), ns(sel.to));
+    let (source, plugin) = (sel.source, sel.plugin.clone());
+    let n = store
+        .call_blocking(move |db| db.forget_range(from, to, source, plugin.as_deref(), dry_run))
+        .map_err(|e| anyhow::anyhow!("the ActivityWatch journal: {e:?}"))?;
+    Ok(n)
+}
+
+/// `<data>/state/<tenant>/activitywatch.sqlite`.
+fn journal_path(app: &App, tenant: usize) -> std::path::PathBuf {
+    app.config
+        .data_dir()
+        .join("state")
+        .join(&app.tenants[tenant].id)
+        .join("activitywatch.sqlite")
+}
+
 /// What every request of the API shares.
 pub struct Api {
     app: Arc<App>,
@@ -83,9 +142,11 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     println!("openclone: activitywatch listening on http://{local}");
     tracing::info!(address = %local, tenant = %t.id, "ActivityWatch API ready for aw-watcher-window, aw-watcher-afk, aw-watcher-web");
     let sessions = tokio::spawn(writer.run(stopped(stop.clone())));
+    app.activitywatch.set(Some((tenant, store.clone())));
     let handler = move |local, req| routes::route(api.clone(), local, req);
     crate::http::accept(listener, None, &app.config.http, stopped(stop), handler).await;
     let _ = sessions.await;
+    app.activitywatch.set(None);
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     Ok(())
 }
@@ -97,12 +158,7 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
 pub(crate) fn open(app: &Arc<App>, tenant: usize) -> anyhow::Result<(Arc<Api>, Writer)> {
     let settings = &app.config.activitywatch;
     let t = &app.tenants[tenant];
-    let path = app
-        .config
-        .data_dir()
-        .join("state")
-        .join(&t.id)
-        .join("activitywatch.sqlite");
+    let path = journal_path(app, tenant);
     let store =
         Arc::new(Store::open(&path).with_context(|| format!("opening {}", path.display()))?);
     let tz = app

@@ -309,15 +309,14 @@ pub fn entry(
     let d = &u.event.data;
     let text = |k: &str| d.get(k).filter(|v| !v.is_null()).cloned();
     let mut out = Map::new();
-    let source_type = match u.bucket.kind.as_str() {
+    let source_type = bucket_source(&u.bucket.kind)?;
+    match u.bucket.kind.as_str() {
         "currentwindow" => {
             out.insert("app_name".into(), text("app").unwrap_or(json!("unknown")));
             out.extend(text("title").map(|t| ("title".into(), t)));
-            SourceType::Activity
         }
         "afkstatus" => {
             out.insert("status".into(), text("status").unwrap_or(json!("unknown")));
-            SourceType::Activity
         }
         "app.editor.activity" => {
             let editor = text("editor").unwrap_or_else(|| json!(u.bucket.client));
@@ -326,7 +325,6 @@ pub fn entry(
             for k in ["project", "language"] {
                 out.extend(text(k).map(|v| (k.into(), v)));
             }
-            SourceType::Activity
         }
         "web.tab.current" => {
             if d.get("incognito").and_then(Value::as_bool) == Some(true) {
@@ -341,10 +339,9 @@ pub fn entry(
             {
                 out.insert("domain".into(), json!(domain));
             }
-            SourceType::WebBrowsing
         }
         _ => return None,
-    };
+    }
     out.insert(
         "duration".into(),
         json!(((to - from) as f64 / 1e6).round() / 1e3),
@@ -365,6 +362,17 @@ pub fn raw_ref(bucket: &str, from: i64, to: i64, data: &Map<String, Value>) -> S
     h.update([0]);
     h.update(Value::Object(data.clone()).to_string().as_bytes());
     format!("aw/{from}-{to}/{}", &hex::encode(h.finalize())[..32])
+}
+
+/// The source type a bucket's sessions go to the vault as (`currentwindow`, `afkstatus`,
+/// `app.editor.activity` → `activity`; `web.tab.current` → `web_browsing`); `None` for a
+/// kind that is only journalled.
+pub fn bucket_source(kind: &str) -> Option<SourceType> {
+    match kind {
+        "currentwindow" | "afkstatus" | "app.editor.activity" => Some(SourceType::Activity),
+        "web.tab.current" => Some(SourceType::WebBrowsing),
+        _ => None,
+    }
 }
 
 /// The watcher's client name as a plugin id (CONTRACT.md: kebab-case `[a-z0-9-]`, at most

@@ -134,6 +134,29 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Db) -> Result<T, AwError> + Send + 'static,
     ) -> Result<T, AwError> {
+        match self.submit(f) {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(stopped())),
+            None => Err(stopped()),
+        }
+    }
+
+    /// [`Store::call`] for a thread outside the async runtime (a forget); blocks.
+    pub fn call_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Db) -> Result<T, AwError> + Send + 'static,
+    ) -> Result<T, AwError> {
+        match self.submit(f) {
+            Some(rx) => rx.blocking_recv().unwrap_or_else(|_| Err(stopped())),
+            None => Err(stopped()),
+        }
+    }
+
+    /// Queues `f`; the receiver gets its result after the group's commit. `None` when the
+    /// store has stopped.
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Db) -> Result<T, AwError> + Send + 'static,
+    ) -> Option<tokio::sync::oneshot::Receiver<Result<T, AwError>>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |db| {
             let result = match db {
@@ -152,10 +175,7 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|s| s.send(job).is_ok());
-        if sent != Some(true) {
-            return Err(stopped());
-        }
-        rx.await.unwrap_or_else(|_| Err(stopped()))
+        (sent == Some(true)).then_some(rx)
     }
 
     /// Finishes every queued job and stops the thread.
@@ -206,6 +226,12 @@ fn run(mut db: Db, jobs: &Receiver<Job>) {
             tracing::error!(error = %e, "the ActivityWatch journal could not commit; the requests are answered 500");
             db.forget();
         }
+        if std::mem::take(&mut db.checkpoint) {
+            // A forget: the deleted rows' old pages leave the write-ahead log too.
+            let _ = db
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
         for answer in answers {
             answer(committed.clone());
         }
@@ -223,6 +249,8 @@ pub struct Db {
     lost: bool,
     /// Heartbeats, events and bucket changes taken (see [`Store::changes`]).
     changes: Arc<AtomicU64>,
+    /// A forget deleted rows: checkpoint the log after the commit.
+    checkpoint: bool,
     /// When each bucket last received a heartbeat or events.
     arrived: HashMap<String, Instant>,
     opened: Instant,
@@ -231,6 +259,7 @@ pub struct Db {
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS buckets (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, client TEXT NOT NULL, hostname TEXT NOT NULL,
     created TEXT NOT NULL, data TEXT NOT NULL, pulsetime_ns INTEGER NOT NULL DEFAULT 0);
@@ -255,6 +284,7 @@ impl Db {
             opened: Instant::now(),
             lost: false,
             changes: Arc::default(),
+            checkpoint: false,
         };
         db.forget();
         Ok(db)
@@ -354,6 +384,56 @@ impl Db {
         self.pulsetime.remove(id);
         self.arrived.remove(id);
         Ok(())
+    }
+
+    /// Deletes (or, with `dry_run`, counts) the events starting in `[from_ns, to_ns)` of
+    /// the buckets whose sessions go to the vault as `source` (every bucket when `None`)
+    /// and whose watcher is `plugin` (its plugin id, [`super::sessions::plugin_id`]).
+    /// Deleted text is overwritten (`secure_delete`) and the log checkpointed after the
+    /// commit. Returns the events.
+    ///
+    /// Errors: [`AwError::Storage`].
+    pub fn forget_range(
+        &mut self,
+        from_ns: i64,
+        to_ns: i64,
+        source: Option<openclone_vault::SourceType>,
+        plugin: Option<&str>,
+        dry_run: bool,
+    ) -> Result<u64, AwError> {
+        let buckets: Vec<(String, String, String)> = self
+            .conn
+            .prepare("SELECT id, type, client FROM buckets")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let sql = if dry_run {
+            "SELECT COUNT(*) FROM events WHERE bucket = ?1 AND start_ns >= ?2 AND start_ns < ?3"
+        } else {
+            "DELETE FROM events WHERE bucket = ?1 AND start_ns >= ?2 AND start_ns < ?3 RETURNING 1"
+        };
+        let mut n = 0u64;
+        for (id, kind, client) in buckets {
+            if source.is_some_and(|s| super::sessions::bucket_source(&kind) != Some(s))
+                || plugin.is_some_and(|p| super::sessions::plugin_id(&client) != p)
+            {
+                continue;
+            }
+            let mut s = self.conn.prepare(sql)?;
+            let rows = s.query_map(params![id, from_ns, to_ns], |r| r.get::<_, i64>(0))?;
+            for r in rows {
+                n += if dry_run {
+                    r?.max(0) as u64
+                } else {
+                    r.map(|_| 1)?
+                };
+            }
+        }
+        if !dry_run && n > 0 {
+            self.forget();
+            self.touch();
+            self.checkpoint = true;
+        }
+        Ok(n)
     }
 
     /// The bucket's latest event (by start, then id), as aw-server finds it.

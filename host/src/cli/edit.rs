@@ -2,7 +2,6 @@
 //! in place, keeping every comment and the layout (toml_edit); enabling a HIGH or CRITICAL
 //! plugin says what it will capture and asks (or takes `--yes`).
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -80,17 +79,11 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
         if !m.permissions.is_empty() {
             println!("It asks for: {}.", m.permissions.join(", "));
         }
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "enabling a {} plugin needs confirmation: run it in a terminal, or add --yes",
-                m.sensitivity.as_str()
-            );
-        }
-        print!("Enable it? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        let refusal = format!(
+            "enabling a {} plugin needs confirmation: run it in a terminal, or add --yes",
+            m.sensitivity.as_str()
+        );
+        if !super::ask::confirm("Enable it?", &refusal)? {
             bail!("not enabled");
         }
     }

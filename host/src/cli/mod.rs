@@ -1,9 +1,11 @@
 //! The `openclone` command line (DESIGN.md, "The command line").
 
+mod ask;
 mod build;
 mod check_events;
 mod doctor;
 mod edit;
+mod forget;
 mod init;
 mod mcp;
 mod plugins;
@@ -90,6 +92,11 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Take back what was captured in a time range: removes the host's entries (never your
+    /// own text) from the daily files, the search index and the ActivityWatch journal, and
+    /// records tombstones so a resend is skipped. Says what it would remove and asks first
+    /// (unless --yes). Works through a running `serve`.
+    Forget(forget::Args),
     /// Serve a tenant's memory to an assistant: the Model Context Protocol over stdin and
     /// stdout, read-only (tools search_memory, read_day, list_sources).
     Mcp {
@@ -170,6 +177,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { dir, tls } => init::run(&dir, tls),
         Command::Doctor { config } => doctor::run(config),
         Command::Mcp { tenant, config } => mcp::run(config, tenant),
+        Command::Forget(args) => forget::run(args),
         Command::Search {
             words,
             since,
@@ -402,11 +410,16 @@ fn serve(
         let local = listener.local_addr()?;
         let signal = crate::http::shutdown_signal()?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
-        let activitywatch = tokio::spawn(crate::activitywatch::serve(app.clone(), stopping));
+        let activitywatch =
+            tokio::spawn(crate::activitywatch::serve(app.clone(), stopping.clone()));
+        let control = tokio::spawn(crate::control::serve(app.clone(), stopping.clone()));
+        let retention = tokio::spawn(crate::forget::retain(app.clone(), stopping));
         let shutdown = async move {
             signal.await;
             let _ = stop.send(true);
             let _ = activitywatch.await;
+            let _ = control.await;
+            let _ = retention.await;
         };
         for t in &app.tenants {
             tracing::info!(tenant = %t.id, vault = %t.root.display(), "tenant ready");

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use openclone_vault::SourceType;
 use serde::Deserialize;
 
 use crate::clock::{canonical_day, day_start};
@@ -53,6 +54,10 @@ pub struct Config {
     /// `[search]`: the search index beside each vault.
     #[serde(default)]
     pub search: SearchConfig,
+    /// `[retention]`: source type → how long its entries are kept (`screen_ocr = "30d"`);
+    /// see [`Config::retention`].
+    #[serde(default)]
+    pub retention: BTreeMap<String, String>,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -297,6 +302,16 @@ impl Config {
         Self::parse(&text, base, &name)
     }
 
+    /// `[retention]` as source types and how long each is kept (checked at load): the host
+    /// forgets older entries of each every hour and at start, and the vault skips older
+    /// events of it at ingest (CONTRACT.md, "Forget and retention").
+    pub fn retention(&self) -> Vec<(SourceType, jiff::SignedDuration)> {
+        self.retention
+            .iter()
+            .filter_map(|(s, k)| retention_entry(s, k).ok())
+            .collect()
+    }
+
     /// Parses config text; relative paths resolve against `base`.
     pub fn parse(text: &str, base: &Path, name: &str) -> Result<Self, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -317,6 +332,11 @@ impl Config {
                 "ingest".into(),
                 "rate_burst and rate_per_s must be positive",
             ));
+        }
+        for (source, keep) in &cfg.retention {
+            if let Err(message) = retention_entry(source, keep) {
+                return Err(invalid(format!("retention.{source}"), &message));
+            }
         }
         let mut ids = Vec::new();
         for (i, t) in cfg.tenants.iter().enumerate() {
@@ -488,4 +508,28 @@ fn lexical(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// One `[retention]` entry: a source type and a span of days, weeks or hours of at least one
+/// hour (`"90d"`, `"12w"`, `"36h"`, jiff's friendly or ISO 8601 format; months and years
+/// have no fixed length, so `"365d"` rather than `"1y"`). Errors: the rule broken.
+fn retention_entry(source: &str, keep: &str) -> Result<(SourceType, jiff::SignedDuration), String> {
+    let st = source.parse::<SourceType>().map_err(|()| {
+        format!(
+            "is not a source type; use one of {}",
+            SourceType::ALL.map(SourceType::as_str).join(", ")
+        )
+    })?;
+    let span: jiff::Span = keep
+        .parse()
+        .map_err(|e| format!("{keep:?} is not a span such as \"90d\" ({e})"))?;
+    let d = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| format!("{keep:?}: use days, weeks or hours (\"365d\", not \"1y\")"))?;
+    if d < jiff::SignedDuration::from_hours(1) {
+        return Err(format!(
+            "{keep:?} is shorter than the least retention, one hour"
+        ));
+    }
+    Ok((st, d))
 }
