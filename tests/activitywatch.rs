@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Host, KEY, agent, now, wait_for};
+use crate::support::{Host, KEY, agent, call, now, wait_for};
 
 /// The test config: UTC days, sessions closed 1 s after their pulsetime.
 const CONFIG: &str = "[activitywatch]\nsession_grace_s = 1\n\n[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\ntimezone = \"UTC\"\n";
@@ -48,22 +48,6 @@ fn yesterday() -> String {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()
         .to_string()
-}
-
-/// `METHOD aw+path` with `headers` and a JSON `body`: (status, JSON answer).
-fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> (u16, Value) {
-    let mut req = http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req
-        .header("Content-Type", "application/json")
-        .body(body.map(Value::to_string).unwrap_or_default())
-        .expect("request");
-    let mut resp = agent().run(req).expect("answered");
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// The session headings (`## …`) of a vault file, in file order.

@@ -5,6 +5,7 @@ mod contract;
 mod crash;
 mod dashboard;
 mod durability;
+mod forget;
 mod fuzz_corpus;
 mod history;
 mod hostile;

@@ -1,7 +1,7 @@
 //! Forget and retention for the host (CONTRACT.md, "Forget and retention"): one forget
-//! removes the selected entries of a tenant from its vault's daily files
-//! ([`openclone_vault::forget`], with tombstones), from its search index (read again, its
-//! log checkpointed, before the forget answers) and from the ActivityWatch journal.
+//! removes the selected entries of a tenant from the ActivityWatch journal, from its
+//! vault's daily files ([`openclone_vault::forget`], with tombstones) and from its search
+//! index (read again, its log checkpointed, before the forget answers).
 //! `[retention]` runs the same, without tombstones, every [`RETENTION_EVERY`] and at start.
 
 use std::time::Duration;
@@ -38,9 +38,9 @@ pub struct Outcome {
     pub activitywatch: u64,
 }
 
-/// Runs `req` on `app`: the vault first (so nothing of it is written again from the
-/// journal), then the search index and the ActivityWatch journal. Blocks; call off the
-/// async runtime.
+/// Runs `req` on `app`: the ActivityWatch journal and then the vault, with the session
+/// writer held off between them, then the search index. Blocks; call off the async
+/// runtime.
 ///
 /// Errors: no such tenant; a file, the index or the journal could not be changed (what
 /// was done stays done; an interrupted vault forget is finished at the next start).
@@ -55,10 +55,11 @@ pub fn forget(app: &App, req: &Request) -> anyhow::Result<Outcome> {
     };
     let t = &app.tenants[i];
     let sel = &req.selection;
-    let vault = t
-        .vault
-        .forget(sel.clone(), req.dry_run)
-        .with_context(|| format!("tenant {}: the vault", t.id))?;
+    let (activitywatch, vault) = crate::activitywatch::forget(app, i, sel, req.dry_run, || {
+        t.vault
+            .forget(sel.clone(), req.dry_run)
+            .with_context(|| format!("tenant {}: the vault", t.id))
+    })?;
     if !req.dry_run
         && !vault.files.is_empty()
         && let Some(feed) = app.recall.get(i).and_then(Option::as_ref)
@@ -67,8 +68,6 @@ pub fn forget(app: &App, req: &Request) -> anyhow::Result<Outcome> {
         feed.sync(files)
             .map_err(|e| anyhow::anyhow!("tenant {}: the search index: {e}", t.id))?;
     }
-    let activitywatch = crate::activitywatch::forget(app, i, sel, req.dry_run)
-        .with_context(|| format!("tenant {}: the ActivityWatch journal", t.id))?;
     Ok(Outcome {
         tenant: t.id.clone(),
         vault,

@@ -441,6 +441,27 @@ pub fn quick_start() -> Value {
     })
 }
 
+/// `METHOD url` with `headers` and a JSON `body`: (status, JSON answer).
+pub fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .header("Content-Type", "application/json")
+        .body(body.map(Value::to_string).unwrap_or_default())
+        .expect("request");
+    let mut resp = agent().run(req).expect("answered");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 /// The `hits` of a search answer.
 pub fn hits(v: &Value) -> &Vec<Value> {
     v["hits"].as_array().expect("hits")

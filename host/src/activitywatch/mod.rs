@@ -45,33 +45,37 @@ impl Running {
 
 /// Deletes (or, with `dry_run`, counts) tenant `tenant`'s journalled ActivityWatch events
 /// that `sel` selects (by start time, bucket source type and watcher plugin id), through
-/// the running API's journal or, when none runs, by opening the file if there is one.
-/// Blocks; call off the async runtime. Returns the events.
+/// the running API's journal or, when none runs, by opening the file if there is one;
+/// then runs `and_then` (the vault's forget) while no session-writer pass runs, so no
+/// session of a deleted event reaches the vault after it. Blocks; call off the async
+/// runtime. Returns the events and `and_then`'s result.
 ///
-/// Errors: the journal cannot be opened or written.
-pub fn forget(
+/// Errors: the journal cannot be opened or written; `and_then`'s error.
+pub fn forget<T>(
     app: &App,
     tenant: usize,
     sel: &openclone_vault::Selection,
     dry_run: bool,
-) -> anyhow::Result<u64> {
+    and_then: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<(u64, T)> {
     let store = match app.activitywatch.get(tenant) {
         Some(s) => s,
         None => {
             let path = journal_path(app, tenant);
             if !path.exists() {
-                return Ok(0);
+                return Ok((0, and_then()?));
             }
             Arc::new(Store::open(&path).with_context(|| format!("opening {}", path.display()))?)
         }
     };
+    let _pass = store.passes().blocking_lock();
     let ns = |t: jiff::Timestamp| i64::try_from(t.as_nanosecond()).unwrap_or(i64::MAX);
     let (from, to) = (ns(sel.from), ns(sel.to));
     let (source, plugin) = (sel.source, sel.plugin.clone());
     let n = store
         .call_blocking(move |db| db.forget_range(from, to, source, plugin.as_deref(), dry_run))
         .map_err(|e| anyhow::anyhow!("the ActivityWatch journal: {e:?}"))?;
-    Ok(n)
+    Ok((n, and_then()?))
 }
 
 /// `<data>/state/<tenant>/activitywatch.sqlite`.

@@ -88,6 +88,8 @@ impl Writer {
     /// A failure is logged; what was not marked is redone next time with the same
     /// `raw_ref`.
     pub async fn pass(&mut self) {
+        let store = self.store.clone();
+        let _pass = store.passes().lock().await;
         let changes = self.store.changes();
         if self.settled_at == Some(changes) {
             return;

@@ -96,6 +96,7 @@ pub struct Store {
     jobs: Mutex<Option<Sender<Job>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     changes: Arc<AtomicU64>,
+    passes: tokio::sync::Mutex<()>,
 }
 
 impl Store {
@@ -119,7 +120,15 @@ impl Store {
             jobs: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             changes,
+            passes: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Held by each session-writer pass, from reading the journal to marking what it wrote,
+    /// and by a forget around deleting from the journal and the vault: a session read
+    /// before a forget is never written into the vault after it.
+    pub fn passes(&self) -> &tokio::sync::Mutex<()> {
+        &self.passes
     }
 
     /// How many heartbeats, events and bucket changes the journal has taken so far: the
