@@ -49,8 +49,6 @@ pub struct App {
     /// Each tenant's search indexer, in tenant order (`None` with `[search] enabled =
     /// false`).
     pub recall: Vec<Option<Arc<Feed>>>,
-    /// The ActivityWatch journal while its API runs (a forget deletes through it).
-    pub activitywatch: crate::activitywatch::Running,
     /// The data folder's lock: one host per data folder.
     _lock: DataLock,
 }
@@ -175,7 +173,6 @@ impl App {
             config: cfg.clone(),
             metrics,
             recall,
-            activitywatch: Default::default(),
             _lock: lock,
         })
     }

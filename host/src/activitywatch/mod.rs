@@ -24,23 +24,20 @@ pub(crate) use routes::route;
 pub(crate) use sessions::Writer;
 use store::Store;
 
-/// The journal a running API has open, with its tenant number, so a forget deletes through
-/// it rather than opening the file a second time.
-#[derive(Default)]
-pub struct Running(std::sync::Mutex<Option<(usize, Arc<Store>)>>);
+/// The journals a running API has open, by file: a forget deletes through the open one
+/// rather than opening the file a second time (one writer per journal file in a process).
+static RUNNING: std::sync::Mutex<Vec<(std::path::PathBuf, Arc<Store>)>> =
+    std::sync::Mutex::new(Vec::new());
 
-impl Running {
-    fn set(&self, value: Option<(usize, Arc<Store>)>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = value;
-    }
+fn running(path: &std::path::Path) -> Option<Arc<Store>> {
+    let open = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    open.iter().find(|(p, _)| p == path).map(|(_, s)| s.clone())
+}
 
-    fn get(&self, tenant: usize) -> Option<Arc<Store>> {
-        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        guard
-            .as_ref()
-            .filter(|(t, _)| *t == tenant)
-            .map(|(_, s)| s.clone())
-    }
+fn set_running(path: &std::path::Path, store: Option<Arc<Store>>) {
+    let mut open = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    open.retain(|(p, _)| p != path);
+    open.extend(store.map(|s| (path.to_owned(), s)));
 }
 
 /// Deletes (or, with `dry_run`, counts) tenant `tenant`'s journalled ActivityWatch events
@@ -58,10 +55,10 @@ pub fn forget<T>(
     dry_run: bool,
     and_then: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<(u64, T)> {
-    let store = match app.activitywatch.get(tenant) {
+    let path = journal_path(app, tenant);
+    let store = match running(&path) {
         Some(s) => s,
         None => {
-            let path = journal_path(app, tenant);
             if !path.exists() {
                 return Ok((0, and_then()?));
             }
@@ -146,11 +143,12 @@ async fn run(app: Arc<App>, stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     println!("openclone: activitywatch listening on http://{local}");
     tracing::info!(address = %local, tenant = %t.id, "ActivityWatch API ready for aw-watcher-window, aw-watcher-afk, aw-watcher-web");
     let sessions = tokio::spawn(writer.run(stopped(stop.clone())));
-    app.activitywatch.set(Some((tenant, store.clone())));
+    let path = journal_path(&app, tenant);
+    set_running(&path, Some(store.clone()));
     let handler = move |local, req| routes::route(api.clone(), local, req);
     crate::http::accept(listener, None, &app.config.http, stopped(stop), handler).await;
     let _ = sessions.await;
-    app.activitywatch.set(None);
+    set_running(&path, None);
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     Ok(())
 }
