@@ -845,3 +845,157 @@ fn every_create_and_rename_is_followed_by_a_directory_fsync() {
     let bad = unsynced_names(&init, &trace.path().join("fresh"), &not_durable);
     assert!(bad.is_empty(), "`init` left names unsynced: {bad:#?}");
 }
+
+/// Where a forget is cut: the forget journal's rename (its tombstones not yet written), the
+/// first daily file's rewrite before and after its rename, the second's before. (A torn
+/// tombstone append is `vault/tests/forget.rs`'s.)
+/// LazyFS 0.2's rename faults check `from_rgx` only when it matches the word `none` (a
+/// swapped test in `trigger_crash_fault`), so a rename is chosen by `to_rgx` here, with a
+/// `from_rgx` that does not match `none`.
+const FORGET_POINTS: &[(&str, &str, &str)] = &[
+    (
+        "after",
+        "rename",
+        r"from_rgx=.*tmp-.*::to_rgx=forget\.journal",
+    ),
+    (
+        "before",
+        "rename",
+        r"from_rgx=.*tmp-.*::to_rgx=Braindump/2024-02-19\.md",
+    ),
+    (
+        "after",
+        "rename",
+        r"from_rgx=.*tmp-.*::to_rgx=Braindump/2024-02-19\.md",
+    ),
+    (
+        "before",
+        "rename",
+        r"from_rgx=.*tmp-.*::to_rgx=Braindump/2024-02-20\.md",
+    ),
+];
+
+/// Three days of notes (2024-02-19 to 21, 09:00 to 18:00), and the person's paragraph in
+/// the first day's file.
+fn forget_setup(host: &Host, vault: &Path) {
+    for day in 0..3 {
+        for hour in 9..18 {
+            let ts = 1_708_329_600.0 + f64::from(day) * 86400.0 + f64::from(hour) * 3600.0;
+            let r = host.post(&crate::support::note(
+                ts,
+                &format!("note {day}-{hour}"),
+                &format!("{day}-{hour}"),
+            ));
+            assert_eq!(r.status, 200, "{}", r.json);
+        }
+    }
+    let daily = vault.join("Braindump/2024-02-19.md");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&daily)
+        .expect("daily file");
+    // Saved by an editor that syncs, so a power cut cannot take it.
+    use std::io::Write as _;
+    file.write_all(MINE_IN_DAILY.as_bytes())
+        .and_then(|()| file.sync_all())
+        .expect("own text");
+}
+
+/// The daily files under a vault, by path.
+fn daily_files(vault: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    crate::support::vault_files(vault)
+        .into_iter()
+        .map(|(rel, _)| {
+            let bytes = std::fs::read(vault.join(&rel)).expect("file");
+            (rel, bytes)
+        })
+        .collect()
+}
+
+const FORGET_ARGS: &[&str] = &[
+    "forget",
+    "--config",
+    "openclone.toml",
+    "--yes",
+    "--from",
+    "2024-02-19T12:00:00Z",
+    "--to",
+    "2024-02-20T15:00:00Z",
+];
+
+#[test]
+fn a_power_cut_in_a_forget_leaves_each_file_before_or_after_and_the_next_start_finishes_it() {
+    // What the files are before and after a forget that is not cut, on an ordinary folder.
+    let reference = Host::with_config(
+        "[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\ntimezone = \"UTC\"\n",
+    );
+    forget_setup(&reference, &reference.vault("default"));
+    let before = daily_files(&reference.vault("default"));
+    let (ok, out, err) = openclone(reference.dir.path(), FORGET_ARGS);
+    assert!(ok, "{out}{err}");
+    let after = daily_files(&reference.vault("default"));
+    assert_ne!(before, after);
+    let mut fired = Vec::new();
+    for &(timing, op, rgx) in FORGET_POINTS {
+        let mut fs = LazyFs::new();
+        let data = fs.mnt().join("data");
+        let mut host = Host::prepared(
+            &format!(
+                "data_dir = {:?}\n\n[[tenants]]\nid = \"default\"\napi_key_env = \"API_KEY\"\ntimezone = \"UTC\"\n",
+                data.display().to_string()
+            ),
+            |_| {},
+        );
+        let vault = data.join("vaults/default");
+        forget_setup(&host, &vault);
+        assert_eq!(daily_files(&vault), before);
+        fs.fault(&format!(
+            "lazyfs::crash::timing={timing}::op={op}::from_rgx={rgx}"
+        ));
+        let (ok, _, _) = openclone(host.dir.path(), FORGET_ARGS);
+        let started = Instant::now();
+        while fs.alive() && started.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if !fs.alive() {
+            fired.push(format!("{timing} {op} {rgx}"));
+        }
+        fs.cut();
+        host.kill9();
+        fs.remount();
+        let cut = daily_files(&vault);
+        for (rel, bytes) in &cut {
+            assert!(
+                Some(bytes) == before.get(rel) || Some(bytes) == after.get(rel),
+                "{rel} is neither before nor after the forget ({timing} {op} {rgx}, forget ok: {ok})"
+            );
+        }
+        host.restart();
+        let finished = daily_files(&vault);
+        let differ: Vec<&String> = after
+            .keys()
+            .chain(finished.keys())
+            .filter(|rel| finished.get(*rel) != after.get(*rel))
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "the next start finished the forget ({timing} {op} {rgx}); differing: {differ:?}\n{}",
+            host.log()
+        );
+        let resend = host.post(&crate::support::note(1_708_344_000.0, "note 0-13", "0-13"));
+        assert_eq!(
+            resend.json["skipped"], 1,
+            "a forgotten note stays forgotten: {}",
+            resend.json
+        );
+    }
+    println!(
+        "forget power cuts: {} points armed, fired: {fired:?}",
+        FORGET_POINTS.len()
+    );
+    assert_eq!(
+        fired.len(),
+        FORGET_POINTS.len(),
+        "every forget crash point fired: {fired:?}"
+    );
+}

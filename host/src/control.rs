@@ -1,7 +1,8 @@
 //! The local control socket: how the command line asks a running host to do what only the
 //! process holding the data folder may (`openclone forget` while `serve` runs).
 //!
-//! `serve` listens on `<data>/control.sock`, a Unix socket of mode 0600, and answers only
+//! `serve` listens on `<data>/control.sock` (or its fallback, [`socket_paths`]), a Unix
+//! socket of mode 0600, and answers only
 //! a peer of its own user (`SO_PEERCRED`): the file's mode keeps other users out, the check
 //! keeps out a process that was handed the socket another way. No API key is involved:
 //! whoever runs as the host's user can read the vault anyway. One connection carries one
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 
@@ -46,26 +48,63 @@ pub enum Answer {
     Error(String),
 }
 
-/// The socket path of data folder `data`.
-pub fn socket_path(data: &Path) -> PathBuf {
-    data.join(SOCKET)
+/// Where the socket of data folder `data` may be, in the order tried: in the data folder,
+/// and, where that file system has no Unix sockets (FUSE mounts, some network shares), in
+/// a private folder of this user (`$XDG_RUNTIME_DIR`, else `/tmp/openclone-<uid>`, made
+/// 0700 and refused unless it is the user's own and private) named by a hash of the data
+/// folder's path.
+pub fn socket_paths(data: &Path) -> Vec<PathBuf> {
+    let mut out = vec![data.join(SOCKET)];
+    let canonical = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_owned());
+    let id = hex::encode(&sha2::Sha256::digest(canonical.as_os_str().as_encoded_bytes())[..8]);
+    if let Some(dir) = private_runtime_dir() {
+        out.push(dir.join(format!("openclone-{id}.sock")));
+    }
+    out
+}
+
+/// `$XDG_RUNTIME_DIR`, or `/tmp/openclone-<uid>` (created 0700); `None` when the folder is
+/// not this user's own with no access for others.
+fn private_runtime_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let uid = rustix::process::getuid().as_raw();
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => {
+            let d = std::env::temp_dir().join(format!("openclone-{uid}"));
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&d);
+            d
+        }
+    };
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(dir)
 }
 
 /// Serves calls until `stop` turns true, then removes the socket. When the socket cannot
 /// be made (a path longer than a Unix socket allows, a read-only folder) it says so once
 /// and the host runs without it; the command line then names the fix.
 pub async fn serve(app: Arc<App>, mut stop: watch::Receiver<bool>) {
-    let path = socket_path(&app.config.data_dir());
-    let _ = std::fs::remove_file(&path);
-    let listener = match tokio::net::UnixListener::bind(&path).and_then(|l| {
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        Ok(l)
-    }) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(socket = %path.display(), error = %e, "no control socket: `openclone forget` cannot reach this host (stop it to forget, or use a shorter data_dir path)");
-            return;
+    let mut bound = None;
+    for path in socket_paths(&app.config.data_dir()) {
+        let _ = std::fs::remove_file(&path);
+        match tokio::net::UnixListener::bind(&path).and_then(|l| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            Ok(l)
+        }) {
+            Ok(l) => {
+                bound = Some((l, path));
+                break;
+            }
+            Err(e) => {
+                tracing::debug!(socket = %path.display(), error = %e, "no control socket here");
+            }
         }
+    }
+    let Some((listener, path)) = bound else {
+        tracing::warn!(
+            "no control socket: `openclone forget` cannot reach this host (stop it to forget)"
+        );
+        return;
     };
     let me = rustix::process::getuid().as_raw();
     loop {
@@ -114,18 +153,11 @@ async fn answer(app: Arc<App>, stream: tokio::net::UnixStream) {
 ///
 /// Errors: the host was reached but the exchange failed.
 pub fn call(data: &Path, call: &Call) -> anyhow::Result<Option<Answer>> {
-    let path = socket_path(data);
-    let mut stream = match UnixStream::connect(&path) {
-        Ok(s) => s,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => return Err(anyhow::anyhow!("{}: {e}", path.display())),
+    let Some(mut stream) = socket_paths(data)
+        .into_iter()
+        .find_map(|p| UnixStream::connect(p).ok())
+    else {
+        return Ok(None);
     };
     let mut line = serde_json::to_vec(call)?;
     line.push(b'\n');
