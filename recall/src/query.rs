@@ -1,6 +1,8 @@
 //! Searching the index and reading a day back.
 
-use rusqlite::{Connection, params_from_iter, types::Value};
+use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter, types::Value};
+
+use crate::sync::{IDS_PER_SECOND, id_base};
 use serde::Serialize;
 
 /// A search: the words to find and the filters.
@@ -17,6 +19,13 @@ pub struct Query {
     /// At most this many hits (1 to [`MAX_LIMIT`]).
     pub limit: u32,
 }
+
+/// Matches a search ranks, about: the newest this many (by entry time; the window that
+/// holds them is found by doubling, so it may hold up to about twice as many), all of
+/// them when fewer match. Ranking every match of two frequent words in ten years of data would cost
+/// a second and more (BENCHMARKS.md, "Recall"); a memory is asked about recent things
+/// first, and `since`/`until` move the window.
+pub const CANDIDATES: i64 = 2000;
 
 /// The most hits one search returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -158,62 +167,112 @@ pub fn fts_query(text: &str) -> Result<String, QueryError> {
     Ok(terms.join(" "))
 }
 
-/// The hits of `q`, best first (FTS5's bm25 rank), newest first among equals.
+/// The hits of `q`: among the newest [`CANDIDATES`] matches (within `since`/`until`), best
+/// first (FTS5's bm25 rank), newest first among equals.
 /// Errors: a field breaks its rule (named), or the index cannot be read.
 pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
     let matched = fts_query(&q.text)?;
     if !(1..=MAX_LIMIT).contains(&q.limit) {
         return Err(invalid("limit", format!("must be 1 to {MAX_LIMIT}")));
     }
-    let mut sql = String::from(
+    // Ids are in time order (crate::sync::id_base): a day range is an id range.
+    let lo = match &q.since {
+        Some(d) => {
+            check_day("since", d)?;
+            id_base(d, "")
+        }
+        None => 0,
+    };
+    let hi = match &q.until {
+        Some(d) => {
+            check_day("until", d)?;
+            id_base(d, "") + 86_400 * IDS_PER_SECOND - 1
+        }
+        None => i64::MAX,
+    };
+    let mut args = vec![
+        Value::Text(matched.clone()),
+        Value::Integer(lo),
+        Value::Integer(hi),
+    ];
+    let (join, only) = match &q.source {
+        Some(s) => {
+            if s.parse::<openclone_vault::SourceType>().is_err() {
+                return Err(invalid(
+                    "source",
+                    format!("{s:?} is not one of the 15 source types"),
+                ));
+            }
+            args.push(Value::Text(s.clone()));
+            (
+                " JOIN entries e ON e.id = entries_fts.rowid",
+                " AND e.source = ?4",
+            )
+        }
+        None => ("", ""),
+    };
+    let from = format!(
+        "FROM entries_fts{join} WHERE entries_fts MATCH ?1 AND entries_fts.rowid BETWEEN ?2 AND ?3{only}"
+    );
+    // The window of the newest CANDIDATES or so matches: from a day back from the newest
+    // entry, doubled until it holds that many (each count walks the window's matches in
+    // id order, stopping at CANDIDATES, without scoring); then BM25 over the window alone.
+    // FTS5 walks a doclist backwards only after reading it whole, so the window is found
+    // forwards.
+    let newest: Option<i64> = conn
+        .prepare_cached("SELECT MAX(id) FROM entries WHERE id <= ?1")?
+        .query_row([hi], |r| r.get(0))?;
+    let Some(newest) = newest else {
+        return Ok(Vec::new());
+    };
+    let mut count = conn.prepare_cached(&format!(
+        "SELECT count(*) FROM (SELECT 1 {from} LIMIT {CANDIDATES})"
+    ))?;
+    let mut span = 86_400 * IDS_PER_SECOND;
+    loop {
+        let start = newest.saturating_sub(span).max(lo);
+        args[1] = Value::Integer(start);
+        let n: i64 = count.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+        if n >= CANDIDATES || start == lo {
+            break;
+        }
+        span = span.saturating_mul(2);
+    }
+    args.push(Value::Integer(i64::from(q.limit)));
+    let ids: Vec<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT entries_fts.rowid {from} ORDER BY entries_fts.rank, entries_fts.rowid DESC LIMIT ?{}",
+            args.len()
+        ))?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    // Snippets for the hits only: FTS5 makes one by reading and scoring the row's text.
+    let mut hit = conn.prepare_cached(
         "SELECT e.file, e.line, e.day, e.time, e.source, e.folder, e.plugin, e.device, e.title,
                 snippet(entries_fts, 1, '«', '»', '…', 24)
          FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid
-         WHERE entries_fts MATCH ?1",
-    );
-    let mut args = vec![Value::Text(matched)];
-    if let Some(d) = &q.since {
-        check_day("since", d)?;
-        args.push(Value::Text(d.clone()));
-        sql.push_str(&format!(" AND e.day >= ?{}", args.len()));
-    }
-    if let Some(d) = &q.until {
-        check_day("until", d)?;
-        args.push(Value::Text(d.clone()));
-        sql.push_str(&format!(" AND e.day <= ?{}", args.len()));
-    }
-    if let Some(s) = &q.source {
-        if s.parse::<openclone_vault::SourceType>().is_err() {
-            return Err(invalid(
-                "source",
-                format!("{s:?} is not one of the 15 source types"),
-            ));
-        }
-        args.push(Value::Text(s.clone()));
-        sql.push_str(&format!(" AND e.source = ?{}", args.len()));
-    }
-    args.push(Value::Integer(i64::from(q.limit)));
-    sql.push_str(&format!(
-        " ORDER BY entries_fts.rank, e.day DESC, e.time DESC LIMIT ?{}",
-        args.len()
-    ));
-    let mut st = conn.prepare_cached(&sql)?;
-    let hits = st
-        .query_map(params_from_iter(args), |r| {
-            Ok(Hit {
-                file: r.get(0)?,
-                line: r.get(1)?,
-                day: r.get(2)?,
-                time: r.get(3)?,
-                source: r.get(4)?,
-                folder: r.get(5)?,
-                plugin: r.get(6)?,
-                device: r.get(7)?,
-                title: r.get(8)?,
-                snippet: r.get(9)?,
+         WHERE entries_fts MATCH ?1 AND entries_fts.rowid = ?2",
+    )?;
+    let mut hits = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = hit
+            .query_row(params![matched, id], |r| {
+                Ok(Hit {
+                    file: r.get(0)?,
+                    line: r.get(1)?,
+                    day: r.get(2)?,
+                    time: r.get(3)?,
+                    source: r.get(4)?,
+                    folder: r.get(5)?,
+                    plugin: r.get(6)?,
+                    device: r.get(7)?,
+                    title: r.get(8)?,
+                    snippet: r.get(9)?,
+                })
             })
-        })?
-        .collect::<Result<_, _>>()?;
+            .optional()?;
+        hits.extend(found);
+    }
     Ok(hits)
 }
 

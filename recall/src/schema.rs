@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 /// The schema's version (`PRAGMA user_version`); an index of another version is rebuilt.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS files(
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS files(
     last_time TEXT NOT NULL  -- the time of the last host entry indexed
 );
 CREATE TABLE IF NOT EXISTS entries(
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY,  -- in time order: crate::sync::id_base
     file TEXT NOT NULL,
     line INTEGER NOT NULL,
     day TEXT NOT NULL,

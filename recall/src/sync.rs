@@ -46,6 +46,43 @@ fn parts(text: &str) -> Vec<&str> {
     out
 }
 
+/// Ids per second of entry time: an entry's id is its day and heading time in seconds since
+/// 1970-01-01, times this, plus its place among the entries of that second ([`entry_id`]).
+pub const IDS_PER_SECOND: i64 = 1 << 12;
+
+/// The first id of the entries timed `day` (`YYYY-MM-DD`) at `time` (`HH:MM:SS`, or empty for
+/// the person's text before the first host entry: the day's start). Ids in time order let
+/// a search walk matches newest first and turn a day range into an id range
+/// ([`crate::query`]).
+pub fn id_base(day: &str, time: &str) -> i64 {
+    let days = day
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.since(jiff::civil::date(1970, 1, 1)).ok())
+        .map_or(0, |s| i64::from(s.get_days()));
+    let secs = time.parse::<jiff::civil::Time>().map_or(0, |t| {
+        i64::from(t.hour()) * 3600 + i64::from(t.minute()) * 60 + i64::from(t.second())
+    });
+    (days.max(0) * 86_400 + secs) * IDS_PER_SECOND
+}
+
+/// A free id for an entry timed at `base` ([`id_base`]): the next after the last taken in
+/// that second; when a second holds [`IDS_PER_SECOND`] entries already, the next free id
+/// after the newest entry of all (still unique; that second's order is then approximate).
+fn entry_id(tx: &Transaction<'_>, base: i64) -> Result<i64, IndexError> {
+    let last: Option<i64> = tx
+        .prepare_cached("SELECT MAX(id) FROM entries WHERE id >= ?1 AND id < ?2")
+        .and_then(|mut st| st.query_row(params![base, base + IDS_PER_SECOND], |r| r.get(0)))
+        .map_err(sql)?;
+    match last {
+        None => Ok(base),
+        Some(l) if l + 1 < base + IDS_PER_SECOND => Ok(l + 1),
+        Some(_) => tx
+            .query_row("SELECT MAX(id) + 1 FROM entries", [], |r| r.get(0))
+            .map_err(sql),
+    }
+}
+
 /// Files brought in line per transaction in [`all`].
 const FILES_PER_COMMIT: usize = 256;
 
@@ -237,8 +274,8 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
     };
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO entries(file, line, day, time, end_time, source, folder, plugin, device, title, text, part)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO entries(id, file, line, day, time, end_time, source, folder, plugin, device, title, text, part)
+             VALUES (?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(sql)?;
     // Read in chunks, so a file far ahead of the index (a bulk import) costs a chunk of
@@ -257,7 +294,9 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
                 Author::Host(m) => (m.source.as_str(), m.plugin.as_str(), m.device.as_str()),
                 Author::Person => ("", "", ""),
             };
+            let base = id_base(day, &e.time);
             for (part, text) in parts(&e.text).into_iter().enumerate() {
+                let id = entry_id(tx, base)?;
                 insert
                     .execute(params![
                         rel,
@@ -271,7 +310,8 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
                         device,
                         e.title,
                         text,
-                        i64::try_from(part).unwrap_or(i64::MAX)
+                        i64::try_from(part).unwrap_or(i64::MAX),
+                        id
                     ])
                     .map_err(sql)?;
             }

@@ -160,3 +160,49 @@ fn a_file_larger_than_a_read_is_indexed_whole_and_an_append_after_it_too() {
     assert_eq!(s.entries, 1, "only the append is read");
     assert_eq!(find(&conn, "\"very last\"").len(), 1);
 }
+
+#[test]
+fn a_search_ranks_the_newest_matches_and_a_day_range_moves_the_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (root, db) = (dir.path().join("vault"), dir.path().join("search.sqlite"));
+    std::fs::create_dir_all(root.join("Notes")).expect("folder");
+    // The best match (the word three times) on the oldest day, then more newer matches
+    // than a search ranks; the newer days are written first, so file order is not time.
+    let n = query::CANDIDATES as usize + 100;
+    let mut newer = String::from(HEAD);
+    for i in 0..n {
+        let secs = i * 30;
+        let time = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+        newer.push_str(&entry(&time, &format!("kestrel sighting number {i}")));
+    }
+    std::fs::write(root.join("Notes/2024-03-02.md"), newer).expect("write");
+    let best = format!("{HEAD}{}", entry("08:00:00", "kestrel kestrel kestrel"));
+    std::fs::write(root.join("Notes/2024-03-01.md"), best).expect("write");
+    let mut conn = schema::open(&db).expect("open");
+    sync::all(&mut conn, &root).expect("sync");
+    let search = |since: Option<&str>, until: Option<&str>| {
+        query::search(
+            &conn,
+            &Query {
+                text: "kestrel".into(),
+                since: since.map(str::to_owned),
+                until: until.map(str::to_owned),
+                limit: 5,
+                ..Query::default()
+            },
+        )
+        .expect("search")
+    };
+    let recent = search(None, None);
+    assert_eq!(recent.len(), 5);
+    assert!(
+        recent.iter().all(|h| h.day == "2024-03-02"),
+        "only the newest matches are ranked: {recent:?}"
+    );
+    let old = search(None, Some("2024-03-01"));
+    assert_eq!((old.len(), old[0].day.as_str()), (1, "2024-03-01"));
+    let window = search(Some("2024-03-01"), Some("2024-03-02"));
+    assert_eq!(window.len(), 5);
+    let later = search(Some("2024-03-03"), None);
+    assert!(later.is_empty());
+}
