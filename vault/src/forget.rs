@@ -177,13 +177,14 @@ fn plan_file(
         if !chosen {
             continue;
         }
-        // The blank line render puts before every heading goes with it.
-        let before = &bytes[at..span.bytes.start];
+        // The blank line render puts before every heading goes with it (also when the
+        // entry before it was removed too).
+        let head = &bytes[..span.bytes.start];
         let blank = [&b"\r\n\r\n"[..], b"\n\n"]
             .iter()
-            .find(|b| before.ends_with(b))
+            .find(|b| head.ends_with(b))
             .map_or(0, |b| b.len() / 2);
-        keep.extend_from_slice(&before[..before.len() - blank]);
+        keep.extend_from_slice(&bytes[at..(span.bytes.start - blank).max(at)]);
         at = span.bytes.end;
         entries += 1;
         match DedupKey::from_hex(&m.key) {

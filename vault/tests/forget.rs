@@ -166,7 +166,11 @@ fn filters_choose_the_source_and_plugin_and_an_emptied_file_is_removed() {
         ))
         .expect("stored");
     vault
-        .ingest(batch(SourceType::Notes, "inbox", &[(180.0, "a note")]))
+        .ingest(batch(
+            SourceType::Notes,
+            "inbox",
+            &[(180.0, "a note"), (240.0, "another"), (300.0, "a third")],
+        ))
         .expect("stored");
     let only = Selection {
         source: Some(SourceType::Braindump),
@@ -179,7 +183,7 @@ fn filters_choose_the_source_and_plugin_and_an_emptied_file_is_removed() {
     assert!(braindump.contains("inbox one") && !braindump.contains("phone one"));
 
     let rest = vault.forget(select(0.0, 86400.0), false).expect("forget");
-    assert_eq!(rest.entries, 2);
+    assert_eq!(rest.entries, 4);
     assert!(rest.files.iter().all(|f| f.removed), "{:?}", rest.files);
     assert!(!dir.path().join("vault").join(FILE).exists());
     assert!(!dir.path().join("vault/Notes/2026-03-02.md").exists());
