@@ -17,6 +17,7 @@
 
 pub mod feed;
 pub mod query;
+pub mod rank;
 pub mod schema;
 pub mod sync;
 

@@ -134,6 +134,12 @@ pub fn check_day(field: &'static str, day: &str) -> Result<(), QueryError> {
 /// would turn ordinary text such as `e-mail` or `re:` into operators or errors.
 /// Errors: nothing to search for.
 pub fn fts_query(text: &str) -> Result<String, QueryError> {
+    Ok(phrases(text)?.join(" "))
+}
+
+/// The phrases of [`fts_query`], each an FTS5 phrase expression (`"a b"`, `"harb"*`).
+/// Errors: nothing to search for.
+pub fn phrases(text: &str) -> Result<Vec<String>, QueryError> {
     let mut terms = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
@@ -164,14 +170,15 @@ pub fn fts_query(text: &str) -> Result<String, QueryError> {
     if terms.is_empty() {
         return Err(invalid("q", "has no word to search for"));
     }
-    Ok(terms.join(" "))
+    Ok(terms)
 }
 
 /// The hits of `q`: among the newest [`CANDIDATES`] matches (within `since`/`until`), best
-/// first (FTS5's bm25 rank), newest first among equals.
+/// first (BM25 with the window's statistics, [`crate::rank`]), newest first among equals.
 /// Errors: a field breaks its rule (named), or the index cannot be read.
 pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
-    let matched = fts_query(&q.text)?;
+    let exprs = phrases(&q.text)?;
+    let matched = exprs.join(" ");
     if !(1..=MAX_LIMIT).contains(&q.limit) {
         return Err(invalid("limit", format!("must be 1 to {MAX_LIMIT}")));
     }
@@ -238,14 +245,39 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
         }
         span = span.saturating_mul(2);
     }
-    args.push(Value::Integer(i64::from(q.limit)));
-    let ids: Vec<i64> = conn
+    // BM25 over the window's rows (crate::rank), with each phrase's rows and the entries
+    // counted over the whole index (counts kept a while).
+    let rows: Vec<(i64, String)> = conn
         .prepare_cached(&format!(
-            "SELECT entries_fts.rowid {from} ORDER BY entries_fts.rank, entries_fts.rowid DESC LIMIT ?{}",
-            args.len()
+            "SELECT entries_fts.rowid, w.title || ' ' || w.text FROM entries_fts
+             JOIN entries w ON w.id = entries_fts.rowid
+             WHERE entries_fts MATCH ?1 AND entries_fts.rowid BETWEEN ?2 AND ?3{}",
+            only.replace("e.source", "w.source")
         ))?
-        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
+    let total = crate::rank::counted(conn, "", || {
+        conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+    })?;
+    let mut idfs = Vec::with_capacity(exprs.len());
+    for e in &exprs {
+        let n = crate::rank::counted(conn, e, || {
+            conn.prepare_cached("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH ?1")?
+                .query_row([e], |r| r.get(0))
+        })?;
+        idfs.push(crate::rank::idf(total, n));
+    }
+    let phrases: Vec<crate::rank::Phrase> =
+        exprs.iter().map(|e| crate::rank::Phrase::of(e)).collect();
+    let mut scored = crate::rank::scores(&rows, &phrases, &idfs);
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    let ids: Vec<i64> = scored
+        .into_iter()
+        .take(q.limit as usize)
+        .map(|(id, _)| id)
+        .collect();
     // Snippets for the hits only: FTS5 makes one by reading and scoring the row's text.
     let mut hit = conn.prepare_cached(
         "SELECT e.file, e.line, e.day, e.time, e.source, e.folder, e.plugin, e.device, e.title,
