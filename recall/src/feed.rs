@@ -107,16 +107,7 @@ impl Feed {
     /// into a new, empty index (`openclone vault reindex`). Errors: the indexer has
     /// stopped, or the scan failed (its reason).
     pub fn scan(&self, anew: bool) -> Result<Synced, String> {
-        let (reply, answer) = std::sync::mpsc::channel();
-        {
-            let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = tx.as_ref().ok_or("the indexer has stopped")?;
-            tx.send(Msg::Scan(anew, reply))
-                .map_err(|_| "the indexer has stopped")?;
-        }
-        answer
-            .recv()
-            .map_err(|_| "the indexer has stopped".to_owned())?
+        self.ask(|reply| Msg::Scan(anew, reply))
     }
 
     /// Reads `files` into the index now, with the notices held, and waits for it; then
@@ -124,11 +115,19 @@ impl Feed {
     /// is gone from the index's files too (`secure_delete` overwrote its pages). Errors:
     /// the indexer has stopped, or the update failed (its reason).
     pub fn sync(&self, files: Vec<String>) -> Result<(), String> {
+        self.ask(|reply| Msg::Sync(files, reply))
+    }
+
+    /// Sends the message `make` builds around a reply channel and waits for the answer.
+    fn ask<T>(
+        &self,
+        make: impl FnOnce(std::sync::mpsc::Sender<Result<T, String>>) -> Msg,
+    ) -> Result<T, String> {
         let (reply, answer) = std::sync::mpsc::channel();
         {
             let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
             let tx = tx.as_ref().ok_or("the indexer has stopped")?;
-            tx.send(Msg::Sync(files, reply))
+            tx.send(make(reply))
                 .map_err(|_| "the indexer has stopped")?;
         }
         answer
