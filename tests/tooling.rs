@@ -365,6 +365,9 @@ fn doctor_names_each_problem_and_its_fix() {
 
 #[test]
 fn plugins_build_out_makes_drop_ins_and_reuses_an_unchanged_python_component() {
+    // The shared virtualenv is made once, by the run's plugin build: two installs into it
+    // at once would remove componentize-py under another test's feet.
+    crate::support::built_plugins();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = tempfile::tempdir().expect("tempdir");
     let build = |folder: &str| {
