@@ -370,10 +370,20 @@ fn spawn(dir: &Path, config: Option<&Path>, wrapper: &[String]) -> (Child, Strin
     };
     // The two listeners print in either order.
     let base = loop {
-        let line = lines
-            .next()
-            .expect("host printed its address")
-            .expect("utf-8 line");
+        let Some(line) = lines.next() else {
+            let log = std::fs::read_to_string(dir.join("host.log")).unwrap_or_default();
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            panic!("the host exited before printing its address; the end of host.log:\n{tail}");
+        };
+        let line = line.expect("utf-8 line");
         note_aw(&line, &aw);
         if let Some(url) = line.strip_prefix("openclone: listening on ") {
             break url.to_owned();
