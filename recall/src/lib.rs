@@ -20,6 +20,7 @@ pub mod query;
 pub mod rank;
 pub mod schema;
 pub mod sync;
+pub mod words;
 
 pub use feed::Feed;
 pub use query::{Hit, Item, Query, QueryError};

@@ -27,6 +27,10 @@ pub struct Query {
 /// first, and `since`/`until` move the window.
 pub const CANDIDATES: i64 = 2000;
 
+/// Rows of the query's phrases a search walks, about, before it stops widening its window
+/// once that holds `limit` matches ([`search`]).
+pub const MAX_WALK: f64 = 1_000_000.0;
+
 /// The most hits one search returns.
 pub const MAX_LIMIT: u32 = 1000;
 
@@ -225,12 +229,28 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
     // entry, doubled until it holds that many (each count walks the window's matches in
     // id order, stopping at CANDIDATES, without scoring); then BM25 over the window alone.
     // FTS5 walks a doclist backwards only after reading it whole, so the window is found
-    // forwards.
-    let newest: Option<i64> = conn
-        .prepare_cached("SELECT MAX(id) FROM entries WHERE id <= ?1")?
-        .query_row([hi], |r| r.get(0))?;
-    let Some(newest) = newest else {
+    // forwards. Once the window holds `limit` matches, it stops widening where the next
+    // window would walk more than MAX_WALK of the phrases' rows (estimated from their row
+    // counts, spread evenly over the index's time): two frequent words that rarely meet.
+    let (newest, oldest): (Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT (SELECT MAX(id) FROM entries WHERE id BETWEEN ?1 AND ?2),
+                    (SELECT MIN(id) FROM entries WHERE id BETWEEN ?1 AND ?2)",
+        )?
+        .query_row([lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (Some(newest), Some(oldest)) = (newest, oldest) else {
         return Ok(Vec::new());
+    };
+    let parsed: Vec<crate::rank::Phrase> =
+        exprs.iter().map(|e| crate::rank::Phrase::of(e)).collect();
+    let counts = parsed
+        .iter()
+        .map(|p| crate::words::rows(conn, p))
+        .collect::<Result<Vec<i64>, rusqlite::Error>>()?;
+    let total = crate::words::total(conn)?;
+    let walk = |span: i64| {
+        let share = span as f64 / (newest - oldest).max(1) as f64;
+        counts.iter().sum::<i64>() as f64 * share.min(1.0)
     };
     let mut count = conn.prepare_cached(&format!(
         "SELECT count(*) FROM (SELECT 1 {from} LIMIT {CANDIDATES})"
@@ -240,13 +260,14 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
         let start = newest.saturating_sub(span).max(lo);
         args[1] = Value::Integer(start);
         let n: i64 = count.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-        if n >= CANDIDATES || start == lo {
+        let enough = n >= i64::from(q.limit) && walk(span.saturating_mul(2)) > MAX_WALK;
+        if n >= CANDIDATES || start == lo || enough {
             break;
         }
         span = span.saturating_mul(2);
     }
-    // BM25 over the window's rows (crate::rank), with each phrase's rows and the entries
-    // counted over the whole index (counts kept a while).
+    // BM25 over the window's rows (crate::rank), each phrase's IDF from its rows in the
+    // whole index (crate::words).
     let rows: Vec<(i64, String)> = conn
         .prepare_cached(&format!(
             "SELECT entries_fts.rowid, w.title || ' ' || w.text FROM entries_fts
@@ -258,20 +279,8 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
-    let total = crate::rank::counted(conn, "", || {
-        conn.query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-    })?;
-    let mut idfs = Vec::with_capacity(exprs.len());
-    for e in &exprs {
-        let n = crate::rank::counted(conn, e, || {
-            conn.prepare_cached("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH ?1")?
-                .query_row([e], |r| r.get(0))
-        })?;
-        idfs.push(crate::rank::idf(total, n));
-    }
-    let phrases: Vec<crate::rank::Phrase> =
-        exprs.iter().map(|e| crate::rank::Phrase::of(e)).collect();
-    let mut scored = crate::rank::scores(&rows, &phrases, &idfs);
+    let idfs: Vec<f64> = counts.iter().map(|&n| crate::rank::idf(total, n)).collect();
+    let mut scored = crate::rank::scores(&rows, &parsed, &idfs);
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     let ids: Vec<i64> = scored
         .into_iter()

@@ -3,60 +3,15 @@
 //!
 //! FTS5's own `bm25()` counts, on every query, each query word's rows in the whole table
 //! for its IDF, so every search of a frequent word walks that word's whole doclist
-//! (BENCHMARKS.md, "Recall"). Here those counts, and the number of entries, are kept for
-//! [`COUNTS_FOR`] per index and phrase ([`counted`]): an IDF a few minutes old ranks the
-//! same. The rows are tokenized as FTS5's `unicode61 remove_diacritics 2` tokenizer
-//! does (letters and digits, lower case, diacritics removed); it only has to agree with
-//! the index well enough to count matches, the index has already chosen the rows.
+//! (BENCHMARKS.md, "Recall"). Here those counts come from the index's `words` table
+//! ([`crate::words`]). The rows are tokenized as FTS5's `unicode61 remove_diacritics 2`
+//! tokenizer does (letters and digits, lower case, diacritics removed); it only has to agree
+//! with the index well enough to count matches, the index has already chosen the rows.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use unicode_normalization::UnicodeNormalization as _;
 use unicode_normalization::char::is_combining_mark;
-
-/// How long a count of rows is reused.
-pub const COUNTS_FOR: Duration = Duration::from_secs(600);
-
-/// Counts kept at most before the oldest are dropped.
-const MAX_COUNTS: usize = 10_000;
-
-type Counts = HashMap<(String, String), (i64, Instant)>;
-
-static COUNTS: Mutex<Option<Counts>> = Mutex::new(None);
-
-/// The count `key` of the index `conn` has open (a phrase's rows; `""` for all entries),
-/// from the last [`COUNTS_FOR`], else from `count` (kept).
-///
-/// Errors: `count`'s.
-pub fn counted(
-    conn: &rusqlite::Connection,
-    key: &str,
-    count: impl FnOnce() -> rusqlite::Result<i64>,
-) -> rusqlite::Result<i64> {
-    let k = (conn.path().unwrap_or_default().to_owned(), key.to_owned());
-    {
-        let guard = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((n, at)) = guard.as_ref().and_then(|c| c.get(&k))
-            && at.elapsed() < COUNTS_FOR
-        {
-            return Ok(*n);
-        }
-    }
-    let n = count()?;
-    let mut guard = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
-    let counts = guard.get_or_insert_with(HashMap::new);
-    if counts.len() >= MAX_COUNTS {
-        counts.retain(|_, (_, at)| at.elapsed() < COUNTS_FOR);
-        if counts.len() >= MAX_COUNTS {
-            counts.clear();
-        }
-    }
-    counts.insert(k, (n, Instant::now()));
-    Ok(n)
-}
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;

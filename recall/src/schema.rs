@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 /// The schema's version (`PRAGMA user_version`); an index of another version is rebuilt.
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS files(
@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS entries(
     text TEXT NOT NULL,
     part INTEGER NOT NULL    -- 0, or the n-th further piece of a long entry's text
 );
+CREATE TABLE IF NOT EXISTS words(
+    term TEXT PRIMARY KEY,   -- a token (crate::words); '' counts the rows themselves
+    rows INTEGER NOT NULL    -- rows of entries holding it
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_file ON entries(file);
 CREATE INDEX IF NOT EXISTS entries_by_day ON entries(day, time);
 CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(

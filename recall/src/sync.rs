@@ -272,6 +272,7 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
             (0, Start::default())
         }
     };
+    let mut words = crate::words::Delta::default();
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO entries(id, file, line, day, time, end_time, source, folder, plugin, device, title, text, part)
@@ -314,6 +315,7 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
                         id
                     ])
                     .map_err(sql)?;
+                words.row(&e.title, text, 1);
             }
         }
         entries += found.entries.len() as u64;
@@ -330,6 +332,7 @@ pub fn file(tx: &Transaction<'_>, root: &Path, rel: &str) -> Result<Synced, Inde
             break;
         }
     }
+    words.apply(tx).map_err(sql)?;
     let mut tail = vec![0; TAIL.min(offset as usize)];
     f.seek(SeekFrom::Start(offset - tail.len() as u64))
         .and_then(|_| f.read_exact(&mut tail))
@@ -376,6 +379,18 @@ fn raw_len(raw: &[u8], text: &str, consumed: usize) -> usize {
 
 /// Drops the entries and the record of `rel`; whether it had a record.
 fn forget_file(tx: &Transaction<'_>, rel: &str) -> Result<bool, IndexError> {
+    let mut words = crate::words::Delta::default();
+    {
+        let mut st = tx
+            .prepare_cached("SELECT title, text FROM entries WHERE file = ?1")
+            .map_err(sql)?;
+        let mut rows = st.query([rel]).map_err(sql)?;
+        while let Some(r) = rows.next().map_err(sql)? {
+            let (title, text): (String, String) = (r.get(0).map_err(sql)?, r.get(1).map_err(sql)?);
+            words.row(&title, &text, -1);
+        }
+    }
+    words.apply(tx).map_err(sql)?;
     tx.execute("DELETE FROM entries WHERE file = ?1", [rel])
         .map_err(sql)?;
     tx.execute("DELETE FROM files WHERE path = ?1", [rel])
