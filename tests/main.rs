@@ -16,6 +16,7 @@ mod neighbours;
 mod net_http;
 mod outside;
 mod owntracks;
+mod pause;
 mod powerloss;
 mod privacy;
 mod python;

@@ -154,6 +154,7 @@ impl App {
             tenants.clone(),
             plugins.clone(),
             metrics.clone(),
+            Arc::new(openclone_ingest::pause::Pause::open(&data)),
         ));
         let links = Arc::new(Links {
             config: cfg.clone(),

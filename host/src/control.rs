@@ -1,5 +1,6 @@
 //! The local control socket: how the command line asks a running host to do what only the
-//! process holding the data folder may (`openclone forget` while `serve` runs).
+//! process holding the data folder may (`openclone forget`, `pause` and `resume` while
+//! `serve` runs).
 //!
 //! `serve` listens on `<data>/control.sock` (or its fallback, [`socket_paths`]), a Unix
 //! socket of mode 0600, and answers only
@@ -21,6 +22,8 @@ use sha2::Digest as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 
+use openclone_ingest::pause::Paused;
+
 use crate::app::App;
 use crate::forget;
 
@@ -36,6 +39,14 @@ pub const MAX_CALL: u64 = 64 << 10;
 pub enum Call {
     /// Forget (or, dry, count) what a selection names ([`forget::forget`]).
     Forget(forget::Request),
+    /// Pause recording for `seconds`, or until resumed when `None`
+    /// ([`openclone_ingest::pause`]).
+    Pause {
+        /// How long, seconds.
+        seconds: Option<f64>,
+    },
+    /// End the pause.
+    Resume,
 }
 
 /// The host's answer.
@@ -44,6 +55,10 @@ pub enum Call {
 pub enum Answer {
     /// What a forget did.
     Forgot(forget::Outcome),
+    /// The pause now in force.
+    Paused(Paused),
+    /// The pause that was ended (`None`: there was none).
+    Resumed(Option<Paused>),
     /// Why the call failed.
     Error(String),
 }
@@ -141,6 +156,14 @@ async fn answer(app: Arc<App>, stream: tokio::net::UnixStream) {
                 Err(e) => Answer::Error(e.to_string()),
             }
         }
+        Ok(Call::Pause { seconds }) => match app.ingest.pause().pause(seconds) {
+            Ok(p) => Answer::Paused(p),
+            Err(e) => Answer::Error(format!("the pause could not be saved: {e}")),
+        },
+        Ok(Call::Resume) => match app.ingest.pause().resume() {
+            Ok(p) => Answer::Resumed(p),
+            Err(e) => Answer::Error(format!("the resume could not be saved: {e}")),
+        },
         Err(e) => Answer::Error(e),
     };
     let mut out = serde_json::to_vec(&reply).unwrap_or_default();

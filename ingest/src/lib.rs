@@ -8,5 +8,6 @@ pub mod clock;
 pub mod config;
 pub mod guard;
 pub mod metrics;
+pub mod pause;
 pub mod ratelimit;
 pub mod service;

@@ -58,6 +58,16 @@ impl Metrics {
             .or_default() += tally.skipped;
     }
 
+    /// Counts `n` events of a batch held back by a pause ([`crate::pause`]; also counted
+    /// as skipped).
+    pub fn paused(&self, tenant: &str, source_type: &str, n: u64) {
+        if n > 0 {
+            *lock(&self.events)
+                .entry((tenant.to_owned(), source_type.to_owned(), "paused"))
+                .or_default() += n;
+        }
+    }
+
     /// Records how long a batch from `origin` (`http`, `emit`) took, from its first byte
     /// (or the `emit` call) to its answer.
     pub fn ingest_latency(&self, origin: &'static str, d: Duration) {
@@ -73,9 +83,16 @@ impl Metrics {
         h.count += 1;
     }
 
-    /// The text exposition of everything, one row per WebAssembly plugin in `plugins`.
-    pub fn render(&self, plugins: &[PluginRow]) -> String {
+    /// The text exposition of everything, one row per WebAssembly plugin in `plugins`,
+    /// and the pause in force (`openclone_paused` 1 or 0, `openclone_paused_since_seconds`).
+    pub fn render(&self, plugins: &[PluginRow], paused: Option<crate::pause::Paused>) -> String {
         let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP openclone_paused Whether recording is paused (openclone pause).\n# TYPE openclone_paused gauge\nopenclone_paused {}\n# HELP openclone_paused_since_seconds When the pause in force began, Unix seconds (0: none).\n# TYPE openclone_paused_since_seconds gauge\nopenclone_paused_since_seconds {}",
+            u8::from(paused.is_some()),
+            paused.map_or(0.0, |p| p.since)
+        );
         out.push_str("# HELP openclone_http_requests_total HTTP requests answered, by route, tenant and status.\n# TYPE openclone_http_requests_total counter\n");
         for ((route, tenant, status), n) in lock(&self.requests).iter() {
             let _ = writeln!(
@@ -85,7 +102,7 @@ impl Metrics {
                 label(tenant)
             );
         }
-        out.push_str("# HELP openclone_events_total Events by tenant, source type and outcome (stored, or skipped as a duplicate).\n# TYPE openclone_events_total counter\n");
+        out.push_str("# HELP openclone_events_total Events by tenant, source type and outcome (stored; skipped as a duplicate, as older than retention or held back by a pause; paused, also counted as skipped).\n# TYPE openclone_events_total counter\n");
         for ((tenant, source, outcome), n) in lock(&self.events).iter() {
             let _ = writeln!(
                 out,

@@ -18,6 +18,7 @@ use openclone_vault::{
 use crate::clock::unix_now;
 use crate::guard::no_panic;
 use crate::metrics::Metrics;
+use crate::pause::Pause;
 
 /// Who built a batch's envelope: what the [`PluginPolicy`] holds it to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,21 +164,29 @@ pub struct Ingest {
     tenants: Vec<Arc<Tenant>>,
     policy: Arc<dyn PluginPolicy>,
     metrics: Arc<Metrics>,
+    pause: Arc<Pause>,
 }
 
 impl Ingest {
-    /// The service over `tenants` (in config order), the host's plugin `policy` and its
-    /// metrics.
+    /// The service over `tenants` (in config order), the host's plugin `policy`, its
+    /// metrics and its pause state.
     pub fn new(
         tenants: Vec<Arc<Tenant>>,
         policy: Arc<dyn PluginPolicy>,
         metrics: Arc<Metrics>,
+        pause: Arc<Pause>,
     ) -> Self {
         Self {
             tenants,
             policy,
             metrics,
+            pause,
         }
+    }
+
+    /// The host's pause state ([`crate::pause`]).
+    pub fn pause(&self) -> &Arc<Pause> {
+        &self.pause
     }
 
     /// The tenants, in config order (their index is the tenant number).
@@ -251,7 +260,8 @@ impl Ingest {
     /// Sanitizes, renders and stores a `checked` batch, then counts it (events by tenant
     /// and source type, latency by origin since `started`, the plugin's counters through
     /// [`PluginPolicy::stored`]), logs it and calls `done` — on the vault's writer thread,
-    /// after the fsync.
+    /// after the fsync. While recording is paused, events of a client or the host timed at or
+    /// after the pause began are not stored and count as skipped ([`crate::pause`]).
     pub fn submit(
         self: &Arc<Self>,
         checked: Checked,
@@ -265,9 +275,23 @@ impl Ingest {
         } = checked;
         let t = self.tenants[tenant].clone();
         let (plugin_id, source_type) = (batch.plugin_id.clone(), batch.source_type);
-        let prepared = match no_panic("prepare", || t.vault.prepare(batch)) {
+        let mut prepared = match no_panic("prepare", || t.vault.prepare(batch)) {
             Ok(p) => p,
             Err(m) => return done(Err(Refused::Internal(m))),
+        };
+        // A plugin's pass never starts while paused; one running as the pause began
+        // finishes whole (what it read may be the person's own files).
+        let paused = match origin.sender {
+            Sender::Plugin => None,
+            Sender::Client | Sender::Host => self.pause.current(),
+        };
+        let held = match paused {
+            Some(p) => {
+                let before = prepared.entries.len();
+                prepared.entries.retain(|e| e.at < p.since);
+                (before - prepared.entries.len()) as u64
+            }
+            None => 0,
         };
         let (me, vault) = (self.clone(), t.vault.clone());
         vault.submit(
@@ -275,8 +299,10 @@ impl Ingest {
             Box::new(move |result| {
                 me.metrics.ingest_latency(origin.label, started.elapsed());
                 let result = match result {
-                    Ok(r) => {
+                    Ok(mut r) => {
+                        r.tally.skipped += held;
                         me.metrics.events(&t.id, source_type.as_str(), r.tally);
+                        me.metrics.paused(&t.id, source_type.as_str(), held);
                         me.policy.stored(&t.id, &plugin_id, r.tally, unix_now());
                         tracing::debug!(tenant = %t.id, plugin = %plugin_id, origin = origin.label, stored = r.tally.stored, skipped = r.tally.skipped, "batch stored");
                         Ok(r)

@@ -27,6 +27,10 @@ use openclone_vault::Tally;
 const BACKOFF_START: Duration = Duration::from_secs(1);
 /// Longest wait between retries.
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// How often the scheduler looks whether a pause has ended (`openclone resume` or its end).
+const PAUSE_POLL: Duration = Duration::from_secs(1);
+/// What `openclone capture` says of a plugin while recording is paused.
+const PAUSED: &str = "recording is paused (openclone pause); `openclone resume` ends it";
 /// Quiet time after a file event before acting on it.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
@@ -154,6 +158,15 @@ impl Manager {
         let mut out = Vec::new();
         for (entry, manifest, component) in registry.wasm() {
             if !only.is_empty() && !only.contains(&manifest.id) || !entry.enabled() {
+                continue;
+            }
+            if self.app.ingest.pause().current().is_some() {
+                let outcome = Outcome {
+                    id: manifest.id.clone(),
+                    result: Err(PAUSED.into()),
+                };
+                done(&outcome);
+                out.push(outcome);
                 continue;
             }
             let result = self
@@ -303,9 +316,11 @@ impl Manager {
                 rescan_at = None;
                 self.reconcile(&mut slots, &tx);
             }
+            // While recording is paused no pass starts; each is due again once it ends.
+            let paused = self.app.ingest.pause().current().is_some();
             for (id, slot) in slots.iter_mut() {
                 let parked = slot.entry.status().parked;
-                if !slot.running && !parked && slot.next_due <= now {
+                if !paused && !slot.running && !parked && slot.next_due <= now {
                     slot.running = true;
                     self.spawn_pass(id.clone(), slot, tx.clone());
                 }
@@ -319,6 +334,7 @@ impl Manager {
             let wait = next.map_or(Duration::from_secs(3600), |t| {
                 t.saturating_duration_since(Instant::now())
             });
+            let wait = if paused { PAUSE_POLL } else { wait };
             match rx.recv_timeout(wait) {
                 Ok(Msg::Stop) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                 Ok(Msg::Rescan) => rescan_at = Some(Instant::now() + DEBOUNCE),

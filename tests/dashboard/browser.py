@@ -8,20 +8,15 @@ keeps a screenshot, and prints one JSON object with what it saw; tests/dashboard
 import json
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+import chrome
+
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 base, key, day, query, screenshot = sys.argv[1:6]
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
-            "--no-first-run", "--disable-background-networking"]:
-    options.add_argument(arg)
-driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+driver = chrome.driver()
 # A click on a form's button starts a navigation; lookups wait for the next page's element.
 driver.implicitly_wait(10)
 wait = WebDriverWait(driver, 10)

@@ -97,6 +97,22 @@ pub struct Api {
     policy: openclone_vault::Policy,
 }
 
+impl Api {
+    /// Whether `e` is held back by a pause: one is in force and began at or before `e`'s
+    /// start ([`openclone_ingest::pause`]). Counted as paused in the metrics.
+    fn held(&self, e: &event::Event) -> bool {
+        let held = self.app.ingest.pause().covers(e.start_ns as f64 / 1e9);
+        if held {
+            self.app.metrics.paused(
+                &self.app.tenants[self.tenant].id,
+                openclone_vault::SourceType::Activity.as_str(),
+                1,
+            );
+        }
+        held
+    }
+}
+
 /// Serves the ActivityWatch API of `app` until `stop` turns true, writing sessions as they
 /// close, then drains its requests, writes what is due and closes the journal. Returns at
 /// once when `[activitywatch] enabled = false`. When the address is taken (ActivityWatch's

@@ -177,6 +177,8 @@ async fn create_bucket(api: &Arc<Api>, id: &str, req: Request<Incoming>) -> Resp
 }
 
 /// `POST /api/0/buckets/{id}/heartbeat?pulsetime=F`: the merged event, after it is synced.
+/// While recording is paused, a heartbeat timed after the pause began is answered as
+/// received and not journalled ([`openclone_ingest::pause`]).
 async fn heartbeat(
     api: &Arc<Api>,
     id: &str,
@@ -201,6 +203,9 @@ async fn heartbeat(
         Ok(Err(m)) => return message(StatusCode::BAD_REQUEST, &m),
         Err(r) => return *r,
     };
+    if api.held(&hb) {
+        return answer(Ok(hb), |e| event::to_json(&e));
+    }
     super::privacy::journalled(&mut hb.data, api.policy);
     let id = id.to_owned();
     let pulse = event::secs_to_ns(pulsetime);
@@ -210,7 +215,8 @@ async fn heartbeat(
     )
 }
 
-/// `POST /api/0/buckets/{id}/events`: a list of events (or one), stored whole.
+/// `POST /api/0/buckets/{id}/events`: a list of events (or one), stored whole; while
+/// recording is paused, those timed after the pause began are left out.
 async fn insert_events(api: &Arc<Api>, id: &str, req: Request<Incoming>) -> Response<Body> {
     let body = match read_json(api, req).await {
         Ok(v) => v,
@@ -224,6 +230,7 @@ async fn insert_events(api: &Arc<Api>, id: &str, req: Request<Incoming>) -> Resp
     let mut events = Vec::with_capacity(list.len());
     for (i, v) in list.into_iter().enumerate() {
         match event::parse(v) {
+            Ok(e) if api.held(&e) => {}
             Ok(mut e) => {
                 super::privacy::journalled(&mut e.data, api.policy);
                 events.push(Event { id: None, ..e });

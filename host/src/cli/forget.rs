@@ -122,6 +122,9 @@ fn send(cfg: &Config, req: &Request, local: &mut Option<App>) -> anyhow::Result<
         match control::call(&cfg.data_dir(), &Call::Forget(req.clone()))? {
             Some(Answer::Forgot(o)) => return Ok(o),
             Some(Answer::Error(e)) => anyhow::bail!("the running host: {e}"),
+            Some(Answer::Paused(_) | Answer::Resumed(_)) => {
+                anyhow::bail!("the running host answered another call")
+            }
             None => *local = Some(App::open(cfg)?),
         }
     }

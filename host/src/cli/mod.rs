@@ -8,6 +8,7 @@ mod edit;
 mod forget;
 mod init;
 mod mcp;
+mod pause;
 mod plugins;
 mod progress;
 mod scaffold;
@@ -97,6 +98,23 @@ pub enum Command {
     /// records tombstones so a resend is skipped. Says what it would remove and asks first
     /// (unless --yes). Works through a running `serve`.
     Forget(forget::Args),
+    /// Pause recording: no plugin pass runs, and nothing timed from now on is stored from
+    /// any way in (HTTP, ActivityWatch, plugins) until `openclone resume` or the end of
+    /// --for. Holds across a restart.
+    Pause {
+        /// How long: 30m, 2h, 1d (default: until `openclone resume`).
+        #[arg(long = "for")]
+        span: Option<String>,
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// End a pause: plugin passes run again and what arrives is stored.
+    Resume {
+        /// The config file; default ./openclone.toml if present, else built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Serve a tenant's memory to an assistant: the Model Context Protocol over stdin and
     /// stdout, read-only (tools search_memory, read_day, list_sources).
     Mcp {
@@ -178,6 +196,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Doctor { config } => doctor::run(config),
         Command::Mcp { tenant, config } => mcp::run(config, tenant),
         Command::Forget(args) => forget::run(args),
+        Command::Pause { span, config } => pause::run(config, false, span.as_deref()),
+        Command::Resume { config } => pause::run(config, true, None),
         Command::Search {
             words,
             since,

@@ -183,14 +183,18 @@ fn param(query: Option<&str>, name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Today in the tenant's zone, and the days before and after `day`.
-fn days(app: &App, tenant: usize, day: Option<&str>) -> (String, String, String) {
-    let tz = app
-        .config
+/// The time zone of tenant number `tenant` (UTC when it names none that exists).
+fn zone(app: &App, tenant: usize) -> jiff::tz::TimeZone {
+    app.config
         .tenants
         .get(tenant)
         .and_then(|t| jiff::tz::TimeZone::get(&t.timezone).ok())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
+        .unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Today in the tenant's zone, and the days before and after `day`.
+fn days(app: &App, tenant: usize, day: Option<&str>) -> (String, String, String) {
+    let tz = zone(app, tenant);
     let today = jiff::Timestamp::now().to_zoned(tz).date();
     let date = day
         .and_then(|d| d.parse::<jiff::civil::Date>().ok())
@@ -261,6 +265,26 @@ async fn dashboard(app: &Arc<App>, tenant: usize, query_string: Option<&str>) ->
         tenant = esc(&t.id),
         q = esc(q.as_deref().unwrap_or("")),
     );
+    if let Some(p) = app.ingest.pause().current() {
+        let tz = zone(app, tenant);
+        let at = |secs: f64| {
+            jiff::Timestamp::from_millisecond((secs * 1000.0) as i64)
+                .map(|t| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let _ = write!(
+            out,
+            "<p class=\"err\" id=\"paused\">Recording is paused since {}{}: no plugin runs and nothing new is stored (<code>openclone resume</code> ends it).</p>",
+            at(p.since),
+            p.until
+                .map(|u| format!(", until {}", at(u)))
+                .unwrap_or_default()
+        );
+    }
     if !enabled {
         out.push_str("<p class=\"err\">Search and the timeline are off in this configuration ([search] enabled = false).</p>");
     }

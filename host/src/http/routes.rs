@@ -102,7 +102,7 @@ pub async fn route(
             Ok(tenant) => {
                 let t = &app.tenants[tenant];
                 tenant_label.clone_from(&t.id);
-                stats(t)
+                stats(t, app.ingest.pause().current())
             }
             Err(refusal) => reply::refused(refusal),
         },
@@ -140,14 +140,17 @@ fn metrics(app: &App, req: &Request<Incoming>, tenant_label: &mut String) -> Res
     if Peer::of(req).is_loopback() {
         return reply::text(
             StatusCode::OK,
-            app.metrics.render(&app.registry().metric_rows()),
+            app.metrics
+                .render(&app.registry().metric_rows(), app.ingest.pause().current()),
         );
     }
     match authorize(app, req, &[Scheme::ApiKey, Scheme::Bearer]) {
         Ok(tenant) => {
             let id = &app.tenants[tenant].id;
             tenant_label.clone_from(id);
-            let text = app.metrics.render(&app.registry().metric_rows());
+            let text = app
+                .metrics
+                .render(&app.registry().metric_rows(), app.ingest.pause().current());
             reply::text(StatusCode::OK, scoped(&text, app, id))
         }
         Err(refusal) => reply::refused(refusal),
@@ -190,8 +193,9 @@ fn label(path: &str) -> &str {
 }
 
 /// `GET /api/v1/stats`: the tenant's entries per day and source type, counted from the
-/// vault's markers, with totals per source type.
-fn stats(t: &Tenant) -> Response<Body> {
+/// vault's markers, with totals per source type, and the pause in force (`paused`:
+/// `{since, until}` in Unix seconds, or null).
+fn stats(t: &Tenant, paused: Option<openclone_ingest::pause::Paused>) -> Response<Body> {
     match openclone_vault::stats::count_entries(&t.root) {
         Ok(days) => {
             let mut by_source = std::collections::BTreeMap::<String, u64>::new();
@@ -203,7 +207,7 @@ fn stats(t: &Tenant) -> Response<Body> {
             let total: u64 = by_source.values().sum();
             reply::value(
                 StatusCode::OK,
-                json!({ "tenant": t.id, "total": total, "by_source_type": by_source, "days": days }),
+                json!({ "tenant": t.id, "total": total, "by_source_type": by_source, "days": days, "paused": paused }),
             )
         }
         Err(e) => reply::storage_failed(&format!("reading the vault: {e}")),
