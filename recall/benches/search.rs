@@ -4,6 +4,8 @@
 //! source folders across ten years, builds the index with `sync::all`, then times 1,000
 //! two-word queries (each word drawn from the 500 most frequent) and prints the index size,
 //! the build time and the query latencies (p50, p99). Markdown table rows for BENCHMARKS.md.
+//! With `OPENCLONE_BENCH_KEEP=DIR` the vault and index are kept in DIR, and a later run
+//! with the same N and DIR only asks the queries (for trying a query change at 10 M).
 
 use std::time::Instant;
 
@@ -17,15 +19,23 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("vault");
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = std::env::var_os("OPENCLONE_BENCH_KEEP")
+        .map_or_else(|| temp.path().to_owned(), std::path::PathBuf::from);
+    let root = dir.join("vault");
+    let db = dir.join("search.sqlite");
+    let kept = db.exists() && root.exists();
     let started = Instant::now();
-    let mut corpus = corpus::write(&root, n);
+    let mut corpus = corpus::write(&root, n, !kept);
     let generated = started.elapsed();
-    let db = dir.path().join("search.sqlite");
     let mut conn = schema::open(&db).expect("index");
     let started = Instant::now();
-    let s = sync::all(&mut conn, &root).expect("sync");
+    let s = if kept {
+        println!("reusing the index in {}", dir.display());
+        sync::Synced::default()
+    } else {
+        sync::all(&mut conn, &root).expect("sync")
+    };
     let built = started.elapsed();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .expect("checkpoint");

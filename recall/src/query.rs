@@ -206,7 +206,7 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
         Value::Integer(lo),
         Value::Integer(hi),
     ];
-    let (join, only) = match &q.source {
+    let only = match &q.source {
         Some(s) => {
             if s.parse::<openclone_vault::SourceType>().is_err() {
                 return Err(invalid(
@@ -215,23 +215,17 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
                 ));
             }
             args.push(Value::Text(s.clone()));
-            (
-                " JOIN entries e ON e.id = entries_fts.rowid",
-                " AND e.source = ?4",
-            )
+            " AND w.source = ?4"
         }
-        None => ("", ""),
+        None => "",
     };
-    let from = format!(
-        "FROM entries_fts{join} WHERE entries_fts MATCH ?1 AND entries_fts.rowid BETWEEN ?2 AND ?3{only}"
-    );
-    // The window of the newest CANDIDATES or so matches: from a day back from the newest
-    // entry, doubled until it holds that many (each count walks the window's matches in
-    // id order, stopping at CANDIDATES, without scoring); then BM25 over the window alone.
-    // FTS5 walks a doclist backwards only after reading it whole, so the window is found
-    // forwards. Once the window holds `limit` matches, it stops widening where the next
-    // window would walk more than MAX_WALK of the phrases' rows (estimated from their row
-    // counts, spread evenly over the index's time): two frequent words that rarely meet.
+    // The window of the newest CANDIDATES or so matches, read newest part first: a day back
+    // from the newest entry, then each time the twice as long stretch before it, until the
+    // rows read hold that many. Each stretch's matches are walked once, in id order (FTS5
+    // walks a doclist backwards only after reading it whole), with their text for ranking.
+    // Once the rows hold `limit` matches, it stops where the next stretch would walk more
+    // than MAX_WALK of the phrases' rows (estimated from their row counts, spread evenly
+    // over the index's time): two frequent words that rarely meet.
     let (newest, oldest): (Option<i64>, Option<i64>) = conn
         .prepare_cached(
             "SELECT (SELECT MAX(id) FROM entries WHERE id BETWEEN ?1 AND ?2),
@@ -252,33 +246,32 @@ pub fn search(conn: &Connection, q: &Query) -> Result<Vec<Hit>, QueryError> {
         let share = span as f64 / (newest - oldest).max(1) as f64;
         counts.iter().sum::<i64>() as f64 * share.min(1.0)
     };
-    let mut count = conn.prepare_cached(&format!(
-        "SELECT count(*) FROM (SELECT 1 {from} LIMIT {CANDIDATES})"
+    let mut stretch = conn.prepare_cached(&format!(
+        "SELECT entries_fts.rowid, w.title || ' ' || w.text FROM entries_fts
+         JOIN entries w ON w.id = entries_fts.rowid
+         WHERE entries_fts MATCH ?1 AND entries_fts.rowid BETWEEN ?2 AND ?3{only}"
     ))?;
-    let mut span = 86_400 * IDS_PER_SECOND;
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    let (mut end, mut span) = (newest, 86_400 * IDS_PER_SECOND);
     loop {
-        let start = newest.saturating_sub(span).max(lo);
+        let start = end.saturating_sub(span - 1).max(lo);
         args[1] = Value::Integer(start);
-        let n: i64 = count.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-        let enough = n >= i64::from(q.limit) && walk(span.saturating_mul(2)) > MAX_WALK;
-        if n >= CANDIDATES || start == lo || enough {
-            break;
+        args[2] = Value::Integer(end);
+        for row in stretch.query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })? {
+            rows.push(row?);
         }
         span = span.saturating_mul(2);
+        let n = rows.len() as i64;
+        let enough = n >= i64::from(q.limit) && walk(span) > MAX_WALK;
+        if n >= CANDIDATES || start <= lo || enough {
+            break;
+        }
+        end = start - 1;
     }
     // BM25 over the window's rows (crate::rank), each phrase's IDF from its rows in the
     // whole index (crate::words).
-    let rows: Vec<(i64, String)> = conn
-        .prepare_cached(&format!(
-            "SELECT entries_fts.rowid, w.title || ' ' || w.text FROM entries_fts
-             JOIN entries w ON w.id = entries_fts.rowid
-             WHERE entries_fts MATCH ?1 AND entries_fts.rowid BETWEEN ?2 AND ?3{}",
-            only.replace("e.source", "w.source")
-        ))?
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
     let idfs: Vec<f64> = counts.iter().map(|&n| crate::rank::idf(total, n)).collect();
     let mut scored = crate::rank::scores(&rows, &parsed, &idfs);
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));

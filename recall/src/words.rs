@@ -85,3 +85,52 @@ pub fn rows(conn: &Connection, phrase: &crate::rank::Phrase) -> rusqlite::Result
     }
     Ok(least)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rank::Phrase;
+
+    #[test]
+    fn counts_follow_rows_added_and_removed_and_answer_words_phrases_and_prefixes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = crate::schema::open(&dir.path().join("i.sqlite")).expect("index");
+        let tx = conn.transaction().expect("tx");
+        let mut d = Delta::default();
+        d.row("Harbour", "harbour wall, harbour light", 1);
+        d.row("", "Hårbour lighthouse keeper", 1);
+        d.row("", "the keeper's wall", 1);
+        d.apply(&tx).expect("apply");
+        tx.commit().expect("commit");
+        let count = |conn: &Connection, expr: &str| rows(conn, &Phrase::of(expr)).expect("rows");
+        assert_eq!(total(&conn).expect("total"), 3);
+        assert_eq!(
+            count(&conn, "\"harbour\""),
+            2,
+            "once per row, diacritics folded"
+        );
+        assert_eq!(count(&conn, "\"wall\""), 2);
+        assert_eq!(count(&conn, "\"light\"*"), 2, "light + lighthouse");
+        assert_eq!(
+            count(&conn, "\"lighthouse keeper\""),
+            1,
+            "a phrase: its rarest word"
+        );
+        assert_eq!(count(&conn, "\"absent\""), 0);
+
+        let tx = conn.transaction().expect("tx");
+        let mut d = Delta::default();
+        d.row("", "the keeper's wall", -1);
+        d.apply(&tx).expect("apply");
+        tx.commit().expect("commit");
+        assert_eq!(total(&conn).expect("total"), 2);
+        assert_eq!(count(&conn, "\"wall\""), 1);
+        assert_eq!(count(&conn, "\"the\""), 0, "a word no row holds is dropped");
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM words WHERE term = 'the'", [], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(left, 0);
+    }
+}

@@ -58,9 +58,10 @@ impl Corpus {
     }
 }
 
-/// Writes `n` entries into daily files under `root`. Panics when a file cannot be written
-/// (a benchmark's setup).
-pub fn write(root: &Path, n: u64) -> Corpus {
+/// Writes `n` entries into daily files under `root` (with `files` false, only draws them:
+/// the same vocabulary and queries for a vault written before). Panics when a file cannot
+/// be written (a benchmark's setup).
+pub fn write(root: &Path, n: u64, files: bool) -> Corpus {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let words: Vec<String> = (0..2000)
         .map(|_| {
@@ -77,7 +78,7 @@ pub fn write(root: &Path, n: u64) -> Corpus {
     ];
     let days = 3650u64;
     let per_file = n.div_ceil(days * folders.len() as u64).max(1);
-    let (mut written, mut bytes, mut files) = (0u64, 0u64, 0u64);
+    let (mut written, mut bytes, mut written_files) = (0u64, 0u64, 0u64);
     'outer: for d in 0..days {
         let date = jiff::civil::date(2016, 1, 1)
             .checked_add(jiff::Span::new().days(d as i64))
@@ -111,10 +112,12 @@ pub fn write(root: &Path, n: u64) -> Corpus {
                 );
                 written += 1;
             }
-            std::fs::create_dir_all(root.join(folder)).expect("folder");
             bytes += text.len() as u64;
-            files += 1;
-            std::fs::write(root.join(folder).join(format!("{date}.md")), text).expect("write");
+            written_files += 1;
+            if files {
+                std::fs::create_dir_all(root.join(folder)).expect("folder");
+                std::fs::write(root.join(folder).join(format!("{date}.md")), text).expect("write");
+            }
             if written == n {
                 break 'outer;
             }
@@ -124,7 +127,7 @@ pub fn write(root: &Path, n: u64) -> Corpus {
         words,
         entries: written,
         bytes,
-        files,
+        files: written_files,
         rng,
     }
 }
