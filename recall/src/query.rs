@@ -21,15 +21,17 @@ pub struct Query {
 }
 
 /// Matches a search ranks, about: the newest this many (by entry time; the window that
-/// holds them is found by doubling, so it may hold up to about twice as many), all of
-/// them when fewer match. Ranking every match of two frequent words in ten years of data would cost
+/// holds them grows by doubling stretches, so it may hold up to about twice as many), all
+/// of them when fewer match (but see [`MAX_WALK`]). Ranking every match of two frequent words in ten years of data would cost
 /// a second and more (BENCHMARKS.md, "Recall"); a memory is asked about recent things
 /// first, and `since`/`until` move the window.
 pub const CANDIDATES: i64 = 2000;
 
 /// Rows of the query's phrases a search walks, about, before it stops widening its window
-/// once that holds `limit` matches ([`search`]).
-pub const MAX_WALK: f64 = 1_000_000.0;
+/// once that holds `limit` matches ([`search`]). Two words of 100,000 rows each that meet
+/// in a few hundred would otherwise be walked whole: 130 ms at the p99 of ten million
+/// entries, 42 ms with this bound (BENCHMARKS.md, "Recall").
+pub const MAX_WALK: f64 = 50_000.0;
 
 /// The most hits one search returns.
 pub const MAX_LIMIT: u32 = 1000;

@@ -9,7 +9,7 @@ them all, signs in to the dashboard in Debian's chromium (headless, through Sele
 Debian's chromedriver, as tests/dashboard/browser.py does) and opens that day RUNS times
 (default 10). Prints the median and worst of the Navigation Timing figures: responseStart
 (first byte), responseEnd (last byte), domContentLoadedEventEnd and loadEventEnd, each from
-the navigation's start, and the page's size.
+the navigation's start, the first contentful paint, and the page's size.
 """
 
 import json
@@ -26,7 +26,7 @@ from selenium.webdriver.common.by import By
 
 import chrome
 
-binary = sys.argv[1]
+binary = os.path.abspath(sys.argv[1])
 entries = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
 runs = int(sys.argv[3]) if len(sys.argv) > 3 else 10
 key = "bench-timeline-key"
@@ -93,11 +93,12 @@ try:
             figures.append(driver.execute_script(
                 "const n = performance.getEntriesByType('navigation')[0];"
                 "return [n.responseStart, n.responseEnd, n.domContentLoadedEventEnd, n.loadEventEnd,"
-                " n.transferSize, n.decodedBodySize];"))
+                " n.transferSize, n.decodedBodySize,"
+                " (performance.getEntriesByName('first-contentful-paint')[0] || {startTime: -1}).startTime];"))
     finally:
         driver.quit()
     names = ["first byte", "last byte", "DOMContentLoaded", "load"]
-    for i, name in enumerate(names):
+    for i, name in [*enumerate(names), (6, "first contentful paint")]:
         xs = [f[i] for f in figures]
         print(f"{name}: median {statistics.median(xs):.0f} ms, worst {max(xs):.0f} ms")
     print(f"page: {figures[0][5] / 1e6:.2f} MB ({figures[0][4] / 1e6:.2f} MB transferred), {entries} rows, {runs} loads")

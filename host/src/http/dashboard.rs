@@ -157,7 +157,7 @@ fn marked(snippet: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}header{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:center;padding:.8em 1.2em;background:#24292f;color:#fff}header h1{font-size:1.1em;margin:0}header a{color:#cde}main{padding:1em 1.2em;max-width:72em}section{margin-bottom:2em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}td.t{white-space:nowrap;font-variant-numeric:tabular-nums}td.x{white-space:pre-wrap}mark{background:#ffe066}.own{color:#6a3}.err{color:#b00}form{display:inline}ol li{margin-bottom:.6em}";
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}header{display:flex;flex-wrap:wrap;gap:.6em 1.2em;align-items:center;padding:.8em 1.2em;background:#24292f;color:#fff}header h1{font-size:1.1em;margin:0}header a{color:#cde}main{padding:1em 1.2em;max-width:72em}section{margin-bottom:2em}table{border-collapse:collapse;width:100%}#timeline table{table-layout:fixed}col.t{width:6em}col.s{width:9em}col.l{width:12em}td{overflow-wrap:anywhere}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}td.t{white-space:nowrap;font-variant-numeric:tabular-nums}td.x{white-space:pre-wrap}mark{background:#ffe066}.own{color:#6a3}.err{color:#b00}form{display:inline}ol li{margin-bottom:.6em}";
 
 fn head(title: &str) -> String {
     format!(
@@ -324,7 +324,7 @@ async fn dashboard(app: &Arc<App>, tenant: usize, query_string: Option<&str>) ->
         Ok(items) => {
             let _ = write!(
                 out,
-                "<section id=\"timeline\"><h2>{day} · {} entr{}</h2><table><tr><th>time</th><th>length</th><th>source</th><th>title</th><th>text</th></tr>",
+                "<section id=\"timeline\"><h2>{day} · {} entr{}</h2><table><colgroup><col class=\"t\"><col class=\"t\"><col class=\"s\"><col class=\"l\"><col></colgroup><tr><th>time</th><th>length</th><th>source</th><th>title</th><th>text</th></tr>",
                 items.len(),
                 if items.len() == 1 { "y" } else { "ies" }
             );

@@ -35,7 +35,13 @@ fn main() -> tantivy::Result<()> {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("vault");
-    let mut corpus = corpus::write(&root, n);
+    let mut corpus = corpus::write(&root, n, true);
+    println!(
+        "generated {} entries ({:.0} MB of Markdown in {} files)",
+        corpus.entries,
+        corpus.bytes as f64 / 1e6,
+        corpus.files
+    );
 
     let mut schema = Schema::builder();
     let title = schema.add_text_field("title", TEXT | STORED);
