@@ -124,9 +124,13 @@ pub fn text(status: StatusCode, body: String) -> Response<Body> {
 
 /// The ingest API's answer to a request the guard refused (CONTRACT.md: 421
 /// `host_not_allowed`, 403 `origin_not_allowed`, 401, 429 with `Retry-After`).
+///
+/// The answer says `Connection: close`: the request's body was not read, and a client that
+/// reused the connection would otherwise send its next request into one the server closes
+/// (a POST on it is lost to the client as a reset, and not retried).
 pub fn refused(r: crate::guard::Refusal) -> Response<Body> {
     use crate::guard::Refusal;
-    match r {
+    let mut resp = match r {
         Refusal::Host => json(
             StatusCode::MISDIRECTED_REQUEST,
             &serde_json::json!({
@@ -143,5 +147,10 @@ pub fn refused(r: crate::guard::Refusal) -> Response<Body> {
         ),
         Refusal::Unauthorized => unauthorized(),
         Refusal::TooMany(s) => rate_limited(s),
-    }
+    };
+    resp.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    resp
 }
