@@ -22,6 +22,13 @@ use crate::clock::unix_now;
 /// The file, under the data folder.
 pub const FILE: &str = "state/pause.json";
 
+/// Now in Unix seconds, whole milliseconds: a time that survives the JSON of the pause
+/// file exactly (serde_json parses a number of 13 significant digits without rounding, and
+/// not every one of 17).
+fn now_ms() -> f64 {
+    (unix_now() * 1000.0).round() / 1000.0
+}
+
 /// A pause in force.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Paused {
@@ -51,22 +58,17 @@ impl Pause {
     /// damaged.
     pub fn open(data: &Path) -> Self {
         let file = data.join(FILE);
-        let state = match std::fs::read(&file) {
-            Ok(bytes) => match serde_json::from_slice::<Option<Paused>>(&bytes) {
-                Ok(p) => p.filter(|p| !p.over(unix_now())),
-                Err(e) => {
-                    tracing::error!(file = %file.display(), error = %e, "the pause file is damaged: paused until `openclone resume`");
-                    Some(Paused {
-                        since: unix_now(),
-                        until: None,
-                    })
-                }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                tracing::error!(file = %file.display(), error = %e, "the pause file cannot be read: paused until `openclone resume`");
+        let read = std::fs::read(&file).map_err(|e| (e.kind(), e.to_string()));
+        let state = match read.and_then(|bytes| {
+            serde_json::from_slice::<Option<Paused>>(&bytes)
+                .map_err(|e| (std::io::ErrorKind::InvalidData, e.to_string()))
+        }) {
+            Ok(p) => p.filter(|p| !p.over(now_ms())),
+            Err((std::io::ErrorKind::NotFound, _)) => None,
+            Err((_, error)) => {
+                tracing::error!(file = %file.display(), %error, "the pause file cannot be read: paused until `openclone resume`");
                 Some(Paused {
-                    since: unix_now(),
+                    since: now_ms(),
                     until: None,
                 })
             }
@@ -80,7 +82,7 @@ impl Pause {
     /// The pause in force now, if any.
     pub fn current(&self) -> Option<Paused> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.is_some_and(|p| p.over(unix_now())) {
+        if s.is_some_and(|p| p.over(now_ms())) {
             *s = None;
         }
         *s
@@ -97,11 +99,11 @@ impl Pause {
     /// be saved (nothing changes then).
     pub fn pause(&self, seconds: Option<f64>) -> std::io::Result<Paused> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = unix_now();
+        let now = now_ms();
         let since = s.filter(|p| !p.over(now)).map_or(now, |p| p.since);
         let next = Paused {
             since,
-            until: seconds.map(|d| now + d),
+            until: seconds.map(|d| ((now + d) * 1000.0).round() / 1000.0),
         };
         self.save(Some(next))?;
         *s = Some(next);
@@ -113,7 +115,7 @@ impl Pause {
     /// saved (the pause stays then).
     pub fn resume(&self) -> std::io::Result<Option<Paused>> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let was = s.filter(|p| !p.over(unix_now()));
+        let was = s.filter(|p| !p.over(now_ms()));
         self.save(None)?;
         *s = None;
         if was.is_some() {
