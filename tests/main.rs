@@ -23,6 +23,7 @@ mod python;
 mod recall;
 mod remote_python;
 mod safety;
+mod screen;
 mod shelf;
 mod stalls;
 mod support;

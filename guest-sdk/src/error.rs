@@ -31,6 +31,8 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// The host answered a screen call with a refusal ([`crate::screen`]).
+    Screen(crate::screen::ScreenError),
     /// Anything else, in words.
     Other(String),
 }
@@ -59,6 +61,7 @@ impl fmt::Display for Error {
             Self::Config(m) => write!(f, "config: {m}"),
             Self::Io(e) => write!(f, "{e}"),
             Self::Http { url, reason } => write!(f, "{url}: {reason}"),
+            Self::Screen(e) => f.write_str(&crate::screen::describe(e)),
             Self::Other(m) => f.write_str(m),
         }
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::bindings::openclone::capture::{self as wit};
 use crate::http::Response;
+use crate::screen::{self, Target};
 use crate::{Level, SourceType};
 
 /// An event ready for `emit`.
@@ -54,6 +55,10 @@ pub(crate) trait HostApi {
     /// GETs `url` with `headers` (name, value); the response whatever its status, or why
     /// there is none (without the URL; the caller names it).
     fn http_get(&mut self, url: &str, headers: &[(String, String)]) -> Result<Response, String>;
+    /// The focused window's metadata (`screen.active-window`).
+    fn active_window(&mut self) -> Result<screen::Window, screen::ScreenError>;
+    /// Reads the focused window or a monitor (`screen.read-*`).
+    fn read_screen(&mut self, target: Target) -> Result<screen::Reading, screen::ScreenError>;
 }
 
 /// The real host, through the component's imports.
@@ -133,6 +138,17 @@ impl HostApi for WitHost {
             .map(|i| PathBuf::from(format!("/input/{i}")))
             .take_while(|p| std::fs::metadata(p).is_ok())
             .collect()
+    }
+
+    fn active_window(&mut self) -> Result<screen::Window, screen::ScreenError> {
+        wit::screen::active_window()
+    }
+
+    fn read_screen(&mut self, target: Target) -> Result<screen::Reading, screen::ScreenError> {
+        match target {
+            Target::ActiveWindow => wit::screen::read_active_window(),
+            Target::Monitor(n) => wit::screen::read_monitor(n),
+        }
     }
 
     #[cfg(target_arch = "wasm32")]

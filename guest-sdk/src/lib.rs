@@ -6,7 +6,8 @@
 //! Batching (500 events, payload limits), retries on rate limits, JSON encoding and the
 //! envelope fields are the SDK's job; the host fills in plugin id, version, platform and
 //! device. Plugins granted `net-http` make HTTP requests with [`Ctx::http_get`] and
-//! [`Ctx::fetch`] ([`http`]).
+//! [`Ctx::fetch`] ([`http`]); plugins granted `screen` read the focused window with
+//! [`Ctx::active_window`] and [`Ctx::read_screen`] ([`screen`]).
 //!
 //! # A complete plugin
 //!
@@ -59,6 +60,7 @@ mod export;
 pub mod fs;
 mod host;
 pub mod http;
+pub mod screen;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 pub mod time;

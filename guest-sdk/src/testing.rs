@@ -21,6 +21,7 @@ use crate::ctx::{Ctx, Report};
 use crate::events::source_name;
 use crate::host::{EmitError, HostApi, Receipt, StateOp, WireEvent};
 use crate::http::{DENIED, Response};
+use crate::screen::{Frame, Reading, Rect, ScreenError, Target, TextLine, Window};
 use crate::{Level, Plugin, Result, SourceType};
 use openclone_vault::{DedupKey, RawEvent, Rules, validate_events};
 
@@ -50,6 +51,59 @@ struct Memory {
     logs: Vec<(Level, String)>,
     responses: HashMap<String, Response>,
     requests: Vec<Request>,
+    screen: CannedScreen,
+}
+
+/// The harness's screen: canned frames shown in turn, the last one staying on screen.
+#[derive(Default)]
+struct CannedScreen {
+    queue: std::collections::VecDeque<Frame>,
+    current: Option<Frame>,
+    error: Option<ScreenError>,
+    last_hash: HashMap<Target, String>,
+    reads: u32,
+    ocr: u32,
+}
+
+/// A canned frame for [`Harness::frame`]: `app`'s window titled `title` showing `lines`
+/// (confidence 90, one 20-pixel row each), its content hash the sha256 of all three.
+pub fn frame(app: &str, title: &str, lines: &[&str]) -> Frame {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [app, title].iter().chain(lines) {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let rect = |y: i32, height: u32| Rect {
+        x: 0,
+        y,
+        width: 800,
+        height,
+    };
+    Frame {
+        window: Window {
+            app: app.to_owned(),
+            title: title.to_owned(),
+            pid: None,
+            monitor: 0,
+            bounds: rect(0, 600),
+            excluded: None,
+        },
+        area: rect(0, 600),
+        content_hash: digest[..16].iter().map(|b| format!("{b:02x}")).collect(),
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TextLine {
+                text: (*t).to_owned(),
+                confidence: 90.0,
+                bounds: rect(i as i32 * 20, 20),
+            })
+            .collect(),
+        masked: 0,
+        ocr_ms: 0,
+    }
 }
 
 /// An HTTP request the plugin made (answered or not).
@@ -125,6 +179,27 @@ impl Harness {
             .responses
             .insert(url.to_owned(), response);
         self
+    }
+
+    /// Every HTTP request made so far, in order.
+    /// Queues a canned frame ([`frame`]): each screen read shows the next one, and the
+    /// last stays on screen. A read of the same content hash as the last read of its
+    /// target is `Unchanged` and counts no OCR, as on the host.
+    pub fn frame(self, frame: Frame) -> Self {
+        self.mem.borrow_mut().screen.queue.push_back(frame);
+        self
+    }
+
+    /// Every screen call answers `error` (`ScreenError::Paused`, `Denied`, …) from now on.
+    pub fn screen_error(self, error: ScreenError) -> Self {
+        self.mem.borrow_mut().screen.error = Some(error);
+        self
+    }
+
+    /// Screen reads so far, and how many of them ran OCR (were not unchanged).
+    pub fn screen_counts(&self) -> (u32, u32) {
+        let m = self.mem.borrow();
+        (m.screen.reads, m.screen.ocr)
     }
 
     /// Every HTTP request made so far, in order.
@@ -254,6 +329,38 @@ impl HostApi for Harness {
 
     fn inputs(&self) -> Vec<PathBuf> {
         self.mem.borrow().inputs.clone()
+    }
+
+    fn active_window(&mut self) -> std::result::Result<Window, ScreenError> {
+        let m = self.mem.borrow();
+        if let Some(e) = &m.screen.error {
+            return Err(e.clone());
+        }
+        m.screen
+            .queue
+            .front()
+            .or(m.screen.current.as_ref())
+            .map(|f| f.window.clone())
+            .ok_or(ScreenError::NoWindow)
+    }
+
+    fn read_screen(&mut self, target: Target) -> std::result::Result<Reading, ScreenError> {
+        let mut m = self.mem.borrow_mut();
+        let s = &mut m.screen;
+        if let Some(e) = &s.error {
+            return Err(e.clone());
+        }
+        if let Some(next) = s.queue.pop_front() {
+            s.current = Some(next);
+        }
+        let f = s.current.clone().ok_or(ScreenError::NoWindow)?;
+        s.reads += 1;
+        if s.last_hash.get(&target) == Some(&f.content_hash) {
+            return Ok(Reading::Unchanged((f.window, f.content_hash)));
+        }
+        s.ocr += 1;
+        s.last_hash.insert(target, f.content_hash.clone());
+        Ok(Reading::Text(f))
     }
 
     fn http_get(

@@ -195,6 +195,15 @@ pub fn parse(dir: &Path, text: &str) -> Result<Manifest, ManifestError> {
         Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {}
         Some(_) => return Err(err("sha256", "must be 64 hex digits".into())),
     }
+    if raw
+        .get("interval_s")
+        .is_some_and(|v| v.as_u64().is_none_or(|n| n == 0))
+    {
+        return Err(err(
+            "interval_s",
+            "must be a positive whole number of seconds".into(),
+        ));
+    }
     Ok(Manifest {
         id,
         name: plugin_name,

@@ -12,9 +12,11 @@ use openclone_ingest::config::Config;
 /// Everything the host needs to run a plugin.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// Enabled: config `enabled`, else true unless the manifest is HIGH or CRITICAL.
+    /// Enabled: config `enabled`, else true unless the manifest is HIGH or CRITICAL or
+    /// requests `screen`.
     pub enabled: bool,
-    /// Seconds between scheduled passes; `interval_s`, default 60.
+    /// Seconds between scheduled passes; `interval_s`, else plugin.json's `interval_s`,
+    /// else 60.
     pub interval: Duration,
     /// Limits.
     pub limits: Limits,
@@ -34,7 +36,11 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
         table,
     };
     let enabled = match table.get("enabled") {
-        None => !manifest.sensitivity.needs_opt_in(),
+        // A plugin that reads the screen waits for `plugins enable`, as HIGH ones do.
+        None => {
+            !manifest.sensitivity.needs_opt_in()
+                && !manifest.permissions.iter().any(|p| p == "screen")
+        }
         Some(toml::Value::Boolean(b)) => *b,
         Some(_) => return Err(c.err("enabled", "must be true or false")),
     };
@@ -49,7 +55,16 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
     };
     Ok(Settings {
         enabled,
-        interval: Duration::from_secs(c.positive("interval_s", 60)?),
+        interval: Duration::from_secs(
+            c.positive(
+                "interval_s",
+                manifest
+                    .raw
+                    .get("interval_s")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(60),
+            )?,
+        ),
         limits,
         grants: Grants::configure(&c)?,
     })

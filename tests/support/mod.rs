@@ -1,5 +1,6 @@
 //! Test harness: the real `openclone` binary on 127.0.0.1, driven over real HTTP.
 
+pub mod desktop;
 pub mod origin;
 
 use std::io::{BufRead, BufReader};
@@ -409,7 +410,7 @@ fn chooses_activitywatch_address(path: &Path) -> bool {
 }
 
 /// The host's log (stderr) goes to `host.log` in its folder, appended across restarts.
-fn log_file(dir: &Path) -> Stdio {
+pub(crate) fn log_file(dir: &Path) -> Stdio {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

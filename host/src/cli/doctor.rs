@@ -40,6 +40,25 @@ fn activitywatch(cfg: &Config) {
     }
 }
 
+/// The screen capability: the `[screen]` table, the display and the OCR engine. A problem
+/// is a FAIL when an enabled plugin is granted the screen, else a warning.
+fn screen(cfg: &Config, registry: &Registry, ok: &mut bool) {
+    let used = registry
+        .entries()
+        .iter()
+        .any(|e| e.enabled() && e.settings.grants.screen.screen.is_some());
+    let settings = match openclone_screen::Settings::from_table(&cfg.screen) {
+        Ok(s) => s,
+        Err(e) => return report(ok, "screen", Err(format!("{e} — fix: correct it"))),
+    };
+    for (what, outcome) in openclone_screen::check::run(&settings) {
+        match outcome {
+            Err(e) if !used => warn(what, &format!("{e} (no enabled plugin uses the screen)")),
+            outcome => report(ok, what, outcome),
+        }
+    }
+}
+
 /// Creates `dir` if needed and writes and removes a probe file in it.
 fn writable(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -231,6 +250,7 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
         }
     }
     activitywatch(&cfg);
+    screen(&cfg, &registry, &mut ok);
     if registry.entries().is_empty() {
         warn(
             "plugins",

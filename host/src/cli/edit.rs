@@ -1,6 +1,7 @@
 //! `openclone plugins enable | disable`: flips `[plugins.<id>] enabled` in the config file
 //! in place, keeping every comment and the layout (toml_edit); enabling a HIGH or CRITICAL
-//! plugin says what it will capture and asks (or takes `--yes`).
+//! plugin, or one that requests the screen, says what it will capture and asks (or takes
+//! `--yes`). Enabling a plugin that requests `screen` also grants it (`screen = true`).
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,11 @@ fn config_path(config: Option<PathBuf>) -> PathBuf {
 /// Sets `[plugins.<id>] enabled = on` in `path`, creating the table if needed, keeping the
 /// rest of the file byte for byte (a trailing comment on the line included).
 pub fn set_enabled(path: &Path, id: &str, on: bool) -> anyhow::Result<()> {
+    set_bool(path, id, "enabled", on)
+}
+
+/// Sets `[plugins.<id>] <key> = on` in `path` as [`set_enabled`] does.
+pub fn set_bool(path: &Path, id: &str, key: &str, on: bool) -> anyhow::Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -38,14 +44,14 @@ pub fn set_enabled(path: &Path, id: &str, on: bool) -> anyhow::Result<()> {
     let Some(table) = entry.as_table_like_mut() else {
         bail!("{}: `plugins.{id}` is not a table", path.display())
     };
-    match table.get_mut("enabled").and_then(Item::as_value_mut) {
+    match table.get_mut(key).and_then(Item::as_value_mut) {
         Some(v) => {
             let decor = v.decor().clone();
             *v = on.into();
             *v.decor_mut() = decor;
         }
         None => {
-            table.insert("enabled", value(on));
+            table.insert(key, value(on));
         }
     }
     openclone_vault::durable::write(path, doc.to_string().as_bytes())
@@ -68,7 +74,8 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
             cfg.plugins_dir().display()
         );
     };
-    if on && m.sensitivity.needs_opt_in() && !yes {
+    let screen = m.permissions.iter().any(|p| p == "screen");
+    if on && (m.sensitivity.needs_opt_in() || screen) && !yes {
         let types: Vec<&str> = m.source_types.iter().map(|s| s.as_str()).collect();
         println!(
             "{} ({id}) is {}: it captures {} into your vault.",
@@ -79,6 +86,11 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
         if !m.permissions.is_empty() {
             println!("It asks for: {}.", m.permissions.join(", "));
         }
+        if screen {
+            println!(
+                "With `screen` the host reads the window that has focus (its application and title, and for OCR plugins its text) at every pass. Windows matched by [screen] exclude_apps / exclude_titles (password managers and private browser windows by default) are never read, and `openclone pause` stops it. Enabling grants it: `screen = true`."
+            );
+        }
         let refusal = format!(
             "enabling a {} plugin needs confirmation: run it in a terminal, or add --yes",
             m.sensitivity.as_str()
@@ -88,6 +100,9 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
         }
     }
     set_enabled(&path, id, on)?;
+    if on && screen {
+        set_bool(&path, id, "screen", true)?;
+    }
     println!(
         "{id} {} in {} (a running host picks it up on restart)",
         if on { "enabled" } else { "disabled" },

@@ -326,6 +326,9 @@ fn capture(config: Option<PathBuf>, only: &[String], since: Option<&str>) -> any
                 for d in &r.refusals {
                     println!("  denied by the host: {d}");
                 }
+                for n in &r.notes {
+                    println!("  {n}");
+                }
             }
             Err(e) => {
                 failed += 1;

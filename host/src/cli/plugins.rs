@@ -424,9 +424,10 @@ pub(crate) fn check_component(
             (
                 "component",
                 Ok(format!(
-                    "{} (sha256 {}…), openclone:capture@0.2 world",
+                    "{} (sha256 {}…), openclone:capture@0.{} world",
                     component.display(),
-                    &loaded.sha256[..16]
+                    &loaded.sha256[..16],
+                    loaded.pre.minor()
                 )),
             ),
             ("describe", describe(m, rt, &loaded)),

@@ -58,6 +58,10 @@ pub struct Config {
     /// see [`Config::retention`].
     #[serde(default)]
     pub retention: BTreeMap<String, String>,
+    /// `[screen]`: exclusions and the OCR engine of the screen capability, checked by
+    /// `openclone_screen::Settings::from_table` (CONTRACT.md, "The screen capability").
+    #[serde(default)]
+    pub screen: toml::Table,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,

@@ -30,7 +30,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// The WIT package this host implements: components must import a compatible version.
 pub const WIT_PACKAGE: &str = "openclone:capture";
 /// Its version (`wit/capture.wit`).
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 2, 0);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 3, 0);
 
 /// The process's engine and linker.
 pub struct Runtime {
@@ -102,7 +102,7 @@ impl Runtime {
             .enable_all()
             .build()?;
         capability::link(&mut linker)?;
-        world::link_0_1(&mut linker)?;
+        world::link_older(&mut linker)?;
         openclone_vault::durable::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
         let ticking = Arc::new(AtomicBool::new(true));
@@ -183,7 +183,7 @@ impl Runtime {
                 )
             })?)
         } else {
-            Pre::V0_1(pre)
+            Pre::Older { pre, minor }
         };
         let ty = component.component_type();
         let imports = ty

@@ -37,6 +37,9 @@ pub struct PassReport {
     /// `net-http` the outgoing requests: scheme, host and port, and why), the first ten of
     /// each, one line each.
     pub refusals: Vec<String>,
+    /// What the capabilities did, one line each (`screen: 2 reads, 1 unchanged, 1 OCR
+    /// (840 ms)`).
+    pub notes: Vec<String>,
     /// Wall time of the pass.
     pub elapsed: Duration,
 }
@@ -158,7 +161,7 @@ pub fn run(
     report_suppressed(&ctx.id, suppressed);
     let peak_memory = store.data().limits.peak_memory;
     let refused = store.data().instances.after_pass();
-    let (denied, refusals) = (refused.count, refused.lines);
+    let (denied, refusals, notes) = (refused.count, refused.lines, refused.notes);
     if let Ok(mut d) = ctx.denials.lock() {
         *d = (denied, refusals.last().cloned());
     }
@@ -176,6 +179,7 @@ pub fn run(
         problems: report.problems,
         skipped_records: report.skipped_records,
         refusals,
+        notes,
         peak_memory,
         elapsed: started.elapsed(),
     })

@@ -2,7 +2,10 @@
 //! component built for an older one is linked to the same host functions and called
 //! through the same [`Pre`] / [`Guest`] as a current one (DESIGN.md, "The WIT world").
 //!
-//! - 0.2.0 (`wit/capture.wit`, [`super::bindings`]): the current world.
+//! - 0.3.0 (`wit/capture.wit`, [`super::bindings`]): the current world; it added the
+//!   `screen` interface.
+//! - 0.2.0: the same interfaces without `screen`; its imports are the current host
+//!   functions under the 0.2.0 names.
 //! - 0.1.0: the same interfaces with the same types, and a `capture-report` without
 //!   `skipped-records` (0.2.0 grew that record in place, which is why every 0.1.0
 //!   component stopped loading; records no longer grow: a new field or capability comes as
@@ -21,22 +24,32 @@ use super::bindings::{CapturePlugin, CapturePluginPre};
 use super::context::PluginState;
 
 /// The world versions this host links, oldest first (`major.minor`; 0.x minors differ).
-pub const VERSIONS: [(u64, u64); 2] = [(0, 1), (0, 2)];
+pub const VERSIONS: [(u64, u64); 3] = [(0, 1), (0, 2), (0, 3)];
 
 /// A pre-linked component of any world version.
 pub enum Pre {
     /// The current world.
     Current(CapturePluginPre<PluginState>),
-    /// `openclone:capture@0.1.x`.
-    V0_1(InstancePre<PluginState>),
+    /// An older world: `openclone:capture@0.<minor>.x`, linked by name.
+    Older {
+        /// The pre-linked instance.
+        pre: InstancePre<PluginState>,
+        /// Its minor version (1 or 2).
+        minor: u64,
+    },
 }
 
 /// An instantiated component of any world version.
 pub enum Guest {
     /// The current world.
     Current(CapturePlugin),
-    /// `openclone:capture@0.1.x`.
-    V0_1(wasmtime::component::Instance),
+    /// An older world, called by export name.
+    Older {
+        /// The instance.
+        instance: wasmtime::component::Instance,
+        /// Its minor version (1 or 2).
+        minor: u64,
+    },
 }
 
 /// 0.1.0's `capture-report`.
@@ -50,6 +63,14 @@ struct CaptureReport01 {
 }
 
 impl Pre {
+    /// The 0.x minor version of the world the component was built for.
+    pub fn minor(&self) -> u64 {
+        match self {
+            Self::Current(_) => super::WIT_VERSION.minor,
+            Self::Older { minor, .. } => *minor,
+        }
+    }
+
     /// Instantiates the component in `store`. Errors: wasmtime's (a trap in a start
     /// function, a resource limit).
     pub async fn instantiate_async(
@@ -58,7 +79,14 @@ impl Pre {
     ) -> wasmtime::Result<Guest> {
         match self {
             Self::Current(pre) => pre.instantiate_async(store).await.map(Guest::Current),
-            Self::V0_1(pre) => pre.instantiate_async(store).await.map(Guest::V0_1),
+            Self::Older { pre, minor } => {
+                pre.instantiate_async(store)
+                    .await
+                    .map(|instance| Guest::Older {
+                        instance,
+                        minor: *minor,
+                    })
+            }
         }
     }
 }
@@ -71,7 +99,7 @@ impl Guest {
     ) -> wasmtime::Result<PluginInfo> {
         match self {
             Self::Current(g) => g.call_describe(store).await,
-            Self::V0_1(i) => {
+            Self::Older { instance: i, .. } => {
                 let f = i.get_typed_func::<(), (PluginInfo,)>(&mut store, "describe")?;
                 Ok(f.call_async(&mut store, ()).await?.0)
             }
@@ -85,7 +113,7 @@ impl Guest {
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
             Self::Current(g) => g.call_init(store).await,
-            Self::V0_1(i) => {
+            Self::Older { instance: i, .. } => {
                 let f = i.get_typed_func::<(), (Result<(), String>,)>(&mut store, "init")?;
                 Ok(f.call_async(&mut store, ()).await?.0)
             }
@@ -100,7 +128,13 @@ impl Guest {
     ) -> wasmtime::Result<Result<CaptureReport, String>> {
         match self {
             Self::Current(g) => g.call_capture(store).await,
-            Self::V0_1(i) => {
+            Self::Older { instance: i, minor } if *minor >= 2 => {
+                let f = i.get_typed_func::<(), (Result<CaptureReport, String>,)>(
+                    &mut store, "capture",
+                )?;
+                Ok(f.call_async(&mut store, ()).await?.0)
+            }
+            Self::Older { instance: i, .. } => {
                 let f = i.get_typed_func::<(), (Result<CaptureReport01, String>,)>(
                     &mut store, "capture",
                 )?;
@@ -117,11 +151,19 @@ impl Guest {
     }
 }
 
-/// Adds the 0.1.0 world's imports to `linker`: each function of `emit`, `log`, `config`
-/// and `state` under its `@0.1.0` name, calling the current host function.
-pub fn link_0_1(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
-    linker.instance("openclone:capture/types@0.1.0")?;
-    let mut i = linker.instance("openclone:capture/emit@0.1.0")?;
+/// Adds every older world's imports to `linker`: each function of `emit`, `log`, `config`
+/// and `state` under its `@0.1.0` and `@0.2.0` names, calling the current host function.
+pub fn link_older(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
+    for version in ["0.1.0", "0.2.0"] {
+        link_version(linker, version)?;
+    }
+    Ok(())
+}
+
+/// One older version's imports (see [`link_older`]).
+fn link_version(linker: &mut Linker<PluginState>, version: &str) -> anyhow::Result<()> {
+    linker.instance(&format!("openclone:capture/types@{version}"))?;
+    let mut i = linker.instance(&format!("openclone:capture/emit@{version}"))?;
     i.func_wrap(
         "emit",
         |mut cx: StoreContextMut<'_, PluginState>,
@@ -130,7 +172,7 @@ pub fn link_0_1(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
             Ok((emit::Host::emit(cx.data_mut(), source, events),))
         },
     )?;
-    let mut i = linker.instance("openclone:capture/log@0.1.0")?;
+    let mut i = linker.instance(&format!("openclone:capture/log@{version}"))?;
     i.func_wrap(
         "log",
         |mut cx: StoreContextMut<'_, PluginState>, (level, message): (log::Level, String)| {
@@ -138,7 +180,7 @@ pub fn link_0_1(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
             Ok(())
         },
     )?;
-    let mut i = linker.instance("openclone:capture/config@0.1.0")?;
+    let mut i = linker.instance(&format!("openclone:capture/config@{version}"))?;
     i.func_wrap(
         "get",
         |mut cx: StoreContextMut<'_, PluginState>, (key,): (String,)| {
@@ -146,7 +188,7 @@ pub fn link_0_1(linker: &mut Linker<PluginState>) -> anyhow::Result<()> {
         },
     )?;
     type Put = (String, String, String, Option<u64>);
-    let mut i = linker.instance("openclone:capture/state@0.1.0")?;
+    let mut i = linker.instance(&format!("openclone:capture/state@{version}"))?;
     i.func_wrap(
         "register",
         |mut cx: StoreContextMut<'_, PluginState>, (ns, key, value, ttl): Put| {

@@ -159,7 +159,11 @@ impl Capability for NetHttp {
 
     fn after_pass(i: &Instance) -> super::Refusals {
         let (count, lines) = i.denials();
-        super::Refusals { count, lines }
+        super::Refusals {
+            count,
+            lines,
+            notes: Vec::new(),
+        }
     }
 
     fn missing(g: &Grant) -> Option<String> {
