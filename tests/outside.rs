@@ -44,6 +44,21 @@ fn openclone(home: &Path, dir: &Path, args: &[&str]) -> String {
     text
 }
 
+/// `cargo test` of the scaffolded crate in `dir`, with this run's compile cache.
+fn cargo_test(dir: &Path, what: &str) {
+    let test = Command::new("cargo")
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", repo().join("target/scaffold"))
+        .output()
+        .expect("cargo test runs");
+    assert!(
+        test.status.success(),
+        "{what}:\n{}",
+        String::from_utf8_lossy(&test.stderr)
+    );
+}
+
 #[test]
 fn an_author_with_only_the_binary_scaffolds_tests_builds_and_captures() {
     built_plugins();
@@ -65,19 +80,27 @@ fn an_author_with_only_the_binary_scaffolds_tests_builds_and_captures() {
         !manifest.contains(&*repo.to_string_lossy()),
         "the crate depends on the SDK the binary wrote out, not on this checkout:\n{manifest}"
     );
-    let test = Command::new("cargo")
-        .args(["test", "--quiet", "--manifest-path"])
-        .arg(rust.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", repo.join("target/scaffold"))
-        .output()
-        .expect("cargo test runs");
-    assert!(
-        test.status.success(),
-        "the Rust scaffold passes its own test:\n{}",
-        String::from_utf8_lossy(&test.stderr)
-    );
+    cargo_test(&rust, "the Rust scaffold passes its own test");
     openclone(&home, &host, &["plugins", "build", "plugins/demo-rust"]);
     assert!(rust.join("plugin.wasm").is_file());
+
+    openclone(
+        &home,
+        &host,
+        &["plugins", "new", "demo-screen", "--capability", "screen"],
+    );
+    let screen = host.join("plugins/demo-screen");
+    let plugin_json = std::fs::read_to_string(screen.join("plugin.json")).expect("plugin.json");
+    assert!(
+        plugin_json.contains("\"screen\"") && plugin_json.contains("screen_ocr"),
+        "{plugin_json}"
+    );
+    cargo_test(
+        &screen,
+        "the screen scaffold passes its own tests on canned frames",
+    );
+    openclone(&home, &host, &["plugins", "build", "plugins/demo-screen"]);
+    assert!(screen.join("plugin.wasm").is_file());
 
     let said = openclone(
         &home,

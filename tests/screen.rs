@@ -190,11 +190,21 @@ fn without_the_grant_the_plugin_is_denied_naming_the_key_and_inspect_shows_the_g
         ),
         "{inspect}"
     );
-    std::fs::write(
-        dir.path().join("openclone.toml"),
-        "[plugins.screen-ocr]\nenabled = true\nscreen = true\n",
-    )
-    .expect("config");
+    std::fs::write(dir.path().join("openclone.toml"), "").expect("config");
+    let (ok, out, err) = openclone(dir.path(), &["plugins", "enable", "screen-ocr"]);
+    assert!(!ok, "enabling a screen plugin asks first: {out}");
+    assert!(
+        out.contains("With `screen` the host reads the window that has focus"),
+        "{out}"
+    );
+    assert!(err.contains("needs confirmation"), "{err}");
+    let (ok, out, err) = openclone(dir.path(), &["plugins", "enable", "screen-ocr", "--yes"]);
+    assert!(ok, "{out}{err}");
+    let config = std::fs::read_to_string(dir.path().join("openclone.toml")).expect("config");
+    assert!(
+        config.contains("enabled = true") && config.contains("screen = true"),
+        "{config}"
+    );
     let (_, inspect, _) = openclone(dir.path(), &["plugins", "inspect", "screen-ocr"]);
     assert!(
         inspect.contains("screen: granted ([plugins.screen-ocr] screen = true)"),

@@ -6,8 +6,9 @@ repository), built with componentize-py. You subclass `Plugin`, end `app.py` wit
 Batching (500 events, payload limits), retries on rate limits, JSON encoding and the
 envelope fields are the SDK's job; the host fills in plugin id, version, platform and
 device. Plugins granted `net-http` make HTTP requests with `Ctx.http_get` and `Ctx.fetch`
-(`openclone_guest.http`). `openclone_guest.testing.Harness` runs a plugin natively against
-an in-memory host that checks events with the host's own rules.
+(`openclone_guest.http`); plugins granted `screen` read the focused window's text with
+`Ctx.read_screen` (`openclone_guest.screen`). `openclone_guest.testing.Harness` runs a
+plugin natively against an in-memory host that checks events with the host's own rules.
 
     from openclone_guest import Braindump, Ctx, Plugin, SourceType, export
 
@@ -38,6 +39,7 @@ from .errors import (
     NotPermitted,
     PluginError,
     RateLimited,
+    ScreenError,
     StateError,
     Storage,
     TooLarge,
@@ -64,6 +66,23 @@ from .export import export
 from .fs import Stamp
 from .host import Level
 from .plugin import Plugin
+from .screen import (
+    Frame,
+    Reading,
+    Rect,
+    ScreenBudget,
+    ScreenDenied,
+    ScreenExcluded,
+    ScreenFailed,
+    ScreenNoWindow,
+    ScreenPaused,
+    ScreenUnsupported,
+    Target,
+    TextLine,
+    Unchanged,
+    Window,
+    text_of,
+)
 from .source import SourceType
 from .state import State
 
@@ -81,6 +100,7 @@ __all__ = [
     "Ctx",
     "Email",
     "Emit",
+    "Frame",
     "Gps",
     "Health",
     "HttpError",
@@ -96,14 +116,29 @@ __all__ = [
     "Plugin",
     "PluginError",
     "RateLimited",
+    "Reading",
+    "Rect",
     "Report",
+    "ScreenBudget",
+    "ScreenDenied",
+    "ScreenError",
+    "ScreenExcluded",
+    "ScreenFailed",
+    "ScreenNoWindow",
     "ScreenOcr",
+    "ScreenPaused",
+    "ScreenUnsupported",
     "SourceType",
     "Stamp",
     "State",
     "StateError",
     "Storage",
+    "Target",
+    "TextLine",
     "TooLarge",
+    "Unchanged",
     "WebBrowsing",
+    "Window",
     "export",
+    "text_of",
 ]

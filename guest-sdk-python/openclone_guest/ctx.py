@@ -31,6 +31,7 @@ from .host import (
     WireEvent,
 )
 from .http import HttpMethods
+from .screen import Reading, Target, Window
 from .source import SourceType
 from .state import State
 
@@ -201,6 +202,22 @@ class Ctx(HttpMethods):
     def log(self, level: Level, message: str) -> None:
         """Writes to the host's log, tagged with the plugin id."""
         self._host.log(level, message)
+
+    def active_window(self) -> Window:
+        """The focused window's metadata (no pixel is read); `openclone_guest.screen` has
+        the types.
+
+        Errors: a `ScreenError`: `ScreenDenied` without the `screen` grant, `ScreenPaused`
+        and `ScreenExcluded` (normal answers: catch them to skip a pass quietly),
+        `ScreenNoWindow`, `ScreenUnsupported`, `ScreenBudget`, `ScreenFailed`.
+        """
+        return self._host.active_window()
+
+    def read_screen(self, target: Target = Target.ACTIVE_WINDOW) -> Reading:
+        """Reads `target`'s text (the focused window, or `Target.monitor(n)`): a `Frame`,
+        or `Unchanged` (no OCR ran) when the content hash equals this plugin's last read
+        of the same target. Errors: as `active_window`."""
+        return self._host.read_screen(target)
 
     def problem(self, message: str) -> None:
         """Records an input that could not be used (logged as a warning, listed in the

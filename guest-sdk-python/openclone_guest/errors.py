@@ -76,3 +76,10 @@ class HttpError(PluginError):
         self.url = url
         self.reason = reason
         super().__init__(f"{url}: {reason}")
+
+
+class ScreenError(PluginError):
+    """The host answered a screen call (`Ctx.active_window`, `Ctx.read_screen`) with a
+    refusal; one subclass per case, in `openclone_guest.screen`: `ScreenDenied`,
+    `ScreenPaused`, `ScreenExcluded`, `ScreenNoWindow`, `ScreenUnsupported`,
+    `ScreenBudget`, `ScreenFailed`."""

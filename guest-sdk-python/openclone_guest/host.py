@@ -13,6 +13,7 @@ from .source import SourceType
 
 if TYPE_CHECKING:
     from .http import Response
+    from .screen import Reading, Target, Window
 
 
 class Level(enum.Enum):
@@ -92,7 +93,8 @@ class HttpFailed(Exception):
 
 
 class HostApi(Protocol):
-    """The host as the SDK sees it. State calls raise `errors.StateError`."""
+    """The host as the SDK sees it. State calls raise `errors.StateError`, screen calls
+    an `errors.ScreenError` (one of the subclasses in `screen`)."""
 
     def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
         """Stores one batch, all or nothing. Errors: an `EmitRefused`."""
@@ -126,3 +128,10 @@ class HostApi(Protocol):
     def http_get(self, url: str, headers: List[Tuple[str, str]]) -> Response:
         """GETs `url` with `headers` (name, value); the response whatever its status.
         Errors: `HttpFailed` saying why there is none."""
+
+    def active_window(self) -> Window:
+        """The focused window's metadata; no pixel is read. Errors: a `ScreenError`."""
+
+    def read_screen(self, target: Target) -> Reading:
+        """Reads `target`'s text: a `Frame`, or `Unchanged` when its content hash equals
+        this plugin's last read of `target`. Errors: a `ScreenError`."""

@@ -7,7 +7,9 @@ checks and keys every emitted event with the host's own code, through the real b
 the host, and one the host refuses fails here with the same field errors.
 
 Outgoing HTTP is served from canned responses (`Harness.http`); every request is recorded
-(`Harness.requests`) with its headers, so conditional fetches are testable.
+(`Harness.requests`) with its headers, so conditional fetches are testable. The screen
+shows canned frames (`Harness.frame`, built with `frame`), and `Harness.screen_counts`
+tells how many reads ran OCR.
 
     with Harness().input("tests/fixtures").config("timezone", "+02:00") as host:
         report = host.capture(MyPlugin)
@@ -16,18 +18,22 @@ Outgoing HTTP is served from canned responses (`Harness.http`); every request is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple, Type, Union
+from typing import Any, Deque, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
 
 from . import clock, jsonwire
 from .checker import Checker
 from .ctx import Ctx, Report
+from .errors import ScreenError
 from .host import EmitInvalid, EmitNotPermitted, HttpFailed, Level, Receipt, WireEvent
 from .http import DENIED, Headers, Response, first_header, header_pairs
 from .plugin import Plugin
+from .screen import Frame, Reading, Rect, ScreenNoWindow, Target, TextLine, Unchanged, Window
 from .source import SourceType
 from .urls import target
 
@@ -59,6 +65,39 @@ class Request:
         return first_header(self.headers, name)
 
 
+def frame(app: str, title: str, lines: Sequence[str]) -> Frame:
+    """A canned frame for `Harness.frame`: `app`'s window titled `title` (800×600 at the
+    origin, monitor 0) showing `lines` (confidence 90, one 20-pixel row each); its content
+    hash is the first 16 bytes, in hex, of the sha256 of `app`, `title` and the lines, each
+    followed by a NUL byte (the Rust harness's)."""
+    digest = hashlib.sha256()
+    for part in (app, title, *lines):
+        digest.update(part.encode("utf-8") + b"\0")
+    screen = Rect(0, 0, 800, 600)
+    return Frame(
+        window=Window(app, title, None, 0, screen, None),
+        area=screen,
+        content_hash=digest.hexdigest()[:32],
+        lines=tuple(TextLine(t, 90.0, Rect(0, i * 20, 800, 20)) for i, t in enumerate(lines)),
+        masked=0,
+        ocr_ms=0,
+    )
+
+
+@dataclass
+class _CannedScreen:
+    """The harness's screen: `queue`d frames shown in turn, the last one staying on screen
+    (`current`); `error`, if set, answers every call; `reads` and `ocr` count reads and
+    those that were not unchanged; `last_hash` is each target's last read hash."""
+
+    queue: Deque[Frame] = field(default_factory=deque)
+    current: Optional[Frame] = None
+    error: Optional[ScreenError] = None
+    last_hash: Dict[Target, str] = field(default_factory=dict)
+    reads: int = 0
+    ocr: int = 0
+
+
 @dataclass
 class _MemoryHost:
     """The in-memory host behind a `Harness` (its `HostApi`)."""
@@ -72,6 +111,7 @@ class _MemoryHost:
     logs: List[Tuple[Level, str]] = field(default_factory=list)
     responses: Dict[str, Response] = field(default_factory=dict)
     requests: List[Request] = field(default_factory=list)
+    screen: _CannedScreen = field(default_factory=_CannedScreen)
     checker: Checker = field(default_factory=Checker)
 
     def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
@@ -172,12 +212,46 @@ class _MemoryHost:
             return Response(304, list(canned.headers), b"")
         return canned
 
+    def active_window(self) -> Window:
+        """The window of the frame the next read shows (or the one on screen).
+
+        Errors: the `Harness.screen_error`, else `ScreenNoWindow` before any frame.
+        """
+        s = self.screen
+        if s.error is not None:
+            raise s.error.with_traceback(None)
+        shown = s.queue[0] if s.queue else s.current
+        if shown is None:
+            raise ScreenNoWindow()
+        return shown.window
+
+    def read_screen(self, target: Target) -> Reading:
+        """Shows the next queued frame (or keeps the current one) and reads it: `Unchanged`
+        if its hash is `target`'s last read's, else the frame (counted as OCR).
+
+        Errors: the `Harness.screen_error`, else `ScreenNoWindow` before any frame.
+        """
+        s = self.screen
+        if s.error is not None:
+            raise s.error.with_traceback(None)
+        if s.queue:
+            s.current = s.queue.popleft()
+        if s.current is None:
+            raise ScreenNoWindow()
+        f = s.current
+        s.reads += 1
+        if s.last_hash.get(target) == f.content_hash:
+            return Unchanged(f.window, f.content_hash)
+        s.ocr += 1
+        s.last_hash[target] = f.content_hash
+        return f
+
 
 class Harness:
-    """The in-memory host. Configure it with `input`, `config` and `http` (all chain), run
-    passes with `capture`, read `events()`, `logs()` and `requests()`; `close()` (or a
-    `with` block) stops the checker subprocess, which also stops when the harness is
-    collected or at exit."""
+    """The in-memory host. Configure it with `input`, `config`, `http`, `frame` and
+    `screen_error` (all chain), run passes with `capture`, read `events()`, `logs()`,
+    `requests()` and `screen_counts()`; `close()` (or a `with` block) stops the checker
+    subprocess, which also stops when the harness is collected or at exit."""
 
     def __init__(self) -> None:
         self._host = _MemoryHost()
@@ -220,6 +294,23 @@ class Harness:
     def requests(self) -> List[Request]:
         """Every HTTP request made so far, in order."""
         return list(self._host.requests)
+
+    def frame(self, frame: Frame) -> "Harness":
+        """Queues a canned frame (`testing.frame` builds one): each screen read shows the
+        next one, and the last stays on screen. A read of the same content hash as the last
+        read of its target is `Unchanged` and counts no OCR, as on the host."""
+        self._host.screen.queue.append(frame)
+        return self
+
+    def screen_error(self, error: ScreenError) -> "Harness":
+        """Every screen call raises `error` (`ScreenPaused()`, `ScreenDenied(…)`, …) from
+        now on."""
+        self._host.screen.error = error
+        return self
+
+    def screen_counts(self) -> Tuple[int, int]:
+        """Screen reads so far, and how many of them ran OCR (were not unchanged)."""
+        return self._host.screen.reads, self._host.screen.ocr
 
     def capture(self, plugin: Type[Plugin]) -> Report:
         """Runs `init` then `capture` of `plugin`, as the host does for each pass, and

@@ -17,9 +17,10 @@ from componentize_py_types import Err
 from wit_world.imports import config as wit_config
 from wit_world.imports import emit as wit_emit
 from wit_world.imports import log as wit_log
+from wit_world.imports import screen as wit_screen
 from wit_world.imports import state as wit_state
 
-from .errors import StateError
+from .errors import ScreenError, StateError
 from .host import (
     EmitInvalid,
     EmitNotPermitted,
@@ -31,6 +32,22 @@ from .host import (
     Level,
     Receipt,
     WireEvent,
+)
+from .screen import (
+    Frame,
+    Reading,
+    Rect,
+    ScreenBudget,
+    ScreenDenied,
+    ScreenExcluded,
+    ScreenFailed,
+    ScreenNoWindow,
+    ScreenPaused,
+    ScreenUnsupported,
+    Target,
+    TextLine,
+    Unchanged,
+    Window,
 )
 from .source import SourceType
 
@@ -74,6 +91,18 @@ _STATE_ERRORS: Dict[type, Callable[[Any], str]] = {
 }
 
 
+# A case without a payload (`paused`, `no-window`) is a dataclass without `value`.
+_SCREEN_ERRORS: Dict[type, Callable[[Any], ScreenError]] = {
+    wit_screen.ScreenError_Denied: lambda c: ScreenDenied(c.value),
+    wit_screen.ScreenError_Paused: lambda _: ScreenPaused(),
+    wit_screen.ScreenError_Excluded: lambda c: ScreenExcluded(c.value),
+    wit_screen.ScreenError_NoWindow: lambda _: ScreenNoWindow(),
+    wit_screen.ScreenError_Unsupported: lambda c: ScreenUnsupported(c.value),
+    wit_screen.ScreenError_Budget: lambda c: ScreenBudget(c.value),
+    wit_screen.ScreenError_Failed: lambda c: ScreenFailed(c.value),
+}
+
+
 def _emit_refused(e: Err) -> EmitRefused:
     return _EMIT_ERRORS[type(e.value)](e.value.value)
 
@@ -82,8 +111,30 @@ def _state_error(e: Err) -> StateError:
     return StateError(_STATE_ERRORS[type(e.value)](e.value.value))
 
 
+def _screen_error(e: Err) -> ScreenError:
+    return _SCREEN_ERRORS[type(e.value)](e.value)
+
+
+def _rect(r: Any) -> Rect:
+    return Rect(r.x, r.y, r.width, r.height)
+
+
+def _window(w: Any) -> Window:
+    return Window(w.app, w.title, w.pid, w.monitor, _rect(w.bounds), w.excluded)
+
+
+def _reading(r: Any) -> Reading:
+    """`Unchanged` for `reading.unchanged` (a `(window, hash)` tuple), else a `Frame`."""
+    if isinstance(r, wit_screen.Reading_Unchanged):
+        window, content_hash = r.value
+        return Unchanged(_window(window), content_hash)
+    f = r.value
+    lines = tuple(TextLine(t.text, t.confidence, _rect(t.bounds)) for t in f.lines)
+    return Frame(_window(f.window), _rect(f.area), f.content_hash, lines, f.masked, f.ocr_ms)
+
+
 class WitHost:
-    """`HostApi` over the WIT imports `emit`, `log`, `config` and `state`, and
+    """`HostApi` over the WIT imports `emit`, `log`, `config`, `state` and `screen`, and
     `wasi:http/outgoing-handler` if the component has it."""
 
     def emit(self, source: SourceType, events: List[WireEvent]) -> Receipt:
@@ -153,6 +204,23 @@ class WitHost:
         if wasi_http is None:
             raise HttpFailed(NO_WASI_HTTP)
         return wasi_http.get(url, headers)
+
+    def active_window(self) -> Window:
+        """Calls `screen.active-window`. Errors: a `ScreenError`."""
+        try:
+            return _window(wit_screen.active_window())
+        except Err as e:
+            raise _screen_error(e) from None
+
+    def read_screen(self, target: Target) -> Reading:
+        """Calls `screen.read-active-window`, or `screen.read-monitor` for a monitor.
+        Errors: a `ScreenError`."""
+        try:
+            if target.monitor_index is None:
+                return _reading(wit_screen.read_active_window())
+            return _reading(wit_screen.read_monitor(target.monitor_index))
+        except Err as e:
+            raise _screen_error(e) from None
 
 
 def plugin_info(plugin_id: str, version: str, source_types: Sequence[SourceType]) -> Any:

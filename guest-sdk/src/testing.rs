@@ -181,7 +181,6 @@ impl Harness {
         self
     }
 
-    /// Every HTTP request made so far, in order.
     /// Queues a canned frame ([`frame`]): each screen read shows the next one, and the
     /// last stays on screen. A read of the same content hash as the last read of its
     /// target is `Unchanged` and counts no OCR, as on the host.

@@ -82,13 +82,13 @@ impl Image {
         hex::encode(&h.finalize()[..16])
     }
 
-    /// The image as binary PPM (P6), scaled up `scale` times by pixel repetition (small
-    /// screen fonts read better to Tesseract at twice their size).
-    pub fn to_ppm(&self, scale: u32) -> Vec<u8> {
+    /// Writes the image as binary PPM (P6), scaled up `scale` times by pixel repetition
+    /// (small screen fonts read better to Tesseract at twice their size), one row at a
+    /// time: the scaled copy is never whole in memory. Errors: the writer's.
+    pub fn write_ppm(&self, mut out: impl std::io::Write, scale: u32) -> std::io::Result<()> {
         let s = scale.max(1) as usize;
         let (w, h) = (self.width as usize, self.height as usize);
-        let mut out = format!("P6\n{} {}\n255\n", w * s, h * s).into_bytes();
-        out.reserve(w * h * 3 * s * s);
+        write!(out, "P6\n{} {}\n255\n", w * s, h * s)?;
         let mut line = Vec::with_capacity(w * 3 * s);
         for y in 0..h {
             line.clear();
@@ -98,10 +98,10 @@ impl Image {
                 }
             }
             for _ in 0..s {
-                out.extend_from_slice(&line);
+                out.write_all(&line)?;
             }
         }
-        out
+        out.flush()
     }
 }
 
@@ -144,7 +144,8 @@ mod tests {
         assert_eq!(&i.rgb[8 * 3..10 * 3], &[0; 6]);
         assert_eq!(&i.rgb[30 + 24..30 + 30], &[0; 6]);
         assert_ne!(&i.rgb[2 * 30 + 24..2 * 30 + 30], &[0; 6]);
-        let ppm = i.to_ppm(2);
+        let mut ppm = Vec::new();
+        i.write_ppm(&mut ppm, 2).expect("ppm");
         assert!(ppm.starts_with(b"P6\n20 8\n255\n"));
         assert_eq!(ppm.len(), "P6\n20 8\n255\n".len() + 20 * 8 * 3);
     }

@@ -8,7 +8,7 @@
 //! last and never containing a tab), so splitting on tabs is its whole grammar.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,7 +44,6 @@ impl Ocr {
     /// be started (with the Debian install line), when it exits with an error (its stderr),
     /// or when it runs past the timeout (killed).
     pub fn run(&self, image: &Image) -> Result<Vec<Line>, ScreenError> {
-        let ppm = image.to_ppm(self.scale);
         let mut child = Command::new(&self.program)
             .args(["stdin", "stdout", "-l", &self.languages, "--psm", "3"])
             // A screen is about 96 dpi; said so, Tesseract does not guess it.
@@ -60,25 +59,53 @@ impl Ocr {
                     self.program.display()
                 ))
             })?;
-        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+        let (Some(stdin), Some(mut stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(ScreenError::Ocr("no pipes to tesseract".into()));
         };
-        let writer = std::thread::spawn(move || stdin.write_all(&ppm));
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            stdout.read_to_end(&mut out).map(|_| out)
+        // Scoped threads: the writer streams the image from the caller's memory; each ends
+        // when the process exits or is killed (a broken pipe, an end of file).
+        let (status, out, err) = std::thread::scope(|s| {
+            s.spawn(move || image.write_ppm(std::io::BufWriter::new(stdin), self.scale));
+            let reader = s.spawn(move || {
+                let mut out = Vec::new();
+                stdout.read_to_end(&mut out).map(|_| out)
+            });
+            let errors = s.spawn(move || {
+                let mut out = String::new();
+                let _ = stderr.read_to_string(&mut out);
+                out
+            });
+            let status = self.wait(&mut child);
+            let out = reader.join();
+            let err = errors.join().unwrap_or_default();
+            (status, out, err)
         });
-        let errors = std::thread::spawn(move || {
-            let mut out = String::new();
-            let _ = stderr.read_to_string(&mut out);
-            out
-        });
+        let status = status?;
+        let out = out
+            .map_err(|_| ScreenError::Ocr("reader thread failed".into()))?
+            .map_err(|e| ScreenError::Ocr(format!("reading tesseract's output: {e}")))?;
+        if !status.success() {
+            let last = err.lines().last().unwrap_or("").trim();
+            return Err(ScreenError::Ocr(format!(
+                "{} failed ({status}): {last}",
+                self.program.display()
+            )));
+        }
+        Ok(parse_tsv(&String::from_utf8_lossy(&out), self.scale))
+    }
+
+    /// Waits for `child` until the timeout, then kills it. Errors: the timeout (named), or
+    /// waiting failed.
+    fn wait(
+        &self,
+        child: &mut std::process::Child,
+    ) -> Result<std::process::ExitStatus, ScreenError> {
         let deadline = Instant::now() + self.timeout;
-        let status = loop {
+        loop {
             match child.try_wait() {
-                Ok(Some(status)) => break status,
+                Ok(Some(status)) => return Ok(status),
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -93,21 +120,7 @@ impl Ocr {
                 }
                 Err(e) => return Err(ScreenError::Ocr(format!("waiting for tesseract: {e}"))),
             }
-        };
-        let _ = writer.join();
-        let out = reader
-            .join()
-            .map_err(|_| ScreenError::Ocr("reader thread failed".into()))?
-            .map_err(|e| ScreenError::Ocr(format!("reading tesseract's output: {e}")))?;
-        let err = errors.join().unwrap_or_default();
-        if !status.success() {
-            let last = err.lines().last().unwrap_or("").trim();
-            return Err(ScreenError::Ocr(format!(
-                "{} failed ({status}): {last}",
-                self.program.display()
-            )));
         }
-        Ok(parse_tsv(&String::from_utf8_lossy(&out), self.scale))
     }
 }
 

@@ -91,10 +91,13 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
                 "With `screen` the host reads the window that has focus (its application and title, and for OCR plugins its text) at every pass. Windows matched by [screen] exclude_apps / exclude_titles (password managers and private browser windows by default) are never read, and `openclone pause` stops it. Enabling grants it: `screen = true`."
             );
         }
-        let refusal = format!(
-            "enabling a {} plugin needs confirmation: run it in a terminal, or add --yes",
-            m.sensitivity.as_str()
-        );
+        let what = if screen {
+            "plugin that reads the screen".to_owned()
+        } else {
+            format!("{} plugin", m.sensitivity.as_str())
+        };
+        let refusal =
+            format!("enabling a {what} needs confirmation: run it in a terminal, or add --yes");
         if !super::ask::confirm("Enable it?", &refusal)? {
             bail!("not enabled");
         }

@@ -13,6 +13,7 @@ mod plugins;
 mod progress;
 mod scaffold;
 mod scaffold_python;
+mod scaffold_screen;
 mod sdk;
 mod search;
 

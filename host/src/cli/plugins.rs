@@ -55,9 +55,14 @@ pub enum PluginsCommand {
     New {
         /// The plugin id (kebab-case), also the crate and folder name.
         name: String,
-        /// The source type it emits (e.g. braindump).
+        /// The source type it emits (e.g. braindump); with `--capability screen`,
+        /// `screen_ocr` (the default there).
         #[arg(long = "source-type")]
-        source_type: String,
+        source_type: Option<String>,
+        /// What it reads: `fs-read` (granted folders; emits a sample to replace) or
+        /// `screen` (the focused window's text, through the host's screen capability).
+        #[arg(long, value_enum, default_value = "fs-read")]
+        capability: super::scaffold::Capability,
         /// The folder to create it in; default the config's plugins folder.
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -152,6 +157,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
         PluginsCommand::New {
             name,
             source_type,
+            capability,
             dir,
             lang,
             sdk,
@@ -176,7 +182,7 @@ pub fn run(cmd: PluginsCommand) -> anyhow::Result<()> {
                     }
                 }
             };
-            super::scaffold::run(&name, &source_type, &dir, lang, &sdk)
+            super::scaffold::run(&name, source_type.as_deref(), capability, &dir, lang, &sdk)
         }
         PluginsCommand::Enable { id, config, yes } => super::edit::run(config, &id, true, yes),
         PluginsCommand::Disable { id, config } => super::edit::run(config, &id, false, true),

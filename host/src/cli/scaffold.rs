@@ -1,6 +1,7 @@
 //! `openclone plugins new NAME --source-type T`: a plugin crate on the guest SDK that
 //! builds, passes its own test and emits one sample event, ready for
-//! `openclone plugins build <folder>` and `openclone capture`.
+//! `openclone plugins build <folder>` and `openclone capture`. With `--capability screen`
+//! it reads the focused window's text instead ([`super::scaffold_screen`]).
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,15 @@ fn camel(name: &str) -> String {
         .collect()
 }
 
+/// What a scaffolded plugin reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Capability {
+    /// Granted folders (`fs-read`): emits a sample event to replace with your own.
+    FsRead,
+    /// The focused window's text (`screen`): emits it as `screen_ocr` when it changed.
+    Screen,
+}
+
 /// The language of a scaffolded plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
@@ -47,16 +57,39 @@ pub enum Lang {
 
 /// Writes the plugin into `dir/<name>` on the guest SDK at `sdk` (the crate for Rust, the
 /// package folder for Python). Errors: a bad name or type, the folder exists.
-pub fn run(name: &str, source: &str, dir: &Path, lang: Lang, sdk: &Path) -> anyhow::Result<()> {
+///
+/// With [`Capability::Screen`] the source type is `screen_ocr` (the default); another is
+/// refused, as is `--lang python`.
+pub fn run(
+    name: &str,
+    source: Option<&str>,
+    capability: Capability,
+    dir: &Path,
+    lang: Lang,
+    sdk: &Path,
+) -> anyhow::Result<()> {
     if !plugin_id_ok(name) {
         bail!("{name:?} is not a plugin id: kebab-case, at most 64 chars (e.g. my-notes)");
     }
+    let source = match (capability, source) {
+        (Capability::Screen, None | Some("screen_ocr")) => "screen_ocr",
+        (Capability::Screen, Some(other)) => bail!(
+            "--capability screen scaffolds a screen_ocr plugin; --source-type {other} is for --capability fs-read"
+        ),
+        (Capability::FsRead, Some(s)) => s,
+        (Capability::FsRead, None) => bail!("--source-type is required (e.g. braindump)"),
+    };
     let st: SourceType = source
         .parse()
         .map_err(|()| anyhow::anyhow!("{source:?} is not one of the 15 source types"))?;
     let root = dir.join(name);
     if root.exists() {
         bail!("{} already exists", root.display());
+    }
+    if lang == Lang::Python && capability == Capability::Screen {
+        bail!(
+            "--capability screen scaffolds Rust plugins; the Python SDK's screen calls are `ctx.active_window()` and `ctx.read_screen(...)`"
+        );
     }
     if lang == Lang::Python {
         return super::scaffold_python::run(name, st, &sample_data(st, name), &root, sdk);
@@ -68,24 +101,16 @@ pub fn run(name: &str, source: &str, dir: &Path, lang: Lang, sdk: &Path) -> anyh
         .with_context(|| format!("the guest SDK is not at {}; pass --sdk PATH", sdk.display()))?;
     let variant = format!("{st:?}");
     let data = sample_data(st, name);
-    let files: [(PathBuf, String); 5] = [
-        (
-            root.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\nopenclone-guest = {{ path = {:?} }}\n\n[profile.release]\nopt-level = \"s\"\nstrip = true\n\n# A crate of its own, not part of an enclosing workspace.\n[workspace]\n",
-                sdk.display().to_string()
-            ),
+    let camel_name = camel(name);
+    let crate_name = name.replace('-', "_");
+    let (permission, lib, test) = match capability {
+        Capability::Screen => (
+            "screen",
+            super::scaffold_screen::lib(name, &camel_name),
+            super::scaffold_screen::test(name, &crate_name, &camel_name),
         ),
-        (
-            root.join("plugin.json"),
-            serde_json::to_string_pretty(&json!({
-                "id": name, "name": name, "version": "0.1.0", "platform": ["any"],
-                "source_types": [st.as_str()], "sensitivity": st.sensitivity().as_str(),
-                "requires_permissions": ["fs-read"], "config_schema": {},
-            }))? + "\n",
-        ),
-        (
-            root.join("src/lib.rs"),
+        Capability::FsRead => (
+            "fs-read",
             format!(
                 r#"//! `{name}`: an OpenClone capture plugin (scaffolded by `openclone plugins new`).
 //!
@@ -110,18 +135,33 @@ impl Plugin for {camel} {{
 
 openclone_guest::export_plugin!({camel});
 "#,
-                camel = camel(name),
+                camel = camel_name,
                 data = Value::Object(data.clone()),
+            ),
+            format!(
+                "//! `{name}` against the SDK's in-memory host.\n\nuse openclone_guest::testing::Harness;\n\n#[test]\nfn emits_its_sample_once() -> openclone_guest::Result<()> {{\n    let mut host = Harness::new();\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 1);\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 0, \"a rerun is skipped by raw_ref\");\n    Ok(())\n}}\n",
+                camel = camel_name,
+            ),
+        ),
+    };
+    let files: [(PathBuf, String); 5] = [
+        (
+            root.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n\n[dependencies]\nopenclone-guest = {{ path = {:?} }}\n\n[profile.release]\nopt-level = \"s\"\nstrip = true\n\n# A crate of its own, not part of an enclosing workspace.\n[workspace]\n",
+                sdk.display().to_string()
             ),
         ),
         (
-            root.join("tests/plugin.rs"),
-            format!(
-                "//! `{name}` against the SDK's in-memory host.\n\nuse openclone_guest::testing::Harness;\n\n#[test]\nfn emits_its_sample_once() -> openclone_guest::Result<()> {{\n    let mut host = Harness::new();\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 1);\n    assert_eq!(host.capture::<{crate_name}::{camel}>()?.stored, 0, \"a rerun is skipped by raw_ref\");\n    Ok(())\n}}\n",
-                crate_name = name.replace('-', "_"),
-                camel = camel(name),
-            ),
+            root.join("plugin.json"),
+            serde_json::to_string_pretty(&json!({
+                "id": name, "name": name, "version": "0.1.0", "platform": ["any"],
+                "source_types": [st.as_str()], "sensitivity": st.sensitivity().as_str(),
+                "requires_permissions": [permission], "config_schema": {},
+            }))? + "\n",
         ),
+        (root.join("src/lib.rs"), lib),
+        (root.join("tests/plugin.rs"), test),
         (
             root.join("README.md"),
             format!(
