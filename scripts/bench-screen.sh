@@ -3,10 +3,12 @@
 # with openbox and a full-screen xterm of text (docs/CONTRACT.md):
 #   1. grab + hash of the monitor, and OCR of it (cargo bench -p openclone-screen --bench grab);
 #   2. three release hosts side by side for DURATION seconds (default 600), each on its own
-#      display: screen-ocr at interval_s = 30 on a static screen, on a changing one (an xterm
-#      redrawing `ps` output every 5 s), and a baseline with screen-ocr disabled. Each host's
-#      CPU (utime+stime from /proc, the host alone; tesseract, its child, apart) over the
-#      window after a 40 s warm-up, and its resident set (VmHWM) at the end.
+#      display, each with its plugin compiled into the cache first (one `capture`): screen-ocr
+#      at interval_s = 30 on a static screen, on a changing one (an xterm redrawing `ps`
+#      output every 5 s), and a baseline running braindump-inbox (a plugin without the
+#      screen) at the same interval. Each host's CPU (utime+stime from /proc, the host alone;
+#      tesseract, its child, apart) over the window after a 40 s warm-up, its resident set
+#      (VmHWM) at the end, and its passes (/metrics).
 # Needs Xvfb, openbox, xterm, xdotool, tesseract-ocr (the packages .ci/run installs) and a
 # release build (cargo build --release -p openclone-host) plus the plugins
 # (scripts/build-plugins.sh; PLUGINS=DIR to use another build of them).
@@ -32,11 +34,14 @@ desktop() { # desktop N: Xvfb :N + openbox + a full-screen xterm of text
     sleep 2
 }
 
-host() { # host NAME DISPLAY ENABLED: a release host running screen-ocr every 30 s
+host() { # host NAME DISPLAY PLUGIN: a release host running PLUGIN every 30 s
     local dir="$work/$1"
-    mkdir -p "$dir/plugins"
-    cp -r "$plugins/screen-ocr" "$dir/plugins/"
-    printf '[activitywatch]\nenabled = false\n\n[plugins.screen-ocr]\nenabled = %s\nscreen = true\ninterval_s = 30\n' "$3" >"$dir/openclone.toml"
+    mkdir -p "$dir/plugins" "$dir/inbox"
+    cp -r "$plugins/$3" "$dir/plugins/"
+    printf '[activitywatch]\nenabled = false\n\n[plugins.%s]\nenabled = true\nscreen = true\ninterval_s = 30\npaths = ["%s"]\n' "$3" "$dir/inbox" >"$dir/openclone.toml"
+    [ "$3" = screen-ocr ] && sed -i '/^paths/d' "$dir/openclone.toml"
+    [ "$3" = screen-ocr ] || sed -i '/^screen = true/d' "$dir/openclone.toml"
+    (cd "$dir" && DISPLAY="$2" API_KEY=bench "$bin" capture >/dev/null 2>&1)
     (cd "$dir" && DISPLAY="$2" API_KEY=bench exec "$bin" serve --listen 127.0.0.1:0 >"$dir/out.log" 2>"$dir/host.log") & pids+=($!)
     echo $! >"$dir/pid"
 }
@@ -53,9 +58,9 @@ desktop 93
 DISPLAY=:93 xterm -geometry 210x58+0+0 -fa "DejaVu Sans Mono" -fs 11 -bg white -fg black +sb \
     -e sh -c "while :; do clear; date; ps aux | head -50; sleep 5; done" >/dev/null 2>&1 & pids+=($!)
 desktop 94
-host static :92 true
-host changing :93 true
-host baseline :94 false
+host static :92 screen-ocr
+host changing :93 screen-ocr
+host baseline :94 braindump-inbox
 sleep 40
 hz=$(getconf CLK_TCK)
 declare -A before
@@ -71,5 +76,6 @@ for h in static changing baseline; do
     hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     awk -v n="$h" -v h="$((h1 - h0))" -v c="$((c1 - c0))" -v hz="$hz" -v s="$start" -v e="$end" -v m="$hwm" \
         'BEGIN { w = e - s; printf "%-9s host CPU %.3f%% of a core, tesseract %.2f%%, peak RSS %.1f MiB\n", n, 100 * h / hz / w, 100 * c / hz / w, m / 1024 }'
-    grep -c "pass done plugin=screen-ocr" "$work/$h/host.log" | sed "s/^/          passes: /"
+    url=$(sed -n 's/^openclone: listening on //p' "$work/$h/out.log" | head -1)
+    curl -s "$url/metrics" | grep '^openclone_plugin_passes_total' | sed "s/^/          /"
 done

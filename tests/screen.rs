@@ -310,7 +310,10 @@ fn no_display_or_no_tesseract_fails_the_pass_with_the_reason_and_other_plugins_r
     let (_, out) = capture_with(
         dir.path(),
         &[],
-        &[("DISPLAY", None), ("WAYLAND_DISPLAY", Some("wayland-0"))],
+        &[
+            ("DISPLAY", Some(":0")),
+            ("WAYLAND_DISPLAY", Some("wayland-0")),
+        ],
     );
     assert!(out.contains("unsupported: Wayland session"), "{out}");
 

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Prints the median and p90 of `OPENCLONE_BENCH_GRABS` grabs (default 50) and of
-//! `OPENCLONE_BENCH_OCRS` OCR runs (default 5), and the lines and words OCR found.
+//! `OPENCLONE_BENCH_OCRS` OCR runs (default 5) at `OPENCLONE_BENCH_SCALE` (default 2, as
+//! `[screen] ocr_scale`), and the lines and words OCR found.
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +26,24 @@ fn quantiles(mut d: Vec<Duration>) -> (f64, f64) {
     (ms(d.len() / 2), ms(d.len() * 9 / 10))
 }
 
+/// `VmRSS` and `VmHWM` of this process, MiB.
+fn memory() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let screen = Screen::new(Settings::default());
+    let (before, _) = memory();
+    let mut settings = Settings::default();
+    settings.ocr.scale = count("OPENCLONE_BENCH_SCALE", 2) as u32;
+    let screen = Screen::new(settings);
     let mut grabs = Vec::new();
     let mut last = None;
     for _ in 0..count("OPENCLONE_BENCH_GRABS", 50) {
@@ -36,6 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         last = Some(g);
     }
     let g = last.ok_or("no grab")?;
+    let (_, after_grabs) = memory();
     let (p50, p90) = quantiles(grabs);
     println!(
         "grab+hash {}x{}: median {p50:.1} ms, p90 {p90:.1} ms",
@@ -48,6 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lines = screen.ocr(&g)?;
         runs.push(started.elapsed());
     }
+    let (_, after_ocr) = memory();
+    println!(
+        "memory: {before:.1} MiB before, peak {after_grabs:.1} MiB after the grabs, {after_ocr:.1} MiB after OCR (tesseract is its own process)"
+    );
     let words: usize = lines
         .iter()
         .map(|l| l.text.split_whitespace().count())

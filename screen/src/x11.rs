@@ -4,9 +4,12 @@
 //! top-level windows (`QueryTree` of the root, bottom to top), the monitors (RandR
 //! `GetMonitors`) and pixels (`GetImage` of the root, so a grab is what the person sees).
 //!
-//! A Wayland session without an X server is [`ScreenError::Unsupported`]: the portal's
-//! ScreenCast needs a person to pick a screen in a dialog and PipeWire to carry the frames,
-//! which a background host cannot do unattended.
+//! A Wayland session (`WAYLAND_DISPLAY` set) is [`ScreenError::Unsupported`], with or
+//! without XWayland: XWayland's root shows only X11 clients, and a Wayland compositor does
+//! not say which window has focus, so a grab would be black and the metadata wrong. The
+//! xdg-desktop-portal ScreenCast path is not built: it carries frames over PipeWire
+//! (libpipewire linked into the host) and needs a person to approve a screen in a dialog
+//! once before a restore token makes later sessions unattended.
 
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::randr::ConnectionExt as _;
@@ -24,18 +27,18 @@ fn display_err(e: impl std::fmt::Display) -> ScreenError {
     ScreenError::Display(e.to_string())
 }
 
-/// Why there is no X11 display to open: Wayland without X, or none at all.
+/// Why the session's screen cannot be read: a Wayland session, or no display at all.
 pub fn unsupported_reason() -> Option<String> {
-    let x = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty());
-    if x {
+    if std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty()) {
+        return Some("Wayland session (WAYLAND_DISPLAY is set): a Wayland compositor shows an X11 client neither its windows nor which has focus, and the xdg-desktop-portal ScreenCast path (PipeWire, a person approving the screen once) is not built; run an X11 session to read the screen".into());
+    }
+    if std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) {
         return None;
     }
-    Some(if std::env::var_os("WAYLAND_DISPLAY").is_some() {
-        "Wayland session without an X server (DISPLAY is not set): the xdg-desktop-portal ScreenCast path needs a person to choose a screen in a dialog, so the host cannot read a Wayland screen unattended; run the session on X11 (or with XWayland windows)".into()
-    } else {
+    Some(
         "no display: DISPLAY is not set; the screen capability reads an X11 session (or Xvfb)"
-            .into()
-    })
+            .into(),
+    )
 }
 
 /// A top-level window in the stack: its frame on screen, and the client inside it.

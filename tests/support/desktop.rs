@@ -175,7 +175,14 @@ impl Desktop {
 
     /// Runs `openclone capture ARGS` in `dir` on this display; (success, stdout).
     pub fn capture(&self, dir: &Path, extra: &[&str]) -> (bool, String) {
-        capture_with(dir, extra, &[("DISPLAY", Some(self.display.as_str()))])
+        capture_with(
+            dir,
+            extra,
+            &[
+                ("DISPLAY", Some(self.display.as_str())),
+                ("WAYLAND_DISPLAY", None),
+            ],
+        )
     }
 }
 
