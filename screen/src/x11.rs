@@ -23,6 +23,9 @@ use crate::{Image, Rect, ScreenError, Window};
 /// Largest side of a grab, pixels (X11's own limit is 32,767).
 const MAX_SIDE: u32 = 16_384;
 
+/// Rows fetched per `GetImage` request.
+const STRIP_ROWS: u32 = 64;
+
 fn display_err(e: impl std::fmt::Display) -> ScreenError {
     ScreenError::Display(e.to_string())
 }
@@ -387,30 +390,39 @@ impl Display {
                 s.root_depth, bpp
             )));
         }
-        let reply = self
-            .conn
-            .get_image(
-                ImageFormat::Z_PIXMAP,
-                self.root(),
-                area.x as i16,
-                area.y as i16,
-                area.width as u16,
-                area.height as u16,
-                !0,
-            )
-            .map_err(display_err)?
-            .reply()
-            .map_err(display_err)?;
+        // In strips of STRIP_ROWS rows: the wire copy of a strip is all that is held
+        // beside the RGB image (a whole 1920×1080 reply would be 8 MiB, twice over while
+        // x11rb parses it).
         let n = area.width as usize * area.height as usize;
-        if reply.data.len() < n * 4 {
-            return Err(ScreenError::Display(format!(
-                "GetImage returned {} bytes for {n} pixels",
-                reply.data.len()
-            )));
-        }
         let mut rgb = Vec::with_capacity(n * 3);
-        for px in reply.data.chunks_exact(4).take(n) {
-            rgb.extend_from_slice(&[px[2], px[1], px[0]]);
+        let mut y = 0;
+        while y < area.height {
+            let rows = STRIP_ROWS.min(area.height - y);
+            let reply = self
+                .conn
+                .get_image(
+                    ImageFormat::Z_PIXMAP,
+                    self.root(),
+                    area.x as i16,
+                    (area.y + y as i32) as i16,
+                    area.width as u16,
+                    rows as u16,
+                    !0,
+                )
+                .map_err(display_err)?
+                .reply()
+                .map_err(display_err)?;
+            let pixels = area.width as usize * rows as usize;
+            if reply.data.len() < pixels * 4 {
+                return Err(ScreenError::Display(format!(
+                    "GetImage returned {} bytes for {pixels} pixels",
+                    reply.data.len()
+                )));
+            }
+            for px in reply.data.chunks_exact(4).take(pixels) {
+                rgb.extend_from_slice(&[px[2], px[1], px[0]]);
+            }
+            y += rows;
         }
         Ok(Image {
             width: area.width,
