@@ -234,23 +234,32 @@ fn sessions(text: &str) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// A host folder with window-activity installed, enabled and granted, plus `extra` keys.
+fn activity_folder(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    install_plugin(&dir.path().join("plugins"), "window-activity");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        format!("[plugins.window-activity]\nenabled = true\nscreen = true\n{extra}"),
+    )
+    .expect("config");
+    dir
+}
+
+/// One `capture` on `desk`: the events window-activity stored.
+fn activity_pass(desk: &Desktop, dir: &Path) -> u64 {
+    let (ok, out) = desk.capture(dir, &[]);
+    assert!(ok, "{out}");
+    stored_of(&out, "window-activity").unwrap_or(0)
+}
+
 #[test]
 fn window_activity_records_each_focused_window_with_its_duration() {
     let mut desk = Desktop::start();
     let alpha = desk.xterm("Alpha", "Alpha notes", (0, 0), (40, 6), "alpha\n");
     let beta = desk.xterm("Beta", "Beta mail", (500, 300), (40, 6), "beta\n");
-    let dir = tempfile::tempdir().expect("tempdir");
-    install_plugin(&dir.path().join("plugins"), "window-activity");
-    std::fs::write(
-        dir.path().join("openclone.toml"),
-        "[plugins.window-activity]\nenabled = true\nscreen = true\n",
-    )
-    .expect("config");
-    let pass = || {
-        let (ok, out) = desk.capture(dir.path(), &[]);
-        assert!(ok, "{out}");
-        stored_of(&out, "window-activity").unwrap_or(0)
-    };
+    let dir = activity_folder("");
+    let pass = || activity_pass(&desk, dir.path());
     desk.focus(&alpha);
     assert_eq!(pass(), 0);
     std::thread::sleep(std::time::Duration::from_secs(3));
@@ -340,5 +349,36 @@ fn no_display_or_no_tesseract_fails_the_pass_with_the_reason_and_other_plugins_r
     assert!(
         doctor.contains("FAIL  screen ocr: /nonexistent/tesseract cannot be started"),
         "{doctor}"
+    );
+}
+
+#[test]
+fn window_activity_records_an_away_session_from_the_x_servers_idle_time() {
+    let mut desk = Desktop::start();
+    desk.xterm("Gamma", "Gamma draft", (0, 0), (40, 6), "gamma\n");
+    let dir = activity_folder("afk_after_s = 2\n");
+    let pass = || activity_pass(&desk, dir.path());
+    // Input now (XTEST through xdotool), then a pass: Gamma's session opens.
+    desk.xdotool(&["mousemove", "5", "5"]).expect("mousemove");
+    assert_eq!(pass(), 0);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        pass(),
+        1,
+        "no input for 4 s: Gamma's session ends, away begins"
+    );
+    desk.xdotool(&["mousemove", "60", "60"]).expect("mousemove");
+    assert_eq!(pass(), 1, "input again: the away session ends");
+    let text = vault_text(dir.path(), "Activity");
+    let s = sessions(&text);
+    assert_eq!(s.len(), 2, "{text}");
+    assert_eq!(s[0].0, "Gamma", "{text}");
+    assert_eq!(s[1].0, "Away", "{text}");
+    // Gamma ran from the first pass to the input's stop (the mousemove, just before it).
+    assert!(s[0].1 <= 2, "gamma lasted {} s: {text}", s[0].1);
+    assert!(
+        (3..=8).contains(&s[1].1),
+        "away lasted {} s: {text}",
+        s[1].1
     );
 }

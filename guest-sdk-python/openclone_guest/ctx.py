@@ -213,6 +213,11 @@ class Ctx(HttpMethods):
         """
         return self._host.active_window()
 
+    def idle_ms(self) -> int:
+        """Milliseconds since the person last typed or moved the pointer (the X server's
+        MIT-SCREEN-SAVER extension). Errors: as `active_window`."""
+        return self._host.idle_ms()
+
     def read_screen(self, target: Target = Target.ACTIVE_WINDOW) -> Reading:
         """Reads `target`'s text (the focused window, or `Target.monitor(n)`): a `Frame`,
         or `Unchanged` (no OCR ran) when the content hash equals this plugin's last read

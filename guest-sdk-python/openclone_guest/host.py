@@ -132,6 +132,9 @@ class HostApi(Protocol):
     def active_window(self) -> Window:
         """The focused window's metadata; no pixel is read. Errors: a `ScreenError`."""
 
+    def idle_ms(self) -> int:
+        """Milliseconds since the last keyboard or pointer input. Errors: a `ScreenError`."""
+
     def read_screen(self, target: Target) -> Reading:
         """Reads `target`'s text: a `Frame`, or `Unchanged` when its content hash equals
         this plugin's last read of `target`. Errors: a `ScreenError`."""

@@ -88,11 +88,13 @@ def frame(app: str, title: str, lines: Sequence[str]) -> Frame:
 class _CannedScreen:
     """The harness's screen: `queue`d frames shown in turn, the last one staying on screen
     (`current`); `error`, if set, answers every call; `reads` and `ocr` count reads and
-    those that were not unchanged; `last_hash` is each target's last read hash."""
+    those that were not unchanged; `last_hash` is each target's last read hash; `idle_ms`
+    is what `idle_ms` answers."""
 
     queue: Deque[Frame] = field(default_factory=deque)
     current: Optional[Frame] = None
     error: Optional[ScreenError] = None
+    idle_ms: int = 0
     last_hash: Dict[Target, str] = field(default_factory=dict)
     reads: int = 0
     ocr: int = 0
@@ -225,6 +227,15 @@ class _MemoryHost:
             raise ScreenNoWindow()
         return shown.window
 
+    def idle_ms(self) -> int:
+        """The `Harness.idle` time, milliseconds (0 until set).
+
+        Errors: the `Harness.screen_error`.
+        """
+        if self.screen.error is not None:
+            raise self.screen.error.with_traceback(None)
+        return self.screen.idle_ms
+
     def read_screen(self, target: Target) -> Reading:
         """Shows the next queued frame (or keeps the current one) and reads it: `Unchanged`
         if its hash is `target`'s last read's, else the frame (counted as OCR).
@@ -306,6 +317,11 @@ class Harness:
         """Every screen call raises `error` (`ScreenPaused()`, `ScreenDenied(…)`, …) from
         now on."""
         self._host.screen.error = error
+        return self
+
+    def idle(self, ms: int) -> "Harness":
+        """`idle_ms` answers `ms` from now on (0 until set: someone is typing)."""
+        self._host.screen.idle_ms = ms
         return self
 
     def screen_counts(self) -> Tuple[int, int]:

@@ -212,6 +212,13 @@ class WitHost:
         except Err as e:
             raise _screen_error(e) from None
 
+    def idle_ms(self) -> int:
+        """Calls `screen.idle-ms`. Errors: a `ScreenError`."""
+        try:
+            return int(wit_screen.idle_ms())
+        except Err as e:
+            raise _screen_error(e) from None
+
     def read_screen(self, target: Target) -> Reading:
         """Calls `screen.read-active-window`, or `screen.read-monitor` for a monitor.
         Errors: a `ScreenError`."""

@@ -215,3 +215,23 @@ class Targets(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Idle(unittest.TestCase):
+    def test_idle_answers_the_harness_time_and_its_refusal(self) -> None:
+        seen: List[int] = []
+
+        class Watcher(og.Plugin):
+            id = "watcher"
+            version = "0.1.0"
+            source_types = (og.SourceType.ACTIVITY,)
+
+            def capture(self, ctx: og.Ctx) -> None:
+                seen.append(ctx.idle_ms())
+
+        host = Harness()
+        host.capture(Watcher)
+        host.idle(120_000).capture(Watcher)
+        self.assertEqual(seen, [0, 120_000])
+        with self.assertRaises(og.ScreenPaused):
+            host.screen_error(og.ScreenPaused()).capture(Watcher)

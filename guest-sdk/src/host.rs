@@ -57,6 +57,8 @@ pub(crate) trait HostApi {
     fn http_get(&mut self, url: &str, headers: &[(String, String)]) -> Result<Response, String>;
     /// The focused window's metadata (`screen.active-window`).
     fn active_window(&mut self) -> Result<screen::Window, screen::ScreenError>;
+    /// Milliseconds since the last input (`screen.idle-ms`).
+    fn idle_ms(&mut self) -> Result<u64, screen::ScreenError>;
     /// Reads the focused window or a monitor (`screen.read-*`).
     fn read_screen(&mut self, target: Target) -> Result<screen::Reading, screen::ScreenError>;
 }
@@ -142,6 +144,10 @@ impl HostApi for WitHost {
 
     fn active_window(&mut self) -> Result<screen::Window, screen::ScreenError> {
         wit::screen::active_window()
+    }
+
+    fn idle_ms(&mut self) -> Result<u64, screen::ScreenError> {
+        wit::screen::idle_ms()
     }
 
     fn read_screen(&mut self, target: Target) -> Result<screen::Reading, screen::ScreenError> {

@@ -72,6 +72,12 @@ impl Ctx {
         self.host_mut().active_window().map_err(Error::Screen)
     }
 
+    /// Milliseconds since the person last typed or moved the pointer (the X server's
+    /// MIT-SCREEN-SAVER extension). Errors: as [`Ctx::active_window`].
+    pub fn idle_ms(&mut self) -> Result<u64> {
+        self.host_mut().idle_ms().map_err(Error::Screen)
+    }
+
     /// Reads `target`'s text. Errors: as [`Ctx::active_window`].
     pub fn read_screen(&mut self, target: Target) -> Result<Reading> {
         self.host_mut().read_screen(target).map_err(Error::Screen)

@@ -61,6 +61,7 @@ struct CannedScreen {
     current: Option<Frame>,
     error: Option<ScreenError>,
     last_hash: HashMap<Target, String>,
+    idle_ms: u64,
     reads: u32,
     ocr: u32,
 }
@@ -186,6 +187,12 @@ impl Harness {
     /// target is `Unchanged` and counts no OCR, as on the host.
     pub fn frame(self, frame: Frame) -> Self {
         self.mem.borrow_mut().screen.queue.push_back(frame);
+        self
+    }
+
+    /// `idle_ms` answers `ms` from now on (0 until set: someone is typing).
+    pub fn idle(self, ms: u64) -> Self {
+        self.mem.borrow_mut().screen.idle_ms = ms;
         self
     }
 
@@ -341,6 +348,14 @@ impl HostApi for Harness {
             .or(m.screen.current.as_ref())
             .map(|f| f.window.clone())
             .ok_or(ScreenError::NoWindow)
+    }
+
+    fn idle_ms(&mut self) -> std::result::Result<u64, ScreenError> {
+        let m = self.mem.borrow();
+        match &m.screen.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(m.screen.idle_ms),
+        }
     }
 
     fn read_screen(&mut self, target: Target) -> std::result::Result<Reading, ScreenError> {

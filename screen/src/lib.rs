@@ -163,6 +163,12 @@ impl Screen {
         Ok(w)
     }
 
+    /// Milliseconds since the last keyboard or pointer input. Errors: as
+    /// [`Self::active_window`], or [`ScreenError::Unsupported`] without MIT-SCREEN-SAVER.
+    pub fn idle_ms(&self) -> Result<u64, ScreenError> {
+        x11::Display::open()?.idle_ms()
+    }
+
     /// Grabs `target`: the rules are checked on window metadata first, so an excluded
     /// focused window is refused before any pixel is read, and excluded windows above the
     /// target (for a monitor: anywhere on it) are blacked out before the hash.

@@ -2,7 +2,8 @@
 //! window (`_NET_ACTIVE_WINDOW`, falling back to the input focus), its metadata
 //! (`WM_CLASS`, `_NET_WM_NAME`/`WM_NAME`, `_NET_WM_PID`, geometry), the stack of visible
 //! top-level windows (`QueryTree` of the root, bottom to top), the monitors (RandR
-//! `GetMonitors`) and pixels (`GetImage` of the root, so a grab is what the person sees).
+//! `GetMonitors`), input idle time (MIT-SCREEN-SAVER) and pixels (`GetImage` of the root,
+//! so a grab is what the person sees).
 //!
 //! A Wayland session (`WAYLAND_DISPLAY` set) is [`ScreenError::Unsupported`], with or
 //! without XWayland: XWayland's root shows only X11 clients, and a Wayland compositor does
@@ -13,6 +14,7 @@
 
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::randr::ConnectionExt as _;
+use x11rb::protocol::screensaver::ConnectionExt as _;
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ConnectionExt as _, ImageFormat, ImageOrder, MapState, Window as Xid,
 };
@@ -174,6 +176,30 @@ impl Display {
             }
             String::from_utf8_lossy(&out).into_owned()
         })
+    }
+
+    /// Milliseconds since the last keyboard or pointer input (MIT-SCREEN-SAVER's
+    /// `QueryInfo`). Errors: [`ScreenError::Unsupported`] when the server lacks the
+    /// extension, [`ScreenError::Display`].
+    pub fn idle_ms(&self) -> Result<u64, ScreenError> {
+        let has = self
+            .conn
+            .extension_information(x11rb::protocol::screensaver::X11_EXTENSION_NAME)
+            .ok()
+            .flatten()
+            .is_some();
+        if !has {
+            return Err(ScreenError::Unsupported(
+                "the X server has no MIT-SCREEN-SAVER extension: idle time is unknown".into(),
+            ));
+        }
+        let reply = self
+            .conn
+            .screensaver_query_info(self.root())
+            .map_err(display_err)?
+            .reply()
+            .map_err(display_err)?;
+        Ok(u64::from(reply.ms_since_user_input))
     }
 
     /// The monitors (RandR order), or the whole screen as one when RandR has none.

@@ -24,6 +24,10 @@ pub struct ScreenCapability;
 /// Refusal lines kept per pass.
 const MAX_LINES: usize = 10;
 
+/// Metadata calls (`active-window`, `idle-ms`) one pass may make: each is a round trip
+/// to the X server, so a plugin spinning on them is stopped, not the display.
+pub const CALLS_PER_PASS: u32 = 1000;
+
 /// What a plugin may read.
 #[derive(Debug, Clone, Default)]
 pub struct Grant {
@@ -42,6 +46,7 @@ pub struct Grant {
 /// One pass's use of the screen.
 #[derive(Debug, Default)]
 pub struct Instance {
+    calls: u32,
     reads: u32,
     unchanged: u32,
     ocr: u32,
@@ -178,6 +183,16 @@ impl PluginState {
         Ok(screen)
     }
 
+    /// The reader for a metadata call, within [`CALLS_PER_PASS`].
+    fn metadata_call(&mut self) -> Result<Arc<Screen>, wit::ScreenError> {
+        let screen = self.screen()?;
+        if self.instances.screen.calls >= CALLS_PER_PASS {
+            return Err(wit::ScreenError::Budget(CALLS_PER_PASS));
+        }
+        self.instances.screen.calls += 1;
+        Ok(screen)
+    }
+
     fn refuse(&mut self, why: &str) {
         let i = &mut self.instances.screen;
         i.refused += 1;
@@ -269,8 +284,13 @@ impl PluginState {
 
 impl wit::Host for PluginState {
     fn active_window(&mut self) -> Result<wit::Window, wit::ScreenError> {
-        let screen = self.screen()?;
+        let screen = self.metadata_call()?;
         screen.active_window().map(|w| window(&w)).map_err(failure)
+    }
+
+    fn idle_ms(&mut self) -> Result<u64, wit::ScreenError> {
+        let screen = self.metadata_call()?;
+        screen.idle_ms().map_err(failure)
     }
 
     fn read_active_window(&mut self) -> Result<wit::Reading, wit::ScreenError> {
