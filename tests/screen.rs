@@ -382,3 +382,43 @@ fn window_activity_records_an_away_session_from_the_x_servers_idle_time() {
         s[1].1
     );
 }
+
+#[test]
+fn a_plugin_spinning_on_the_screen_is_stopped_by_the_pass_budgets() {
+    let mut desk = Desktop::start();
+    desk.xterm(
+        "XTerm",
+        "Spin target",
+        (40, 40),
+        (40, 6),
+        "Lantern festival\n",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    install_plugin(&dir.path().join("plugins"), "hostile-screen");
+    std::fs::write(
+        dir.path().join("openclone.toml"),
+        "[plugins.hostile-screen]\nenabled = true\nscreen = true\nscreen_reads_per_pass = 5\n",
+    )
+    .expect("config");
+    let (ok, out) = desk.capture(dir.path(), &[]);
+    assert!(ok, "{out}");
+    assert_eq!(stored_of(&out, "hostile-screen"), Some(1), "{out}");
+    // One read was monitor 99, four were the window: one OCR, three unchanged.
+    assert!(out.contains("screen: 5 reads, 3 unchanged, 1 OCR"), "{out}");
+    let text: String = vault_files(&dir.path().join("data/vaults/default"))
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert!(
+        text.contains("metadata: 1000 then the pass's limit of 1000 screen calls is spent"),
+        "{text}"
+    );
+    assert!(
+        text.contains("monitor 99: screen: no monitor 99: this display has 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("reads: 4 then the pass's limit of 5 screen calls is spent"),
+        "{text}"
+    );
+}

@@ -168,7 +168,7 @@ class ScreenBudget(ScreenError):
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        super().__init__(f"the pass's {limit} screen reads are spent")
+        super().__init__(f"the pass's limit of {limit} screen calls is spent")
 
 
 class ScreenFailed(ScreenError):

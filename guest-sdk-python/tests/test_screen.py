@@ -128,7 +128,7 @@ class CannedScreen(unittest.TestCase):
             (og.ScreenExcluded(RULE), f"window excluded by {RULE}"),
             (og.ScreenNoWindow(), "no window has focus"),
             (og.ScreenUnsupported("no DISPLAY"), "screen unsupported: no DISPLAY"),
-            (og.ScreenBudget(20), "the pass's 20 screen reads are spent"),
+            (og.ScreenBudget(20), "the pass's limit of 20 screen calls is spent"),
             (og.ScreenFailed("tesseract timed out"), "screen: tesseract timed out"),
         ]
         for error, words in cases:

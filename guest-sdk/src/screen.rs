@@ -59,7 +59,7 @@ pub fn describe(e: &ScreenError) -> String {
         ScreenError::Excluded(rule) => format!("window excluded by {rule}"),
         ScreenError::NoWindow => "no window has focus".into(),
         ScreenError::Unsupported(m) => format!("screen unsupported: {m}"),
-        ScreenError::Budget(n) => format!("the pass's {n} screen reads are spent"),
+        ScreenError::Budget(n) => format!("the pass's limit of {n} screen calls is spent"),
         ScreenError::Failed(m) => format!("screen: {m}"),
     }
 }

@@ -1,4 +1,4 @@
-//! One component, thirteen behaviours (`mode` in its config; each drop-in folder's
+//! One component, fourteen behaviours (`mode` in its config; each drop-in folder's
 //! plugin.json sets the default):
 //!
 //! - `good`: emits one braindump event per pass, numbered by a state counter;
@@ -14,7 +14,9 @@
 //! - `log-flood`: logs 10,000 lines, then emits one event;
 //! - `stdout-flood`: prints 200 KB to stdout, then emits one event;
 //! - `state-flood`: writes 1 KB values into ever new namespaces until the host refuses;
-//! - `bench`: emits `count` new `audio_system` events (the benchmark's emit path).
+//! - `bench`: emits `count` new `audio_system` events (the benchmark's emit path);
+//! - `screen-spin`: calls `active-window` and then `read-active-window` until the host
+//!   refuses (asking for monitor 99 in between), and emits one event saying what the host answered.
 
 use openclone_guest::prelude::*;
 
@@ -22,6 +24,36 @@ use openclone_guest::prelude::*;
 pub struct Misbehaving;
 
 const NOW: f64 = 1_708_258_800.0;
+
+/// Spins on the screen until the host refuses: how many metadata calls and reads went
+/// through, what stopped them, and what monitor 99 answered.
+fn screen_spin(ctx: &mut Ctx) -> String {
+    let spin = |ctx: &mut Ctx, read: bool| {
+        let mut n = 0u32;
+        loop {
+            let r = if read {
+                ctx.read_screen(openclone_guest::screen::Target::ActiveWindow)
+                    .map(drop)
+            } else {
+                ctx.active_window().map(drop)
+            };
+            match r {
+                Ok(()) => n += 1,
+                Err(e) => return format!("{n} then {e}"),
+            }
+            if n > 100_000 {
+                return format!("{n} and never refused");
+            }
+        }
+    };
+    let calls = spin(ctx, false);
+    let monitor = match ctx.read_screen(openclone_guest::screen::Target::Monitor(99)) {
+        Ok(_) => "read".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let reads = spin(ctx, true);
+    format!("metadata: {calls}; reads: {reads}; monitor 99: {monitor}")
+}
 
 fn escape_attempts(ctx: &mut Ctx) -> Vec<String> {
     let mut escaped = Vec::new();
@@ -74,6 +106,10 @@ impl Plugin for Misbehaving {
                     .raw_ref(format!("pass-{n}")),
                 )?;
                 println!("well-behaved plugin finished pass {n}");
+            }
+            "screen-spin" => {
+                let text = screen_spin(ctx);
+                ctx.emit(Braindump { text }.at(NOW).raw_ref("screen-spin"))?;
             }
             "loop" => {
                 let mut x: u64 = 0;
