@@ -59,6 +59,26 @@ fn cargo_test(dir: &Path, what: &str) {
     );
 }
 
+/// The scaffolded Python plugin's own tests in `dir`, on the SDK at `sdk`.
+fn python_test(sdk: &Path, dir: &Path, what: &str) {
+    let unittest = Command::new("python3")
+        .args(["-B", "-m", "unittest", "discover", "-s"])
+        .arg(dir.join("tests"))
+        .env(
+            "PYTHONPATH",
+            std::env::join_paths([sdk, dir]).expect("PYTHONPATH"),
+        )
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("OPENCLONE_BIN", env!("CARGO_BIN_EXE_openclone"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        unittest.status.success(),
+        "{what}:\n{}",
+        String::from_utf8_lossy(&unittest.stderr)
+    );
+}
+
 #[test]
 fn an_author_with_only_the_binary_scaffolds_tests_builds_and_captures() {
     built_plugins();
@@ -127,21 +147,24 @@ fn an_author_with_only_the_binary_scaffolds_tests_builds_and_captures() {
         sdk.join("pyproject.toml").is_file(),
         "an installable package"
     );
-    let unittest = Command::new("python3")
-        .args(["-B", "-m", "unittest", "discover", "-s"])
-        .arg(python.join("tests"))
-        .env(
-            "PYTHONPATH",
-            std::env::join_paths([&sdk, &python]).expect("PYTHONPATH"),
-        )
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("OPENCLONE_BIN", env!("CARGO_BIN_EXE_openclone"))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        unittest.status.success(),
-        "the Python scaffold passes its own test:\n{}",
-        String::from_utf8_lossy(&unittest.stderr)
+    python_test(&sdk, &python, "the Python scaffold passes its own test");
+    openclone(
+        &home,
+        &host,
+        &[
+            "plugins",
+            "new",
+            "demo-py-screen",
+            "--lang",
+            "python",
+            "--capability",
+            "screen",
+        ],
+    );
+    python_test(
+        &sdk,
+        &host.join("plugins/demo-py-screen"),
+        "the Python screen scaffold passes its own tests on canned frames",
     );
     openclone(&home, &host, &["plugins", "build", "plugins/demo-py"]);
     assert!(

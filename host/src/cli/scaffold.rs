@@ -59,7 +59,7 @@ pub enum Lang {
 /// package folder for Python). Errors: a bad name or type, the folder exists.
 ///
 /// With [`Capability::Screen`] the source type is `screen_ocr` (the default); another is
-/// refused, as is `--lang python`.
+/// refused.
 pub fn run(
     name: &str,
     source: Option<&str>,
@@ -86,13 +86,9 @@ pub fn run(
     if root.exists() {
         bail!("{} already exists", root.display());
     }
-    if lang == Lang::Python && capability == Capability::Screen {
-        bail!(
-            "--capability screen scaffolds Rust plugins; the Python SDK's screen calls are `ctx.active_window()` and `ctx.read_screen(...)`"
-        );
-    }
     if lang == Lang::Python {
-        return super::scaffold_python::run(name, st, &sample_data(st, name), &root, sdk);
+        let screen = capability == Capability::Screen;
+        return super::scaffold_python::run(name, st, &sample_data(st, name), screen, &root, sdk);
     }
     if name.starts_with(|c: char| c.is_ascii_digit()) {
         bail!("{name:?}: a Rust plugin's id is its crate name, which cannot start with a digit");

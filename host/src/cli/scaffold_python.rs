@@ -83,10 +83,14 @@ fn builder_call(source: SourceType, data: &Map<String, Value>) -> String {
 /// its sample event being `data` (the typed fields of `source`) through the SDK's builder.
 /// Errors: a bad name, a `data` field that is not a Python keyword argument, `root` exists,
 /// the SDK is not at `sdk_python`, a file cannot be written.
+///
+/// With `screen`, the plugin reads the focused window's text instead of emitting a sample
+/// ([`super::scaffold_screen::python_app`]).
 pub fn run(
     name: &str,
     source: SourceType,
     data: &Map<String, Value>,
+    screen: bool,
     root: &Path,
     sdk_python: &Path,
 ) -> anyhow::Result<()> {
@@ -113,13 +117,17 @@ pub fn run(
             serde_json::to_string_pretty(&json!({
                 "id": name, "name": name, "version": "0.1.0", "platform": ["any"],
                 "source_types": [source.as_str()], "sensitivity": source.sensitivity().as_str(),
-                "requires_permissions": ["fs-read"], "config_schema": {},
+                "requires_permissions": [if screen { "screen" } else { "fs-read" }],
+                "config_schema": {},
             }))? + "\n",
         ),
         (
             root.join("app.py"),
-            format!(
-                r#""""`{name}`: an OpenClone capture plugin (scaffolded by `openclone plugins new --lang python`).
+            if screen {
+                super::scaffold_screen::python_app(name, &class)
+            } else {
+                format!(
+                    r#""""`{name}`: an OpenClone capture plugin (scaffolded by `openclone plugins new --lang python`).
 
 Replace the sample in `capture` with your own: read the granted folders
 (`ctx.changed_files()`), emit what is new, and let `raw_ref` make reruns harmless.
@@ -143,13 +151,17 @@ class {class}(Plugin):
 
 WitWorld = export({class})
 "#,
-                call = builder_call(source, data),
-            ),
+                    call = builder_call(source, data),
+                )
+            },
         ),
         (
             root.join("tests/test_plugin.py"),
-            format!(
-                r#""""`{name}` against the Python guest SDK's in-memory host (see README.md)."""
+            if screen {
+                super::scaffold_screen::python_test(name, &class)
+            } else {
+                format!(
+                    r#""""`{name}` against the Python guest SDK's in-memory host (see README.md)."""
 
 import json
 import sys
@@ -180,7 +192,8 @@ class Sample(unittest.TestCase):
 if __name__ == "__main__":
     unittest.main()
 "#
-            ),
+                )
+            },
         ),
         (
             root.join("README.md"),
