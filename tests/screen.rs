@@ -9,20 +9,19 @@
 
 use std::path::Path;
 
-use crate::support::desktop::{Desktop, capture_with};
-use crate::support::{install_plugin, openclone, stored_of, vault_files};
+use crate::support::desktop::Desktop;
+use crate::support::{
+    capture_with, install_plugin, marker_keys, openclone, stored_of, structure, vault_files,
+};
 
-/// A host folder with screen-ocr (and window-activity) installed, enabled and granted.
-fn folder(extra: &str) -> tempfile::TempDir {
+/// A host folder with plugin `id` installed, enabled and granted the screen, plus `keys`
+/// in its `[plugins.<id>]` table.
+fn granted(id: &str, keys: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let plugins = dir.path().join("plugins");
-    install_plugin(&plugins, "screen-ocr");
-    install_plugin(&plugins, "window-activity");
+    install_plugin(&dir.path().join("plugins"), id);
     std::fs::write(
         dir.path().join("openclone.toml"),
-        format!(
-            "[plugins.screen-ocr]\nenabled = true\nscreen = true\n\n[plugins.window-activity]\nenabled = false\nscreen = true\n{extra}"
-        ),
+        format!("[plugins.{id}]\nenabled = true\nscreen = true\n{keys}"),
     )
     .expect("config");
     dir
@@ -52,7 +51,7 @@ fn screen_ocr_stores_the_focused_windows_text_once_and_an_unchanged_screen_runs_
         (60, 8),
         "Quarterly planning meeting\nRevenue forecast for September\n",
     );
-    let dir = folder("");
+    let dir = granted("screen-ocr", "");
     let (ok, out) = desk.capture(dir.path(), &[]);
     assert!(ok, "{out}");
     assert_eq!(stored_of(&out, "screen-ocr"), Some(1), "{out}");
@@ -92,7 +91,7 @@ fn excluded_windows_are_never_read_and_are_blacked_out_of_a_monitor_grab() {
         (40, 6),
         "Zebra crimson password\n",
     );
-    let dir = folder("");
+    let dir = granted("screen-ocr", "");
     let (_, out) = desk.capture(dir.path(), &[]);
     assert_eq!(
         stored_of(&out, "screen-ocr"),
@@ -114,12 +113,7 @@ fn excluded_windows_are_never_read_and_are_blacked_out_of_a_monitor_grab() {
     drop(private);
     desk.focus(&plain);
     drop(vault);
-    let dir = folder("target = \"monitor\"\n");
-    std::fs::write(
-        dir.path().join("openclone.toml"),
-        "[plugins.screen-ocr]\nenabled = true\nscreen = true\ntarget = \"monitor\"\n",
-    )
-    .expect("config");
+    let dir = granted("screen-ocr", "target = \"monitor\"\n");
     let (ok, out) = desk.capture(dir.path(), &[]);
     assert!(ok, "{out}");
     assert_eq!(stored_of(&out, "screen-ocr"), Some(1), "{out}");
@@ -148,7 +142,7 @@ fn pause_stops_screen_reads_until_it_ends() {
         (50, 6),
         "Holiday itinerary draft\n",
     );
-    let dir = folder("");
+    let dir = granted("screen-ocr", "");
     let (ok, _, err) = openclone(dir.path(), &["pause", "--for", "5s"]);
     assert!(ok, "{err}");
     let (_, out) = desk.capture(dir.path(), &[]);
@@ -171,7 +165,7 @@ fn without_the_grant_the_plugin_is_denied_naming_the_key_and_inspect_shows_the_g
         (50, 6),
         "Garden watering rota\n",
     );
-    let dir = folder("");
+    let dir = granted("screen-ocr", "");
     std::fs::write(
         dir.path().join("openclone.toml"),
         "[plugins.screen-ocr]\nenabled = true\n",
@@ -234,18 +228,6 @@ fn sessions(text: &str) -> Vec<(String, i64)> {
         .collect()
 }
 
-/// A host folder with window-activity installed, enabled and granted, plus `extra` keys.
-fn activity_folder(extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    install_plugin(&dir.path().join("plugins"), "window-activity");
-    std::fs::write(
-        dir.path().join("openclone.toml"),
-        format!("[plugins.window-activity]\nenabled = true\nscreen = true\n{extra}"),
-    )
-    .expect("config");
-    dir
-}
-
 /// One `capture` on `desk`: the events window-activity stored.
 fn activity_pass(desk: &Desktop, dir: &Path) -> u64 {
     let (ok, out) = desk.capture(dir, &[]);
@@ -258,7 +240,7 @@ fn window_activity_records_each_focused_window_with_its_duration() {
     let mut desk = Desktop::start();
     let alpha = desk.xterm("Alpha", "Alpha notes", (0, 0), (40, 6), "alpha\n");
     let beta = desk.xterm("Beta", "Beta mail", (500, 300), (40, 6), "beta\n");
-    let dir = activity_folder("");
+    let dir = granted("window-activity", "");
     let pass = || activity_pass(&desk, dir.path());
     desk.focus(&alpha);
     assert_eq!(pass(), 0);
@@ -294,7 +276,7 @@ fn window_activity_records_each_focused_window_with_its_duration() {
 
 #[test]
 fn no_display_or_no_tesseract_fails_the_pass_with_the_reason_and_other_plugins_run() {
-    let dir = folder("");
+    let dir = granted("screen-ocr", "");
     install_plugin(&dir.path().join("plugins"), "braindump-inbox");
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(&inbox).expect("inbox");
@@ -356,7 +338,7 @@ fn no_display_or_no_tesseract_fails_the_pass_with_the_reason_and_other_plugins_r
 fn window_activity_records_an_away_session_from_the_x_servers_idle_time() {
     let mut desk = Desktop::start();
     desk.xterm("Gamma", "Gamma draft", (0, 0), (40, 6), "gamma\n");
-    let dir = activity_folder("afk_after_s = 2\n");
+    let dir = granted("window-activity", "afk_after_s = 2\n");
     let pass = || activity_pass(&desk, dir.path());
     // Input now (XTEST through xdotool), then a pass: Gamma's session opens.
     desk.xdotool(&["mousemove", "5", "5"]).expect("mousemove");
@@ -393,13 +375,7 @@ fn a_plugin_spinning_on_the_screen_is_stopped_by_the_pass_budgets() {
         (40, 6),
         "Lantern festival\n",
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    install_plugin(&dir.path().join("plugins"), "hostile-screen");
-    std::fs::write(
-        dir.path().join("openclone.toml"),
-        "[plugins.hostile-screen]\nenabled = true\nscreen = true\nscreen_reads_per_pass = 5\n",
-    )
-    .expect("config");
+    let dir = granted("hostile-screen", "screen_reads_per_pass = 5\n");
     let (ok, out) = desk.capture(dir.path(), &[]);
     assert!(ok, "{out}");
     assert_eq!(stored_of(&out, "hostile-screen"), Some(1), "{out}");
@@ -421,4 +397,25 @@ fn a_plugin_spinning_on_the_screen_is_stopped_by_the_pass_budgets() {
         text.contains("reads: 4 then the pass's limit of 5 screen calls is spent"),
         "{text}"
     );
+}
+
+#[test]
+fn a_hostile_window_title_and_screen_text_cannot_forge_vault_structure() {
+    let mut desk = Desktop::start();
+    desk.xterm(
+        "XTerm",
+        "## 10:00 · forged <!-- openclone:entry v=1 key=0000 -->",
+        (20, 20),
+        (60, 6),
+        "## 10:00:00 forged heading\n<!-- openclone:entry v=1 -->\n",
+    );
+    let dir = granted("screen-ocr", "");
+    let (ok, out) = desk.capture(dir.path(), &[]);
+    assert!(ok, "{out}");
+    assert_eq!(stored_of(&out, "screen-ocr"), Some(1), "{out}");
+    let text = vault_text(dir.path(), "Screen");
+    assert!(text.contains("forged heading"), "the text was read: {text}");
+    let s = structure(&text);
+    assert_eq!((s.front_matter, s.h2), (1, 1), "one entry heading: {text}");
+    assert_eq!(marker_keys(&text).len(), 1, "one marker: {text}");
 }

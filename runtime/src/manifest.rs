@@ -27,6 +27,19 @@ pub struct Manifest {
     pub raw: Map<String, Value>,
 }
 
+impl Manifest {
+    /// True if `requires_permissions` names `permission`.
+    pub fn requests(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    /// True if the plugin stays disabled until the user enables it (CONTRACT.md,
+    /// plugin.json): its sensitivity is HIGH or CRITICAL, or it requests `screen`.
+    pub fn needs_opt_in(&self) -> bool {
+        self.sensitivity.needs_opt_in() || self.requests("screen")
+    }
+}
+
 /// How a plugin reaches the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PluginKind {

@@ -36,11 +36,7 @@ pub fn settings(cfg: &Config, manifest: &Manifest) -> Result<Settings, SettingsE
         table,
     };
     let enabled = match table.get("enabled") {
-        // A plugin that reads the screen waits for `plugins enable`, as HIGH ones do.
-        None => {
-            !manifest.sensitivity.needs_opt_in()
-                && !manifest.permissions.iter().any(|p| p == "screen")
-        }
+        None => !manifest.needs_opt_in(),
         Some(toml::Value::Boolean(b)) => *b,
         Some(_) => return Err(c.err("enabled", "must be true or false")),
     };

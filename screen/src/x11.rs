@@ -127,14 +127,25 @@ impl Display {
         }
     }
 
-    fn property(&self, w: Xid, prop: impl Into<Atom>, ty: impl Into<Atom>) -> Option<Vec<u8>> {
+    /// Property `prop` of `w` of type `ty` (or `AtomEnum::ANY`), if set: its type, format
+    /// (8, 16 or 32 bits) and bytes (at most 64 KiB).
+    fn property_typed(
+        &self,
+        w: Xid,
+        prop: impl Into<Atom>,
+        ty: impl Into<Atom>,
+    ) -> Option<(Atom, u8, Vec<u8>)> {
         let r = self
             .conn
             .get_property(false, w, prop, ty, 0, 16_384)
             .ok()?
             .reply()
             .ok()?;
-        (r.format != 0).then_some(r.value)
+        (r.format != 0).then_some((r.type_, r.format, r.value))
+    }
+
+    fn property(&self, w: Xid, prop: impl Into<Atom>, ty: impl Into<Atom>) -> Option<Vec<u8>> {
+        self.property_typed(w, prop, ty).map(|(_, _, v)| v)
     }
 
     fn property32(&self, w: Xid, prop: impl Into<Atom>, ty: impl Into<Atom>) -> Option<u32> {
@@ -149,22 +160,17 @@ impl Display {
     /// title beyond Latin-1) is read with its ISO 2022 escape sequences dropped, so its
     /// ASCII words stay matchable by the exclusion rules.
     fn wm_name(&self, w: Xid) -> Option<String> {
-        let r = self
-            .conn
-            .get_property(false, w, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 16_384)
-            .ok()?
-            .reply()
-            .ok()?;
-        if r.format != 8 {
+        let (ty, format, value) = self.property_typed(w, AtomEnum::WM_NAME, AtomEnum::ANY)?;
+        if format != 8 {
             return None;
         }
-        Some(if r.type_ == u32::from(AtomEnum::STRING) {
-            r.value.iter().map(|&b| char::from(b)).collect()
-        } else if r.type_ == self.atoms.utf8 {
-            String::from_utf8_lossy(&r.value).into_owned()
+        Some(if ty == u32::from(AtomEnum::STRING) {
+            value.iter().map(|&b| char::from(b)).collect()
+        } else if ty == self.atoms.utf8 {
+            String::from_utf8_lossy(&value).into_owned()
         } else {
-            let mut out = Vec::with_capacity(r.value.len());
-            let mut bytes = r.value.iter().copied().peekable();
+            let mut out = Vec::with_capacity(value.len());
+            let mut bytes = value.iter().copied().peekable();
             while let Some(b) = bytes.next() {
                 if b == 0x1b {
                     // ESC, intermediates (0x20–0x2f), one final byte.

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{KEY, wait_for};
+use super::{capture_with, wait_for};
 
 /// Display numbers handed out in this test run (each test its own server).
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -221,30 +221,6 @@ fn regex_escape(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// `openclone capture ARGS` in `dir` with `env` set (`None` removes a variable);
-/// (success, stdout). The log goes to `dir/host.log`.
-pub fn capture_with(dir: &Path, extra: &[&str], env: &[(&str, Option<&str>)]) -> (bool, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openclone"));
-    cmd.arg("capture")
-        .args(extra)
-        .current_dir(dir)
-        .env("API_KEY", KEY)
-        .env_remove("OPENCLONE_DATA")
-        .env("RUST_LOG", "info")
-        .stderr(super::log_file(dir));
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.output().expect("openclone capture runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 impl Drop for Desktop {

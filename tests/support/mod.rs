@@ -53,16 +53,26 @@ pub fn fixtures() -> PathBuf {
 
 /// Runs `openclone capture` in `dir` with `openclone.toml` there; (success, stdout).
 pub fn capture(dir: &Path, extra: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_openclone"))
-        .arg("capture")
+    capture_with(dir, extra, &[])
+}
+
+/// [`capture`] with `env` set (`None` removes a variable). The log goes to `dir/host.log`.
+pub fn capture_with(dir: &Path, extra: &[&str], env: &[(&str, Option<&str>)]) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_openclone"));
+    cmd.arg("capture")
         .args(extra)
         .current_dir(dir)
         .env("API_KEY", KEY)
         .env_remove("OPENCLONE_DATA")
         .env("RUST_LOG", "info")
-        .stderr(log_file(dir))
-        .output()
-        .expect("openclone capture runs");
+        .stderr(log_file(dir));
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().expect("openclone capture runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -410,7 +420,7 @@ fn chooses_activitywatch_address(path: &Path) -> bool {
 }
 
 /// The host's log (stderr) goes to `host.log` in its folder, appended across restarts.
-pub(crate) fn log_file(dir: &Path) -> Stdio {
+fn log_file(dir: &Path) -> Stdio {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -74,8 +74,8 @@ pub fn run(config: Option<PathBuf>, id: &str, on: bool, yes: bool) -> anyhow::Re
             cfg.plugins_dir().display()
         );
     };
-    let screen = m.permissions.iter().any(|p| p == "screen");
-    if on && (m.sensitivity.needs_opt_in() || screen) && !yes {
+    let screen = m.requests("screen");
+    if on && m.needs_opt_in() && !yes {
         let types: Vec<&str> = m.source_types.iter().map(|s| s.as_str()).collect();
         println!(
             "{} ({id}) is {}: it captures {} into your vault.",

@@ -11,8 +11,8 @@
 //! - [`Capability::describe`] / [`Capability::missing`]: the status lines of `plugins
 //!   inspect`, `validate` and `doctor`;
 //! - [`Capability::watch_paths`]: folders whose changes start a pass (the supervisor);
-//! - [`Capability::after_pass`]: the calls it refused in one pass, for the pass report,
-//!   `capture`'s output and the plugin's status.
+//! - [`Capability::after_pass`]: the calls it refused in one pass and what it did, for the
+//!   pass report, `capture`'s output and the plugin's status.
 //!
 //! Adding a capability is one new module and one line in [`capabilities!`] below (plus its
 //! WIT interface and the SDKs' wrappers); nothing in the pass or the supervisor names one.
@@ -71,7 +71,7 @@ pub struct Configure<'a> {
 impl Configure<'_> {
     /// True if the manifest's `requires_permissions` names `permission`.
     pub fn requested(&self, permission: &str) -> bool {
-        self.manifest.permissions.iter().any(|p| p == permission)
+        self.manifest.requests(permission)
     }
 
     /// A settings error for `key` of this plugin's table.
@@ -151,16 +151,16 @@ pub trait Capability {
     /// What one finished pass's instance state says for the pass report, `capture`'s
     /// output and the plugin's status (calls the host refused, one line each). Default
     /// nothing.
-    fn after_pass(_instance: &Self::Instance) -> Refusals {
-        Refusals::default()
+    fn after_pass(_instance: &Self::Instance) -> AfterPass {
+        AfterPass::default()
     }
 }
 
-/// Calls of one pass a capability refused ([`Capability::after_pass`]): how many, and the
-/// first few, one line each (what was asked and why it was refused); and what it did, for
-/// `capture`'s output.
+/// What one pass's instance state says ([`Capability::after_pass`]): the calls a
+/// capability refused (how many, and the first few, one line each: what was asked and why)
+/// and what it did, for `capture`'s output.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Refusals {
+pub struct AfterPass {
     /// How many.
     pub count: u32,
     /// The first ones, one line each.
@@ -243,8 +243,8 @@ macro_rules! capabilities {
 
         impl Instances {
             /// Every capability's [`Capability::after_pass`], added up.
-            pub fn after_pass(&self) -> Refusals {
-                let mut all = Refusals::default();
+            pub fn after_pass(&self) -> AfterPass {
+                let mut all = AfterPass::default();
                 $(
                     let r = <$module::$ty as Capability>::after_pass(&self.$field);
                     all.count += r.count;

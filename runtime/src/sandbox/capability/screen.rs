@@ -13,7 +13,7 @@ use std::time::Instant;
 use openclone_screen::{Grab, Screen, ScreenError, Settings, Target};
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{Capability, Configure, Refusals, SettingsError};
+use super::{AfterPass, Capability, Configure, SettingsError};
 use crate::sandbox::bindings::openclone::capture::screen as wit;
 use crate::sandbox::context::PluginState;
 use crate::sandbox::state_store::{Put, StateLimits};
@@ -115,7 +115,7 @@ impl Capability for ScreenCapability {
         })
     }
 
-    fn after_pass(i: &Instance) -> Refusals {
+    fn after_pass(i: &Instance) -> AfterPass {
         let notes = if i.reads > 0 {
             vec![format!(
                 "screen: {} reads, {} unchanged, {} OCR, {} excluded ({} ms of OCR)",
@@ -124,7 +124,7 @@ impl Capability for ScreenCapability {
         } else {
             Vec::new()
         };
-        Refusals {
+        AfterPass {
             count: i.refused,
             lines: i.lines.clone(),
             notes,
@@ -202,20 +202,22 @@ impl PluginState {
         tracing::warn!(plugin = %self.plugin.id, "screen: {why}");
     }
 
-    /// The last content hash this plugin read of `target`, and a setter.
+    /// The host's own state-store owner for this plugin's screen reads: `screen:<id>`,
+    /// which no plugin id can be (ids are kebab-case).
+    fn screen_owner(&self) -> String {
+        format!("screen:{}", self.plugin.id)
+    }
+
+    /// The last content hash this plugin read of `target`.
     fn last_hash(&self, target: &str) -> Option<String> {
         self.plugin
             .state
-            .lookup(
-                &format!("screen:{}", self.plugin.id),
-                "last-hash",
-                target,
-                false,
-            )
+            .lookup(&self.screen_owner(), "last-hash", target, false)
             .ok()
             .flatten()
     }
 
+    /// Keeps `hash` as this plugin's last read of `target`.
     fn keep_hash(&self, target: &str, hash: &str) {
         let put = Put {
             value: hash,
@@ -223,7 +225,7 @@ impl PluginState {
             only_if_absent: false,
         };
         if let Err(e) = self.plugin.state.register(
-            &format!("screen:{}", self.plugin.id),
+            &self.screen_owner(),
             "last-hash",
             target,
             put,

@@ -157,9 +157,9 @@ impl Capability for NetHttp {
         })
     }
 
-    fn after_pass(i: &Instance) -> super::Refusals {
+    fn after_pass(i: &Instance) -> super::AfterPass {
         let (count, lines) = i.denials();
-        super::Refusals {
+        super::AfterPass {
             count,
             lines,
             notes: Vec::new(),
