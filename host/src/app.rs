@@ -14,6 +14,7 @@ use openclone_ingest::config::{Config, TenantConfig};
 use openclone_ingest::metrics::Metrics;
 use openclone_ingest::ratelimit::{KeyGuesses, RateLimiter};
 use openclone_ingest::service::{Ingest, Tenant};
+use openclone_ingest::store::{LocalStore, Store};
 use openclone_runtime::links::Links;
 use openclone_runtime::plugins::Plugins;
 use openclone_runtime::registry::Registry;
@@ -40,6 +41,11 @@ pub struct App {
     pub bodies: BodyBudget,
     /// The one ingest service every way in uses.
     pub ingest: Arc<Ingest>,
+    /// Each tenant's open vault, in tenant order; empty on a cluster frontend, whose
+    /// batches go to the writers ([`Backend::Remote`]).
+    pub vaults: Vec<Arc<Vault>>,
+    /// Where [`App::ingest`] stores batches.
+    store: Arc<dyn Store>,
     /// What the plugin supervisor is fed: the registry, the state stores, the device id.
     pub links: Arc<Links>,
     /// The configuration the host started with.
@@ -55,14 +61,23 @@ pub struct App {
 
 impl App {
     /// Locks the data folder ([`DataLock`]), opens every tenant's vault (reconciling its
-    /// index with the vault) and scans plugins.
+    /// index with the vault) and scans plugins: the single process.
     ///
     /// Errors: another process holds the data folder (its pid is named), a vault or index
     /// cannot be opened, a key file cannot be written.
     pub fn open(cfg: &Config) -> anyhow::Result<Self> {
+        Self::open_with(cfg, Backend::Local)
+    }
+
+    /// [`App::open`] with the batches going to `backend`: with [`Backend::Remote`] no vault
+    /// and no search index is opened here (a cluster frontend).
+    ///
+    /// Errors: as [`App::open`].
+    pub fn open_with(cfg: &Config, backend: Backend) -> anyhow::Result<Self> {
         let data = cfg.data_dir();
         let lock = DataLock::acquire(&data)?;
         let (mut tenants, mut states, mut recall) = (Vec::new(), Vec::new(), Vec::new());
+        let mut vaults = Vec::new();
         let mut keys = KeyRing::default();
         for (i, t) in cfg.tenants.iter().enumerate() {
             let before = keys.len();
@@ -93,14 +108,13 @@ impl App {
                 add(&mut keys, stored_or_new_key(&data, t)?, "a generated key")?;
             }
             let root = cfg.vault_root(t);
-            let tz = jiff::tz::TimeZone::get(&t.timezone)
-                .with_context(|| format!("tenant {}: timezone {}", t.id, t.timezone))?;
             let state_dir = data.join("state").join(&t.id);
             for legacy in ["index.sqlite", "index.sqlite-wal", "index.sqlite-shm"] {
                 // The SQLite dedup index of earlier versions: a cache the vault rebuilds.
                 let _ = std::fs::remove_file(state_dir.join(legacy));
             }
-            let feed = match cfg.search.enabled {
+            let local = matches!(backend, Backend::Local);
+            let feed = match cfg.search.enabled && local {
                 true => {
                     let search = search_index(cfg, &t.id);
                     openclone_vault::durable::private_database(&search).with_context(|| {
@@ -114,21 +128,11 @@ impl App {
                 }
                 false => None,
             };
-            let listener = feed.clone();
-            let vault = Vault::open(VaultConfig {
-                root: root.clone(),
-                index_path: state_dir.join("index"),
-                tz,
-                policy: Policy {
-                    redact_pii: t.redact_pii,
-                },
-                on_written: listener
-                    .map(|feed| OnWritten(Arc::new(move |files: Vec<String>| feed.written(files)))),
-                retention: cfg.retention(),
-            })
-            .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
-            if vault.recovered.files_scanned > 0 {
-                tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
+            if local {
+                let listener = feed
+                    .clone()
+                    .map(|feed| OnWritten(Arc::new(move |files: Vec<String>| feed.written(files))));
+                vaults.push(Arc::new(open_vault(cfg, t, listener)?));
             }
             let state_path = data.join("state").join(&t.id).join("plugin-state.sqlite");
             openclone_vault::durable::private_database(&state_path)
@@ -141,7 +145,6 @@ impl App {
             tenants.push(Arc::new(Tenant {
                 id: t.id.clone(),
                 root,
-                vault: Arc::new(vault),
                 require_registered: t.require_registered_plugins,
                 earliest: t.earliest(),
             }));
@@ -150,8 +153,13 @@ impl App {
         }
         let plugins = Arc::new(Plugins::new(Registry::scan(cfg)));
         let metrics = Arc::new(Metrics::default());
+        let store: Arc<dyn Store> = match backend {
+            Backend::Local => Arc::new(LocalStore::new(vaults.clone())),
+            Backend::Remote(store) => store,
+        };
         let ingest = Arc::new(Ingest::new(
             tenants.clone(),
+            store.clone(),
             plugins.clone(),
             metrics.clone(),
             Arc::new(openclone_ingest::pause::Pause::open(&data)),
@@ -170,6 +178,8 @@ impl App {
             key_guesses: KeyGuesses::default(),
             bodies: BodyBudget::new(cfg.http.body_memory_mib),
             ingest,
+            vaults,
+            store,
             links,
             config: cfg.clone(),
             metrics,
@@ -197,6 +207,17 @@ impl App {
         self.links.plugins.get()
     }
 
+    /// Tenant number `tenant`'s open vault. Errors: this host is a cluster frontend, whose
+    /// vaults are kept by the writers.
+    pub fn vault(&self, tenant: usize) -> anyhow::Result<&Arc<Vault>> {
+        self.vaults.get(tenant).with_context(|| {
+            format!(
+                "tenant {}: this host is a cluster frontend; its vault is kept by the writer of its partition",
+                self.tenants[tenant].id
+            )
+        })
+    }
+
     /// The tenant with id `id`.
     pub fn tenant(&self, id: &str) -> Option<&Arc<Tenant>> {
         self.tenants.iter().find(|t| t.id == id)
@@ -205,13 +226,48 @@ impl App {
     /// Finishes every queued batch and stops the vault writers, then lets the search
     /// indexers take in what the last groups wrote and stops them.
     pub fn close(&self) {
-        for t in &self.tenants {
-            t.vault.close();
-        }
+        self.store.close();
         for f in self.recall.iter().flatten() {
             f.close();
         }
     }
+}
+
+/// Where the ingest service stores batches.
+pub enum Backend {
+    /// Each tenant's vault, opened in this process (the embedded default).
+    Local,
+    /// Another store (a cluster frontend's publisher); no vault is opened here.
+    Remote(Arc<dyn Store>),
+}
+
+/// Opens tenant `t`'s vault under `cfg` (reconciling its dedup index with the files, and
+/// logging what that found), calling `on_written` after each group of writes.
+///
+/// Errors: a bad timezone, a vault or index that cannot be opened.
+pub fn open_vault(
+    cfg: &Config,
+    t: &TenantConfig,
+    on_written: Option<OnWritten>,
+) -> anyhow::Result<Vault> {
+    let root = cfg.vault_root(t);
+    let tz = jiff::tz::TimeZone::get(&t.timezone)
+        .with_context(|| format!("tenant {}: timezone {}", t.id, t.timezone))?;
+    let vault = Vault::open(VaultConfig {
+        root: root.clone(),
+        index_path: cfg.data_dir().join("state").join(&t.id).join("index"),
+        tz,
+        policy: Policy {
+            redact_pii: t.redact_pii,
+        },
+        on_written,
+        retention: cfg.retention(),
+    })
+    .with_context(|| format!("tenant {}: opening the vault at {}", t.id, root.display()))?;
+    if vault.recovered.files_scanned > 0 {
+        tracing::info!(tenant = %t.id, files = vault.recovered.files_scanned, markers = vault.recovered.markers_found, torn = vault.recovered.torn_tails.len(), "dedup index brought in line with the vault");
+    }
+    Ok(vault)
 }
 
 /// Where tenant `id`'s search index lives: `<data>/state/<id>/search.sqlite` (a cache of

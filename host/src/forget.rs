@@ -55,9 +55,9 @@ pub fn forget(app: &App, req: &Request) -> anyhow::Result<Outcome> {
     };
     let t = &app.tenants[i];
     let sel = &req.selection;
+    let v = app.vault(i)?;
     let (activitywatch, vault) = crate::activitywatch::forget(app, i, sel, req.dry_run, || {
-        t.vault
-            .forget(sel.clone(), req.dry_run)
+        v.forget(sel.clone(), req.dry_run)
             .with_context(|| format!("tenant {}: the vault", t.id))
     })?;
     if !req.dry_run

@@ -5,6 +5,7 @@
 pub mod activitywatch;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod control;
 pub mod forget;
 pub mod fuzzing;

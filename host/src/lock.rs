@@ -50,6 +50,18 @@ impl DataLock {
     /// Takes the lock on `data_dir` (creating the folder, mode 0700, if needed) without
     /// waiting. Errors: [`LockError::Held`] naming the holder's pid and command line.
     pub fn acquire(data_dir: &Path) -> Result<Self, LockError> {
+        Self::take(data_dir, false)
+    }
+
+    /// A shared hold on `data_dir`: cluster writers share their data folder with each other
+    /// (each tenant's vault is held by one of them at a time, [`DataLock::acquire`] on its
+    /// state folder), never with a single-process `serve`, `capture` or `vault reindex`.
+    /// Errors: [`LockError::Held`] when one of those holds it.
+    pub fn acquire_shared(data_dir: &Path) -> Result<Self, LockError> {
+        Self::take(data_dir, true)
+    }
+
+    fn take(data_dir: &Path, shared: bool) -> Result<Self, LockError> {
         let path = data_dir.join(LOCK_FILE);
         let io = |source| LockError::Io {
             path: path.clone(),
@@ -63,7 +75,12 @@ impl DataLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        match file.try_lock() {
+        let taken = match shared {
+            true => file.try_lock_shared(),
+            false => file.try_lock(),
+        };
+        match taken {
+            Ok(()) if shared => return Ok(Self { _file: file }),
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();

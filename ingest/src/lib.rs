@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod pause;
 pub mod ratelimit;
 pub mod service;
+pub mod store;

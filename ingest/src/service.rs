@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use openclone_vault::{
-    Batch, FieldError, Platform, RawEvent, Receipt, Rules, SourceType, Tally, Vault, envelope_ids,
+    Batch, FieldError, Platform, RawEvent, Receipt, Rules, SourceType, Tally, envelope_ids,
     validate_events, validate_value,
 };
 
@@ -19,6 +19,7 @@ use crate::clock::unix_now;
 use crate::guard::no_panic;
 use crate::metrics::Metrics;
 use crate::pause::Pause;
+use crate::store::Store;
 
 /// Who built a batch's envelope: what the [`PluginPolicy`] holds it to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,10 @@ pub enum Refused {
     NotPermitted(String),
     /// The vault failed (CONTRACT.md: 500 `storage_failed`).
     Storage(String),
+    /// No vault writer answered in time (a cluster frontend, DESIGN.md "Beyond one
+    /// machine"): the batch may or may not be stored, and a resend is safe (dedup).
+    /// CONTRACT.md: 503 `unavailable` with `Retry-After`.
+    Unavailable(String),
     /// A bug in the host, caught and logged (500 `internal_error`).
     Internal(String),
 }
@@ -99,14 +104,13 @@ pub trait PluginPolicy: Send + Sync {
     fn stored(&self, tenant: &str, plugin_id: &str, tally: Tally, now: f64);
 }
 
-/// One tenant: an id and its own vault (CONTRACT.md, "Tenant isolation").
+/// One tenant: an id, its vault's folder and its rules (CONTRACT.md, "Tenant isolation").
+/// Its open vault belongs to the [`Store`].
 pub struct Tenant {
     /// Tenant id.
     pub id: String,
-    /// The vault's root folder.
+    /// The vault's root folder (on a cluster frontend, where a writer keeps it).
     pub root: std::path::PathBuf,
-    /// Its open vault (writer thread and dedup index).
-    pub vault: Arc<Vault>,
     /// `require_registered_plugins`: refuse unregistered plugin ids.
     pub require_registered: bool,
     /// The lower timestamp bound, Unix seconds (`accept_since`, default 2020-01-01).
@@ -162,22 +166,25 @@ pub struct Envelope<'a> {
 /// The service. One per host, shared by every way in.
 pub struct Ingest {
     tenants: Vec<Arc<Tenant>>,
+    store: Arc<dyn Store>,
     policy: Arc<dyn PluginPolicy>,
     metrics: Arc<Metrics>,
     pause: Arc<Pause>,
 }
 
 impl Ingest {
-    /// The service over `tenants` (in config order), the host's plugin `policy`, its
-    /// metrics and its pause state.
+    /// The service over `tenants` (in config order) and their `store`, the host's plugin
+    /// `policy`, its metrics and its pause state.
     pub fn new(
         tenants: Vec<Arc<Tenant>>,
+        store: Arc<dyn Store>,
         policy: Arc<dyn PluginPolicy>,
         metrics: Arc<Metrics>,
         pause: Arc<Pause>,
     ) -> Self {
         Self {
             tenants,
+            store,
             policy,
             metrics,
             pause,
@@ -257,11 +264,12 @@ impl Ingest {
         .map_err(Refused::Internal)?
     }
 
-    /// Sanitizes, renders and stores a `checked` batch, then counts it (events by tenant
-    /// and source type, latency by origin since `started`, the plugin's counters through
-    /// [`PluginPolicy::stored`]), logs it and calls `done` — on the vault's writer thread,
-    /// after the fsync. While recording is paused, events of a client or the host timed at or
-    /// after the pause began are not stored and count as skipped ([`crate::pause`]).
+    /// Hands a `checked` batch to the [`Store`] (which sanitizes, renders and stores it),
+    /// then counts it (events by tenant and source type, latency by origin since `started`,
+    /// the plugin's counters through [`PluginPolicy::stored`]), logs it and calls `done` —
+    /// after the vault's fsync. While recording is paused, events of a client or the host
+    /// timed at or after the pause began are not stored and count as skipped
+    /// ([`crate::pause`]).
     pub fn submit(
         self: &Arc<Self>,
         checked: Checked,
@@ -271,14 +279,10 @@ impl Ingest {
         let Checked {
             origin,
             tenant,
-            batch,
+            mut batch,
         } = checked;
         let t = self.tenants[tenant].clone();
         let (plugin_id, source_type) = (batch.plugin_id.clone(), batch.source_type);
-        let mut prepared = match no_panic("prepare", || t.vault.prepare(batch)) {
-            Ok(p) => p,
-            Err(m) => return done(Err(Refused::Internal(m))),
-        };
         // A plugin's pass never starts while paused; one running as the pause began
         // finishes whole (what it read may be the person's own files).
         let paused = match origin.sender {
@@ -287,15 +291,16 @@ impl Ingest {
         };
         let held = match paused {
             Some(p) => {
-                let before = prepared.entries.len();
-                prepared.entries.retain(|e| e.at < p.since);
-                (before - prepared.entries.len()) as u64
+                let before = batch.events.len();
+                batch.events.retain(|e| e.timestamp < p.since);
+                (before - batch.events.len()) as u64
             }
             None => 0,
         };
-        let (me, vault) = (self.clone(), t.vault.clone());
-        vault.submit(
-            prepared,
+        let me = self.clone();
+        self.store.store(
+            tenant,
+            batch,
             Box::new(move |result| {
                 me.metrics.ingest_latency(origin.label, started.elapsed());
                 let result = match result {
@@ -308,8 +313,8 @@ impl Ingest {
                         Ok(r)
                     }
                     Err(e) => {
-                        tracing::error!(tenant = %t.id, plugin = %plugin_id, origin = origin.label, error = %e, "batch not stored");
-                        Err(Refused::Storage(e.to_string()))
+                        tracing::error!(tenant = %t.id, plugin = %plugin_id, origin = origin.label, error = ?e, "batch not stored");
+                        Err(e)
                     }
                 };
                 done(result);

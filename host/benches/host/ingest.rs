@@ -65,7 +65,7 @@ fn report(
 pub fn direct(seconds: u64, threads: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_app_with_hash(dir.path());
-    let vault = &app.tenants[0].vault;
+    let vault = &app.vaults[0];
     let bodies: Vec<Vec<Bytes>> = (0..threads)
         .map(|t| (0..BATCHES_PER_CLIENT).map(|n| batch(t, n)).collect())
         .collect();
@@ -117,7 +117,7 @@ pub fn direct(seconds: u64, threads: usize) -> f64 {
 pub fn direct_pipelined(seconds: u64, in_flight: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_app_with_hash(dir.path());
-    let vault = &app.tenants[0].vault;
+    let vault = &app.vaults[0];
     let bodies: Vec<Bytes> = (0..BATCHES_PER_CLIENT * 4).map(|n| batch(0, n)).collect();
     let (tx, rx) = std::sync::mpsc::channel::<Duration>();
     let rules = Rules::contract(2e9);

@@ -24,7 +24,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::app::App;
+use crate::app::{App, Backend};
+use crate::cluster::Role;
 use openclone_ingest::config::Config;
 use openclone_runtime::registry::Registry;
 use openclone_runtime::sandbox::Runtime;
@@ -54,6 +55,22 @@ pub enum Command {
         /// for any free port).
         #[arg(long)]
         activitywatch_listen: Option<SocketAddr>,
+        /// The role in a cluster: `single` (everything here, no NATS), `frontend` (ingest
+        /// and plugins; batches go to NATS JetStream) or `writer` (keeps the vaults of the
+        /// partitions it holds; answers only /healthz on --listen).
+        #[arg(long, value_enum, default_value = "single")]
+        role: crate::cluster::Role,
+        /// NATS server URLs, comma-separated, overriding `[nats] urls`.
+        #[arg(long, value_name = "URL,URL…")]
+        nats: Option<String>,
+        /// A writer's partitions (`0-3,6`); default every one. It takes each whenever its
+        /// lease is free.
+        #[arg(long)]
+        partitions: Option<String>,
+        /// Run a writer even when a server may acknowledge JetStream writes before its
+        /// fsync (`sync_interval` not `always`), or cannot be checked.
+        #[arg(long)]
+        accept_async_sync: bool,
     },
     /// Set up a folder: a commented openclone.toml, data/ and plugins/, and an API key
     /// (printed once, with a curl line that stores a first event).
@@ -186,7 +203,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             listen,
             activitywatch_listen,
-        } => serve(config, listen, activitywatch_listen),
+            role,
+            nats,
+            partitions,
+            accept_async_sync,
+        } => {
+            let cfg = Config::load(config.as_deref())?;
+            match role {
+                Role::Single => serve(cfg, listen, activitywatch_listen, None),
+                Role::Frontend => {
+                    let settings = crate::cluster::settings(&cfg, nats.as_deref())?;
+                    serve(cfg, listen, activitywatch_listen, Some(settings))
+                }
+                Role::Writer => {
+                    let settings = crate::cluster::settings(&cfg, nats.as_deref())?;
+                    let addr = listen.unwrap_or(cfg.listen);
+                    crate::cluster::serve_writer(
+                        cfg,
+                        settings,
+                        addr,
+                        partitions.as_deref(),
+                        accept_async_sync,
+                    )
+                }
+            }
+        }
         Command::Capture {
             config,
             plugins,
@@ -234,10 +275,11 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
         anyhow::bail!("no tenant {id:?} in the configuration");
     }
     let app = App::open(&cfg)?;
-    for t in app
+    for (i, t) in app
         .tenants
         .iter()
-        .filter(|t| only.is_none_or(|id| id == t.id))
+        .enumerate()
+        .filter(|(_, t)| only.is_none_or(|id| id == t.id))
     {
         println!(
             "tenant {}: rebuilding the dedup index from {} …",
@@ -245,8 +287,8 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
             t.root.display()
         );
         let started = std::time::Instant::now();
-        let r = t
-            .vault
+        let r = app
+            .vault(i)?
             .reindex()
             .with_context(|| format!("tenant {}", t.id))?;
         println!(
@@ -257,7 +299,6 @@ fn reindex(config: Option<PathBuf>, only: Option<&str>) -> anyhow::Result<()> {
             started.elapsed().as_secs_f64()
         );
         let started = std::time::Instant::now();
-        let i = app.tenants.iter().position(|x| x.id == t.id).unwrap_or(0);
         let Some(feed) = app.recall.get(i).and_then(Option::as_ref) else {
             continue;
         };
@@ -405,12 +446,14 @@ fn import_since(cfg: &mut Config, since: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve` as the single process, or, with `nats`, as a cluster frontend whose batches go
+/// to JetStream.
 fn serve(
-    config: Option<PathBuf>,
+    mut cfg: Config,
     listen: Option<SocketAddr>,
     activitywatch_listen: Option<SocketAddr>,
+    nats: Option<openclone_cluster::NatsSettings>,
 ) -> anyhow::Result<()> {
-    let mut cfg = Config::load(config.as_deref())?;
     if let Some(addr) = activitywatch_listen {
         cfg.activitywatch.listen = addr;
         cfg.activitywatch.check()?;
@@ -418,15 +461,27 @@ fn serve(
     let addr = listen.unwrap_or(cfg.listen);
     let tls = crate::http::tls::acceptor_for(&cfg, addr)?;
     let warm = std::thread::spawn(openclone_vault::redact::warm);
-    let app = Arc::new(App::open(&cfg)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let backend = match nats {
+        None => Backend::Local,
+        Some(settings) => {
+            let cluster = rt.block_on(crate::cluster::join(&settings, "frontend"))?;
+            let ids = cfg.tenants.iter().map(|t| t.id.clone()).collect();
+            Backend::Remote(Arc::new(openclone_cluster::Publisher::new(
+                &cluster,
+                ids,
+                rt.handle().clone(),
+            )))
+        }
+    };
+    let app = Arc::new(App::open_with(&cfg, backend)?);
     let runtime = runtime(&cfg)?;
     // The rule sets are compiled before the first request can arrive: one that waited for
     // them held its worker thread, and every connection on it, for ~250 ms (BENCHMARKS.md,
     // "Tail latency").
     let _ = warm.join();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await

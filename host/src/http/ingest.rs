@@ -60,7 +60,8 @@ pub async fn read_body(
 }
 
 /// Stores a `checked` batch of tenant number `tenant`. Errors: the contract's answer to a
-/// refusal (422 with every violation, 500 `storage_failed` or `internal_error`).
+/// refusal (422 with every violation, 500 `storage_failed` or `internal_error`, 503
+/// `unavailable` when no cluster writer answered).
 pub async fn answer(
     app: &App,
     tenant: usize,
@@ -78,5 +79,6 @@ pub async fn answer(
         }
         Refused::Internal(_) => reply::internal_error(),
         Refused::Storage(m) | Refused::NotPermitted(m) => reply::storage_failed(&m),
+        Refused::Unavailable(m) => reply::unavailable(&m),
     })
 }

@@ -87,6 +87,23 @@ pub fn storage_failed(message: &str) -> Response<Body> {
     )
 }
 
+/// How long a client is asked to wait before resending after a 503, seconds.
+pub const RETRY_AFTER_S: u64 = 2;
+
+/// 503 `{"error":"unavailable","message":…}` with `Retry-After`: no cluster writer answered
+/// in time; the batch may be stored or not, and the resend is safe (dedup).
+pub fn unavailable(message: &str) -> Response<Body> {
+    let mut resp = json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({ "error": "unavailable", "message": message }),
+    );
+    resp.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(RETRY_AFTER_S),
+    );
+    resp
+}
+
 /// 500 `{"error":"internal_error"}`: a bug in the host, logged; nothing was stored.
 pub fn internal_error() -> Response<Body> {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

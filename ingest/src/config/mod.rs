@@ -62,6 +62,11 @@ pub struct Config {
     /// `openclone_screen::Settings::from_table` (CONTRACT.md, "The screen capability").
     #[serde(default)]
     pub screen: toml::Table,
+    /// `[nats]`: the cluster of `serve --role frontend|writer`, checked by
+    /// `openclone_cluster::NatsSettings::from_table` (CONTRACT.md, "Beyond one machine").
+    /// The single process ignores it.
+    #[serde(default)]
+    pub nats: toml::Table,
     /// The tenants; with none, one tenant `default` keyed by `$API_KEY`.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,

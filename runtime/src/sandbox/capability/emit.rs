@@ -161,7 +161,9 @@ impl PluginState {
             }),
             Err(Refused::Invalid(errs)) => Err(invalid(errs)),
             Err(Refused::NotPermitted(m)) => Err(EmitError::NotPermitted(m)),
-            Err(Refused::Storage(m) | Refused::Internal(m)) => Err(EmitError::Storage(m)),
+            Err(Refused::Storage(m) | Refused::Unavailable(m) | Refused::Internal(m)) => {
+                Err(EmitError::Storage(m))
+            }
         }
     }
 }

@@ -1,0 +1,70 @@
+//! Where a checked batch goes (DESIGN.md, "Beyond one machine"): the second half of
+//! [`crate::service::Ingest::submit`]. [`LocalStore`] is the single process's vaults; the
+//! cluster's frontend publishes to NATS JetStream instead (`openclone-cluster`). A way in
+//! never learns which one it talks to.
+
+use std::sync::Arc;
+
+use openclone_vault::{Batch, Receipt, Vault};
+
+use crate::guard::no_panic;
+use crate::service::Refused;
+
+/// Called once with a batch's outcome, after it is durable (the vault's fsync, wherever
+/// the vault is) or has failed.
+pub type Done = Box<dyn FnOnce(Result<Receipt, Refused>) + Send>;
+
+/// The store behind the ingest service.
+pub trait Store: Send + Sync {
+    /// Stores tenant number `tenant`'s checked `batch` (policy asked, paused events already
+    /// taken out) and calls `done` once: `Ok` with CONTRACT.md's `stored`/`skipped`/`file`
+    /// only once every stored event is on disk after its fsync; [`Refused::Storage`] when it
+    /// is not (a vault error, no writer answering), [`Refused::Internal`] on a bug.
+    fn store(&self, tenant: usize, batch: Batch, done: Done);
+
+    /// Finishes what is queued and stops taking batches.
+    fn close(&self);
+}
+
+/// The embedded default: each tenant's own [`Vault`] in this process, in tenant order.
+pub struct LocalStore {
+    vaults: Vec<Arc<Vault>>,
+}
+
+impl LocalStore {
+    /// The store over the open `vaults`, one per tenant in config order.
+    pub fn new(vaults: Vec<Arc<Vault>>) -> Self {
+        Self { vaults }
+    }
+
+    /// Tenant number `tenant`'s vault.
+    pub fn vault(&self, tenant: usize) -> &Arc<Vault> {
+        &self.vaults[tenant]
+    }
+}
+
+impl Store for LocalStore {
+    fn store(&self, tenant: usize, batch: Batch, done: Done) {
+        store_in(&self.vaults[tenant], batch, done);
+    }
+
+    fn close(&self) {
+        for v in &self.vaults {
+            v.close();
+        }
+    }
+}
+
+/// Sanitizes and renders `batch` for `vault` (a bug there is caught and answered as
+/// [`Refused::Internal`]), then queues it on the vault's writer thread; `done` runs there
+/// after the fsync.
+pub fn store_in(vault: &Vault, batch: Batch, done: Done) {
+    let prepared = match no_panic("prepare", || vault.prepare(batch)) {
+        Ok(p) => p,
+        Err(m) => return done(Err(Refused::Internal(m))),
+    };
+    vault.submit(
+        prepared,
+        Box::new(move |r| done(r.map_err(|e| Refused::Storage(e.to_string())))),
+    );
+}
