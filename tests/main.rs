@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `openclone` binary, real HTTP on 127.0.0.1, real files.
 
 mod activitywatch;
+mod cluster;
 mod contract;
 mod crash;
 mod dashboard;

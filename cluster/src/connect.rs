@@ -46,24 +46,23 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
         .timeout(settings.reply_timeout())
         .ack_timeout(settings.reply_timeout())
         .build(client.clone());
-    let stream = js
-        .get_or_create_stream(stream::Config {
-            name: settings.stream.clone(),
-            subjects: vec![format!("{SUBJECT_PREFIX}.>")],
-            num_replicas: settings.replicas,
-            storage: stream::StorageType::File,
-            duplicate_window: Duration::from_secs(settings.duplicate_window_s),
-            // An acked batch is in a vault: the stream is transport, not a second store.
-            retention: stream::RetentionPolicy::WorkQueue,
-            ..Default::default()
-        })
-        .await
-        .with_context(|| {
-            format!(
-                "creating or finding the JetStream stream {} (R{})",
-                settings.stream, settings.replicas
-            )
-        })?;
+    // A cluster that has just started has no JetStream leader yet: its first requests
+    // time out. Give it up to a minute.
+    let mut tries = 0;
+    let stream = loop {
+        tries += 1;
+        match make_stream(&js, settings).await {
+            Ok(s) => break s,
+            Err(e) if tries < 12 => {
+                tracing::info!(
+                    error = format!("{e:#}"),
+                    "JetStream not ready; trying again in 5 s"
+                );
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let bucket = settings.lease_bucket();
     let leases = match js.get_key_value(&bucket).await {
         Ok(kv) => kv,
@@ -86,6 +85,31 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
         stream,
         leases,
         settings: settings.clone(),
+    })
+}
+
+/// Creates the batch stream, or finds it. Errors: JetStream did not answer, or refused it
+/// (fewer servers than replicas).
+async fn make_stream(
+    js: &jetstream::Context,
+    settings: &NatsSettings,
+) -> anyhow::Result<jetstream::stream::Stream> {
+    js.get_or_create_stream(stream::Config {
+        name: settings.stream.clone(),
+        subjects: vec![format!("{SUBJECT_PREFIX}.>")],
+        num_replicas: settings.replicas,
+        storage: stream::StorageType::File,
+        duplicate_window: Duration::from_secs(settings.duplicate_window_s),
+        // An acked batch is in a vault: the stream is transport, not a second store.
+        retention: stream::RetentionPolicy::WorkQueue,
+        ..Default::default()
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "creating or finding the JetStream stream {} (R{})",
+            settings.stream, settings.replicas
+        )
     })
 }
 

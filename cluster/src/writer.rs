@@ -211,15 +211,23 @@ impl PartitionWriter {
             })
         };
         let result = async {
+            let mut chunks = consumer
+                .stream()
+                .max_messages_per_batch(PULL)
+                .messages()
+                .await?
+                .ready_chunks(PULL);
             while !*self.stop.borrow() && lease.valid() {
-                let mut batch = consumer
-                    .batch()
-                    .max_messages(PULL)
-                    .expires(Duration::from_secs(1))
-                    .messages()
-                    .await?;
-                let mut pulled = Vec::new();
-                while let Some(m) = batch.next().await {
+                // Whatever has arrived goes to the vaults together; an idle partition
+                // still looks at its lease and the stop flag every second.
+                let chunk = match tokio::time::timeout(Duration::from_secs(1), chunks.next()).await
+                {
+                    Err(_) => continue,
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => chunk,
+                };
+                let mut pulled = Vec::with_capacity(chunk.len());
+                for m in chunk {
                     match m {
                         Ok(m) => pulled.push(m),
                         Err(e) => tracing::debug!(error = %e, "pull status"),

@@ -1,6 +1,7 @@
 //! Test harness: the real `openclone` binary on 127.0.0.1, driven over real HTTP.
 
 pub mod desktop;
+pub mod nats;
 pub mod origin;
 
 use std::io::{BufRead, BufReader};
