@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::crash::Id;
 use crate::durability::{CLIENTS, batch_keys, load_batch, markers_in};
 use crate::support::nats::Nats;
-use crate::support::{Host, KEY, UNLIMITED, agent, wait_for};
+use crate::support::{Host, KEY, UNLIMITED, agent, openclone, wait_for};
 
 /// Cycles of the kill test in CI; `OPENCLONE_CLUSTER_CYCLES=20` for the long run.
 fn cycles() -> usize {
@@ -268,7 +268,17 @@ fn a_writer_killed_between_its_answer_and_its_ack_is_skipped_by_dedup_not_stored
     assert!(!first.wait_exit(), "the writer died before its ack");
     assert!(first.log().contains("exit-before-ack"), "{}", first.log());
 
-    let second = writer(shared.path(), &table, &[]);
+    // The partition moves to a writer on another folder that has only a copy of the
+    // vault (no dedup index): the index is rebuilt from the vault's markers.
+    let moved = tempfile::tempdir().expect("the new writer's folder");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(shared.path().join("vaults"))
+        .arg(moved.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(copied, "cp -a the vaults");
+    let second = writer(moved.path(), &table, &[]);
     assert!(
         wait_for(30, || held(&second.base).len() == 4),
         "the second writer takes the partitions once the dead one's leases expire"
@@ -288,7 +298,7 @@ fn a_writer_killed_between_its_answer_and_its_ack_is_skipped_by_dedup_not_stored
         nats.backlog("OPENCLONE")
     );
     eprintln!("redelivered and acked after {:?}", started.elapsed());
-    let counts = markers_in(&shared.path().join("vaults/default"));
+    let counts = markers_in(&moved.path().join("vaults/default"));
     assert_once(&[(900, 1)], &counts, "after the redelivery");
     assert_eq!(counts.len(), crate::durability::EVENTS);
 }
@@ -357,4 +367,67 @@ fn a_node_stopped_by_sigstop_never_gives_one_partition_two_writers() {
     resend_all(&front.base, &attempted);
     let counts = markers_in(&shared.path().join("vaults/default"));
     assert_once(&attempted, &counts, "after resending everything");
+}
+
+#[test]
+fn a_writer_refuses_a_jetstream_that_acknowledges_before_its_fsync() {
+    let nats = Nats::start_with(1, false);
+    let table = nats_table(&nats.urls_toml(), &nats.monitors_toml(), 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("openclone.toml");
+    std::fs::write(&config, &table).expect("config");
+    let config = config.display().to_string();
+    let (ok, _, err) = openclone(
+        dir.path(),
+        &[
+            "serve",
+            "--role",
+            "writer",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            &config,
+        ],
+    );
+    assert!(!ok, "the writer refuses to start");
+    assert!(
+        err.contains("acknowledges JetStream writes before its fsync")
+            && err.contains("sync_interval: always")
+            && err.contains("--accept-async-sync"),
+        "{err}"
+    );
+    let (ok, out, _) = openclone(dir.path(), &["doctor", "--config", &config]);
+    assert!(!ok, "doctor fails\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("FAIL  nats") && l.contains("before its fsync")),
+        "{out}"
+    );
+    let told = Host::wrapped(
+        &table,
+        |_| {},
+        &[
+            "sh",
+            "-c",
+            "exec \"$0\" \"$@\" --role writer --accept-async-sync",
+        ],
+    );
+    assert!(
+        wait_for(30, || held(&told.base).len() == 4),
+        "with --accept-async-sync it runs"
+    );
+    assert!(
+        told.log().contains("--accept-async-sync"),
+        "it says so in its log"
+    );
+
+    let synced = Nats::start(1);
+    let table = nats_table(&synced.urls_toml(), &synced.monitors_toml(), 1);
+    std::fs::write(dir.path().join("openclone.toml"), &table).expect("config");
+    let (_, out, _) = openclone(dir.path(), &["doctor", "--config", &config]);
+    assert!(
+        out.contains("ok    nats: server n0 syncs every JetStream write"),
+        "{out}"
+    );
+    assert!(out.contains("ok    nats: stream OPENCLONE"), "{out}");
 }

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::context::GetStreamErrorKind;
 use serde_json::Value;
 
-use crate::connect::Cluster;
+use crate::settings::NatsSettings;
 
 /// One finding: passed or not, and what was seen or what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,20 +20,73 @@ pub struct Finding {
     pub message: String,
 }
 
-/// The stream's replica count against `[nats] replicas`, and where its leader is.
-///
-/// Errors: the stream's info could not be read.
-pub async fn replicas(cluster: &Cluster) -> anyhow::Result<Finding> {
-    let mut stream = cluster.stream.clone();
-    let info = stream.info().await?;
+/// What `doctor` reports of `[nats]`, without creating anything: whether a server answers,
+/// the stream's replicas ([`replicas`]), and each server's sync setting ([`sync_always`]).
+pub async fn doctor(settings: &NatsSettings) -> Vec<Finding> {
+    let connected = tokio::time::timeout(
+        Duration::from_secs(10),
+        async_nats::ConnectOptions::new()
+            .name("openclone-doctor")
+            .connect(settings.urls.clone()),
+    )
+    .await;
+    let client = match connected {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            return vec![fail(format!(
+                "cannot connect to {}: {e}",
+                settings.urls.join(",")
+            ))];
+        }
+        Err(_) => {
+            return vec![fail(format!(
+                "no NATS server answered at {} within 10 s",
+                settings.urls.join(",")
+            ))];
+        }
+    };
+    let js = async_nats::jetstream::new(client);
+    let mut out = vec![match js.get_stream(&settings.stream).await {
+        Ok(mut stream) => match stream.info().await {
+            Ok(info) => replicas(info, settings.replicas),
+            Err(e) => fail(format!("stream {}: {e}", settings.stream)),
+        },
+        Err(e) if matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {
+            Finding {
+                ok: true,
+                message: format!(
+                    "stream {} does not exist yet; the first frontend or writer creates it with {} replica(s)",
+                    settings.stream, settings.replicas
+                ),
+            }
+        }
+        Err(e) => fail(format!(
+            "stream {}: {e} (is JetStream enabled on the servers?)",
+            settings.stream
+        )),
+    }];
+    let monitor = settings.monitor.clone();
+    match tokio::task::spawn_blocking(move || sync_always(&monitor)).await {
+        Ok(found) => out.extend(found),
+        Err(e) => out.push(fail(format!("the sync check: {e}"))),
+    }
+    out
+}
+
+fn fail(message: String) -> Finding {
+    Finding { ok: false, message }
+}
+
+/// The stream's replica count (from its `info`) against `want` (`[nats] replicas`), and
+/// where its leader is.
+pub fn replicas(info: &async_nats::jetstream::stream::Info, want: usize) -> Finding {
     let have = info.config.num_replicas;
-    let want = cluster.settings.replicas;
     let leader = info
         .cluster
         .as_ref()
         .and_then(|c| c.leader.clone())
         .unwrap_or_else(|| "none".into());
-    Ok(Finding {
+    Finding {
         ok: have >= want,
         message: match have >= want {
             true => format!(
@@ -43,7 +98,7 @@ pub async fn replicas(cluster: &Cluster) -> anyhow::Result<Finding> {
                 info.config.name, info.config.name
             ),
         },
-    })
+    }
 }
 
 /// Whether each server of `[nats] monitor` syncs every JetStream write (`/varz`'s

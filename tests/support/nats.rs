@@ -40,6 +40,17 @@ impl Nats {
     /// Starts `n` nodes (one cluster when `n > 1`) and waits until JetStream answers on
     /// every one.
     pub fn start(n: usize) -> Self {
+        Self::start_with(n, true)
+    }
+
+    /// [`Nats::start`]; with `sync_always` false, JetStream keeps its default (an fsync
+    /// every two minutes, acknowledging before it).
+    pub fn start_with(n: usize, sync_always: bool) -> Self {
+        let sync = if sync_always {
+            ", sync_interval: always"
+        } else {
+            ""
+        };
         let python = venv_python("cluster");
         let server = python.with_file_name("nats-server");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -63,7 +74,7 @@ impl Nats {
                 std::fs::write(
                     &conf,
                     format!(
-                        "server_name: {name}\nlisten: 127.0.0.1:{client}\nhttp: 127.0.0.1:{http}\nmax_payload: 8MB\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n{cluster}\n"
+                        "server_name: {name}\nlisten: 127.0.0.1:{client}\nhttp: 127.0.0.1:{http}\nmax_payload: 8MB\njetstream {{ store_dir: {store:?}{sync} }}\n{cluster}\n"
                     ),
                 )
                 .expect("node config");

@@ -1,5 +1,6 @@
 //! `openclone doctor`: checks the configuration, keys, vaults (writable, free space), the
-//! compile cache, every plugin (manifest, settings, component), the ActivityWatch port
+//! compile cache, every plugin (manifest, settings, component), the ActivityWatch port,
+//! the cluster's stream and sync setting (`[nats]`)
 //! and, for plugin authors, the `wasm32-wasip2` target; prints what is wrong and the fix, exits non-zero on a FAIL.
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,33 @@ fn screen(cfg: &Config, registry: &Registry, ok: &mut bool) {
             Err(e) if !used => warn(what, &format!("{e} (no enabled plugin uses the screen)")),
             outcome => report(ok, what, outcome),
         }
+    }
+}
+
+/// `[nats]`, when the file has one: the servers answer, the stream's replicas, and that
+/// every server syncs JetStream writes before acknowledging them (a FAIL otherwise: a
+/// writer refuses to start on it without `--accept-async-sync`).
+fn nats(cfg: &Config, ok: &mut bool) {
+    if cfg.nats.is_empty() {
+        return;
+    }
+    let settings = match crate::cluster::settings(cfg, None) {
+        Ok(s) => s,
+        Err(e) => return report(ok, "nats", Err(format!("{e:#} — fix: correct it"))),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(ok, "nats", Err(e.to_string())),
+    };
+    for f in rt.block_on(openclone_cluster::check::doctor(&settings)) {
+        report(
+            ok,
+            "nats",
+            if f.ok { Ok(f.message) } else { Err(f.message) },
+        );
     }
 }
 
@@ -251,6 +279,7 @@ pub fn run(config: Option<PathBuf>) -> anyhow::Result<()> {
     }
     activitywatch(&cfg);
     screen(&cfg, &registry, &mut ok);
+    nats(&cfg, &mut ok);
     if registry.entries().is_empty() {
         warn(
             "plugins",
