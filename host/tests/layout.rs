@@ -199,7 +199,9 @@ fn circle(tops: &BTreeSet<String>, edges: &Edges) -> Option<Vec<String>> {
 fn the_modules_of_each_host_crate_import_in_one_direction() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut report = String::new();
-    for krate in ["vault", "ingest", "recall", "screen", "runtime", "host"] {
+    for krate in [
+        "vault", "ingest", "recall", "screen", "cluster", "runtime", "host",
+    ] {
         let src = root.join(krate).join("src");
         let (tops, edges) = edges(&src);
         assert!(

@@ -19,6 +19,7 @@ use crate::clock::unix_now;
 use crate::guard::no_panic;
 use crate::metrics::Metrics;
 use crate::pause::Pause;
+pub use crate::store::Refused;
 use crate::store::Store;
 
 /// Who built a batch's envelope: what the [`PluginPolicy`] holds it to.
@@ -66,24 +67,6 @@ impl Origin {
             sender: Sender::Host,
         }
     }
-}
-
-/// Why a batch was not stored; each way in maps it to its own answer (422/500, the WIT
-/// `emit-error`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
-    /// Field violations, each naming its field (CONTRACT.md: 422).
-    Invalid(Vec<FieldError>),
-    /// The plugin may not emit this source type.
-    NotPermitted(String),
-    /// The vault failed (CONTRACT.md: 500 `storage_failed`).
-    Storage(String),
-    /// No vault writer answered in time (a cluster frontend, DESIGN.md "Beyond one
-    /// machine"): the batch may or may not be stored, and a resend is safe (dedup).
-    /// CONTRACT.md: 503 `unavailable` with `Retry-After`.
-    Unavailable(String),
-    /// A bug in the host, caught and logged (500 `internal_error`).
-    Internal(String),
 }
 
 /// Host policy over plugin ids, asked for every batch by [`Ingest::check`] (implemented

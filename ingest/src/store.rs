@@ -5,10 +5,27 @@
 
 use std::sync::Arc;
 
-use openclone_vault::{Batch, Receipt, Vault};
+use openclone_vault::{Batch, FieldError, Receipt, Vault};
 
 use crate::guard::no_panic;
-use crate::service::Refused;
+
+/// Why a batch was not stored; each way in maps it to its own answer (422/500, the WIT
+/// `emit-error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Field violations, each naming its field (CONTRACT.md: 422).
+    Invalid(Vec<FieldError>),
+    /// The plugin may not emit this source type.
+    NotPermitted(String),
+    /// The vault failed (CONTRACT.md: 500 `storage_failed`).
+    Storage(String),
+    /// No vault writer answered in time (a cluster frontend, DESIGN.md "Beyond one
+    /// machine"): the batch may or may not be stored, and a resend is safe (dedup).
+    /// CONTRACT.md: 503 `unavailable` with `Retry-After`.
+    Unavailable(String),
+    /// A bug in the host, caught and logged (500 `internal_error`).
+    Internal(String),
+}
 
 /// Called once with a batch's outcome, after it is durable (the vault's fsync, wherever
 /// the vault is) or has failed.
