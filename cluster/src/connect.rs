@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use async_nats::jetstream::context::{CreateStreamError, CreateStreamErrorKind};
 use async_nats::jetstream::{self, kv, stream};
 
 use crate::settings::NatsSettings;
@@ -53,14 +54,25 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
         tries += 1;
         match make_stream(&js, settings).await {
             Ok(s) => break s,
-            Err(e) if tries < 12 => {
-                tracing::info!(
-                    error = format!("{e:#}"),
-                    "JetStream not ready; trying again in 5 s"
-                );
+            Err(e)
+                if tries < 12
+                    && matches!(
+                        e.kind(),
+                        CreateStreamErrorKind::TimedOut
+                            | CreateStreamErrorKind::JetStreamUnavailable
+                    ) =>
+            {
+                tracing::info!(error = %e, "JetStream not ready; trying again in 5 s");
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "creating or finding the JetStream stream {} (R{}); the subjects openclone.batch.> may belong to one stream only",
+                        settings.stream, settings.replicas
+                    )
+                });
+            }
         }
     };
     let bucket = settings.lease_bucket();
@@ -89,11 +101,11 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
 }
 
 /// Creates the batch stream, or finds it. Errors: JetStream did not answer, or refused it
-/// (fewer servers than replicas).
+/// (fewer servers than replicas, another stream holding the subjects).
 async fn make_stream(
     js: &jetstream::Context,
     settings: &NatsSettings,
-) -> anyhow::Result<jetstream::stream::Stream> {
+) -> Result<jetstream::stream::Stream, CreateStreamError> {
     js.get_or_create_stream(stream::Config {
         name: settings.stream.clone(),
         subjects: vec![format!("{SUBJECT_PREFIX}.>")],
@@ -105,12 +117,6 @@ async fn make_stream(
         ..Default::default()
     })
     .await
-    .with_context(|| {
-        format!(
-            "creating or finding the JetStream stream {} (R{})",
-            settings.stream, settings.replicas
-        )
-    })
 }
 
 /// The partition count lives in its own bucket (`<stream>-layout`, no max age), written by

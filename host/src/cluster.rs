@@ -19,7 +19,7 @@ use openclone_ingest::config::Config;
 use openclone_ingest::guard::no_panic;
 use openclone_ingest::service::Refused;
 use openclone_ingest::store::{Done, store_in};
-use openclone_vault::{Rules, Vault, validate_body};
+use openclone_vault::{Rules, Selection, SourceType, Vault, validate_body};
 use serde_json::json;
 
 use crate::app::open_vault;
@@ -144,7 +144,8 @@ pub fn serve_writer(
                 .trim(),
             std::process::id()
         );
-        let vaults: Arc<dyn Vaults> = Arc::new(WriterVaults::new(cfg.clone(), settings.lease_ttl()));
+        let vaults = Arc::new(WriterVaults::new(cfg.clone(), settings.lease_ttl()));
+        let retention = tokio::spawn(retain(vaults.clone(), stopping.clone()));
         let work = tokio::spawn(writer::run(
             cluster,
             vaults,
@@ -184,9 +185,32 @@ pub fn serve_writer(
         let _ = stop.send(true);
         let _ = work.await;
         let _ = http.await;
+        let _ = retention.await;
         tracing::info!("writer stopped");
         anyhow::Ok(())
     })
+}
+
+/// `[retention]` on a writer: each tenant's vault forgets what is older than each source
+/// type's retention (no tombstones, as in the single process) when the writer opens it
+/// ([`Vaults::open`]) and then every [`crate::forget::RETENTION_EVERY`]; later passes look
+/// from a day before the last bound. Runs until `stop` turns true.
+async fn retain(vaults: Arc<WriterVaults>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let rules = vaults.cfg.retention();
+    if rules.is_empty() {
+        return;
+    }
+    let mut done_to: HashMap<(String, usize), jiff::Timestamp> = HashMap::new();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(crate::forget::RETENTION_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let (v, r, from) = (vaults.clone(), rules.clone(), done_to.clone());
+        if let Ok(bounds) = tokio::task::spawn_blocking(move || v.retain_once(&r, &from)).await {
+            done_to = bounds;
+        }
+    }
 }
 
 /// The vaults of the partitions a writer holds, opened when it takes a partition and
@@ -231,6 +255,68 @@ impl WriterVaults {
     }
 }
 
+impl WriterVaults {
+    /// One retention pass over the open tenants; returns each (tenant, rule)'s new bound.
+    fn retain_once(
+        &self,
+        rules: &[(SourceType, jiff::SignedDuration)],
+        done_to: &HashMap<(String, usize), jiff::Timestamp>,
+    ) -> HashMap<(String, usize), jiff::Timestamp> {
+        let open: Vec<(String, Arc<Vault>)> = match self.open.lock() {
+            Ok(open) => open
+                .iter()
+                .map(|(id, t)| (id.clone(), t.vault.clone()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out = done_to.clone();
+        for (id, vault) in open {
+            retain_tenant(&id, &vault, rules, done_to, &mut out);
+        }
+        out
+    }
+}
+
+/// Tenant `id`'s retention pass: for each rule, forget what is older than it, from a day
+/// before the bound in `done_to` (the whole vault the first time); new bounds go to `out`.
+fn retain_tenant(
+    id: &str,
+    vault: &Vault,
+    rules: &[(SourceType, jiff::SignedDuration)],
+    done_to: &HashMap<(String, usize), jiff::Timestamp>,
+    out: &mut HashMap<(String, usize), jiff::Timestamp>,
+) {
+    let now = jiff::Timestamp::now();
+    for (ri, &(source, keep)) in rules.iter().enumerate() {
+        let Ok(to) = now.checked_sub(keep) else {
+            continue;
+        };
+        let slot = (id.to_owned(), ri);
+        let from = done_to
+            .get(&slot)
+            .and_then(|d| d.checked_sub(jiff::SignedDuration::from_hours(24)).ok())
+            .unwrap_or(jiff::Timestamp::MIN);
+        let sel = Selection {
+            from,
+            to,
+            source: Some(source),
+            plugin: None,
+            tombstone: false,
+        };
+        match vault.forget(sel, false) {
+            Ok(o) => {
+                if o.entries > 0 {
+                    tracing::info!(tenant = %id, source = %source, entries = o.entries, files = o.files.len(), "retention: forgot what is older than the source type's retention");
+                }
+                out.insert(slot, to);
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %id, source = %source, error = %e, "retention pass failed; retried at the next");
+            }
+        }
+    }
+}
+
 impl Vaults for WriterVaults {
     fn open(&self, p: u32, partitions: u32) -> anyhow::Result<()> {
         for t in self
@@ -241,6 +327,13 @@ impl Vaults for WriterVaults {
         {
             let lock = self.lock_tenant(&t.id)?;
             let vault = Arc::new(open_vault(&self.cfg, t, None)?);
+            retain_tenant(
+                &t.id,
+                &vault,
+                &self.cfg.retention(),
+                &HashMap::new(),
+                &mut HashMap::new(),
+            );
             let tenant = OpenTenant {
                 vault,
                 earliest: t.earliest(),

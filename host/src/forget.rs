@@ -77,10 +77,11 @@ pub fn forget(app: &App, req: &Request) -> anyhow::Result<Outcome> {
 
 /// `[retention]` on a schedule: each pass forgets, for every tenant and every listed source
 /// type, what is older than its retention. The first pass looks at the whole vault, later
-/// ones only from a day before the last pass's bound. Runs until `stop` turns true.
+/// ones only from a day before the last pass's bound. Runs until `stop` turns true; not at
+/// all on a cluster frontend, which holds no vault.
 pub async fn retain(app: std::sync::Arc<App>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let rules = app.config.retention();
-    if rules.is_empty() {
+    if rules.is_empty() || app.vaults.is_empty() {
         return;
     }
     let mut done_to: Vec<Option<Timestamp>> = vec![None; rules.len() * app.tenants.len()];
