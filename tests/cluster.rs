@@ -110,7 +110,7 @@ impl Load {
                             let b = bases.lock().expect("lock");
                             b[(client + requests) % b.len()].clone()
                         };
-                        let body = load_batch(id.0, id.1).to_string();
+                        let body = cluster_batch(id.0, id.1).to_string();
                         let answer = agent
                             .post(format!("{base}/api/v1/ingest"))
                             .header("X-API-Key", KEY)
@@ -126,7 +126,7 @@ impl Load {
                                     "only 503 (no writer in time) or 500 (a failed publish), got {status}: {text}"
                                 );
                             }
-                            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                            Err(_) => std::thread::sleep(Duration::from_millis(200)),
                         }
                     }
                 })
@@ -150,11 +150,23 @@ impl Load {
     }
 }
 
+/// [`load_batch`] with its timestamps folded into 600 days from 2024-02-18, so a client
+/// that sends thousands of batches (fast failures while a frontend is down) never reaches
+/// the future; the keys come from `raw_ref` and do not change.
+fn cluster_batch(client: usize, n: usize) -> Value {
+    let mut b = load_batch(client, n);
+    for e in b["events"].as_array_mut().into_iter().flatten() {
+        let t = e["timestamp"].as_f64().unwrap_or(0.0) - 1_708_258_800.0;
+        e["timestamp"] = Value::from(1_708_258_800.0 + t % (600.0 * 86_400.0));
+    }
+    b
+}
+
 /// Sends every batch of `ids` again until each is answered 200 (the cluster has settled).
 fn resend_all(base: &str, ids: &[Id]) {
     let agent = agent();
     for &(c, n) in ids {
-        let body = load_batch(c, n).to_string();
+        let body = cluster_batch(c, n).to_string();
         let ok = wait_for(90, || {
             agent
                 .post(format!("{base}/api/v1/ingest"))
@@ -468,4 +480,110 @@ fn a_writer_applies_retention_to_the_vaults_it_takes() {
         "the writer that took the partition forgot what is past its retention\n{}",
         second.log()
     );
+}
+
+#[test]
+fn a_secret_never_reaches_the_servers_disks_and_a_rogue_message_is_refused() {
+    let nats = Nats::start(1);
+    let table = nats_table(&nats.urls_toml(), &nats.monitors_toml(), 1);
+    let shared = tempfile::tempdir().expect("shared vault folder");
+    let front = frontend(&table);
+    let secret = "AKIAB3WKH5DNSIPZZ5FK";
+    let batch = crate::support::note(
+        1_717_000_000.0,
+        &format!(
+            "aws key {secret} in text\n## forged heading\n<!-- openclone:entry v=1 key=00 -->"
+        ),
+        "secret-1",
+    );
+    // No writer yet: the batch waits in the stream, on the servers' disks, and the client
+    // is told 503.
+    let r = front.post(&batch);
+    assert_eq!(r.status, 503, "{}", r.json);
+    assert_eq!(r.retry_after.as_deref(), Some("2"));
+    assert_eq!(nats.backlog("OPENCLONE").0, 0, "no consumer yet");
+    let mut stack = vec![nats.stores().to_path_buf()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files += 1;
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds the secret: the frontend must redact before it publishes",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "the servers keep files");
+
+    // A writer comes: the waiting batch is stored, redacted, one entry.
+    let w = writer(shared.path(), &table, &[]);
+    assert!(wait_for(30, || held(&w.base).len() == 4));
+    assert!(
+        wait_for(20, || !crate::support::vault_files(
+            &shared.path().join("vaults/default")
+        )
+        .is_empty()),
+        "the batch that waited is stored"
+    );
+    let (file, text) = crate::support::vault_files(&shared.path().join("vaults/default"))
+        .into_iter()
+        .next()
+        .expect("a daily file");
+    assert!(
+        !text.contains(secret),
+        "{file}: redacted in the vault\n{text}"
+    );
+    assert_eq!(
+        crate::support::structure(&text).h2,
+        1,
+        "one entry heading\n{text}"
+    );
+    let again = front.post(&batch);
+    assert_eq!(
+        again.json["skipped"], 1,
+        "the client's resend is skipped: {}",
+        again.json
+    );
+
+    // Rogue messages on the stream's subjects, as any client of the servers could send:
+    // not JSON, a batch on another tenant's partition, a tenant no writer keeps.
+    let p = (0..4)
+        .find(|p| !nats_subject_is("default", *p))
+        .expect("a partition that is not default's");
+    nats.publish_raw("openclone.batch.default.0", b"not json at all");
+    nats.publish_raw(
+        &format!("openclone.batch.default.{p}"),
+        br#"{"keys":[],"batch":{"events":[]}}"#,
+    );
+    let r = front.post(&load_batch(901, 0));
+    assert_eq!(
+        r.json["stored"],
+        crate::durability::EVENTS,
+        "the writer still takes batches"
+    );
+    assert!(
+        wait_for(20, || {
+            let (pending, ack_pending, _) = nats.backlog("OPENCLONE");
+            pending == 0 && ack_pending == 0
+        }),
+        "the rogue messages were refused and acked, not delivered forever: {:?}",
+        nats.backlog("OPENCLONE")
+    );
+}
+
+/// Whether tenant `tenant` lives in partition `p` of 4 (the writer's rule, from its
+/// definition in CONTRACT.md: sha256 of the id, first 8 bytes big-endian, modulo 4).
+fn nats_subject_is(tenant: &str, p: u64) -> bool {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(tenant.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(first) % 4 == p
 }

@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 
 use async_nats::{HeaderMap, header};
 use futures_util::StreamExt as _;
+use openclone_ingest::guard::no_panic;
 use openclone_ingest::service::Refused;
 use openclone_ingest::store::{Done, Store};
-use openclone_vault::{Batch, Receipt, Tally};
+use openclone_vault::prepare::keys_of;
+use openclone_vault::sanitize::sanitize_batch;
+use openclone_vault::{Batch, Policy, Receipt, Tally};
 
 use crate::connect::Cluster;
 use crate::wire::{self, Answer, REPLY_HEADER};
@@ -18,15 +21,19 @@ pub struct Publisher {
     runtime: tokio::runtime::Handle,
     client: async_nats::Client,
     js: async_nats::jetstream::Context,
-    tenants: Vec<String>,
+    tenants: Vec<(String, Policy)>,
     partitions: u32,
     reply_timeout: Duration,
 }
 
 impl Publisher {
-    /// The publisher over `cluster` for `tenants` (ids, in config order), spawning its
-    /// waits on `runtime`.
-    pub fn new(cluster: &Cluster, tenants: Vec<String>, runtime: tokio::runtime::Handle) -> Self {
+    /// The publisher over `cluster` for `tenants` (ids with their sanitization policy, in
+    /// config order), spawning its waits on `runtime`.
+    pub fn new(
+        cluster: &Cluster,
+        tenants: Vec<(String, Policy)>,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
         Self {
             runtime,
             client: cluster.client.clone(),
@@ -39,7 +46,9 @@ impl Publisher {
 }
 
 impl Store for Publisher {
-    fn store(&self, tenant: usize, batch: Batch, done: Done) {
+    /// Computes the events' dedup keys, sanitizes the batch with the tenant's policy (so
+    /// no secret the rules catch reaches the servers' disks), and publishes it.
+    fn store(&self, tenant: usize, mut batch: Batch, done: Done) {
         if batch.events.is_empty() {
             // Every event was held by a pause: nothing to send.
             return done(Ok(Receipt {
@@ -48,13 +57,17 @@ impl Store for Publisher {
                 files: Vec::new(),
             }));
         }
-        let id = &self.tenants[tenant];
+        let (id, policy) = &self.tenants[tenant];
+        let keys = keys_of(&batch);
+        if let Err(m) = no_panic("sanitize", || sanitize_batch(&mut batch, *policy)) {
+            return done(Err(Refused::Internal(m)));
+        }
         let send = Send {
             client: self.client.clone(),
             js: self.js.clone(),
             subject: wire::subject(id, self.partitions),
-            message_id: wire::message_id(id, &batch),
-            body: wire::encode(&batch).into(),
+            message_id: wire::message_id(id, &keys),
+            body: wire::encode(&batch, &keys).into(),
             deadline: Instant::now() + self.reply_timeout,
             timeout: self.reply_timeout,
         };

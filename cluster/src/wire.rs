@@ -44,15 +44,11 @@ pub fn tenant_of(subject: &str) -> Option<&str> {
     (p.parse::<u32>().is_ok() && !tenant.is_empty() && !tenant.contains('.')).then_some(tenant)
 }
 
-/// The batch's `Nats-Msg-Id`: hex sha256 of the tenant id and the batch's dedup keys,
-/// sorted — the same for a client's resend of the same events, so the server drops a
-/// second publish within the duplicate window.
-pub fn message_id(tenant: &str, batch: &Batch) -> String {
-    let mut keys: Vec<[u8; 32]> = batch
-        .events
-        .iter()
-        .map(|e| DedupKey::of(batch.source_type, &batch.plugin_id, e).0)
-        .collect();
+/// The batch's `Nats-Msg-Id`: hex sha256 of the tenant id, a zero byte and the batch's
+/// dedup `keys`, sorted — the same for a client's resend of the same events, so the server
+/// drops a second publish within the duplicate window.
+pub fn message_id(tenant: &str, keys: &[DedupKey]) -> String {
+    let mut keys: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
     keys.sort_unstable();
     let mut h = Sha256::new();
     h.update(tenant.as_bytes());
@@ -63,9 +59,10 @@ pub fn message_id(tenant: &str, batch: &Batch) -> String {
     hex::encode(h.finalize())
 }
 
-/// `batch` as CONTRACT.md's request body, which the writer checks again with the same
-/// rules (it trusts no rendered Markdown from the wire).
-pub fn encode(batch: &Batch) -> Vec<u8> {
+/// The message body: `{"keys": [hex…], "batch": <CONTRACT.md's request body>}`, the batch
+/// already sanitized and `keys` its events' dedup keys computed before that. The writer
+/// checks the batch again with the same rules (it trusts no rendered Markdown).
+pub fn encode(batch: &Batch, keys: &[DedupKey]) -> Vec<u8> {
     let events: Vec<Value> = batch
         .events
         .iter()
@@ -88,7 +85,34 @@ pub fn encode(batch: &Batch) -> Vec<u8> {
         "timestamp": batch.timestamp,
         "events": events,
     });
-    serde_json::to_vec(&body).unwrap_or_default()
+    let keys: Vec<String> = keys.iter().map(|k| hex::encode(k.0)).collect();
+    serde_json::to_vec(&json!({ "keys": keys, "batch": body })).unwrap_or_default()
+}
+
+/// Reads a message body of [`encode`]: the batch (still to be checked) and one key per
+/// event. Errors: the violations, naming `keys` or `batch`.
+pub fn decode(body: &[u8]) -> Result<(Value, Vec<DedupKey>), Vec<FieldError>> {
+    let bad = |field: &str, rule: &str| vec![FieldError::new(field, rule)];
+    let mut v: Value =
+        serde_json::from_slice(body).map_err(|e| bad("body", &format!("not valid JSON: {e}")))?;
+    let keys: Option<Vec<DedupKey>> = v["keys"].as_array().and_then(|a| {
+        a.iter()
+            .map(|k| k.as_str().and_then(DedupKey::from_hex))
+            .collect()
+    });
+    let keys = keys.ok_or_else(|| bad("keys", "an array of 64-hex-digit dedup keys"))?;
+    let batch = v
+        .get_mut("batch")
+        .map(Value::take)
+        .ok_or_else(|| bad("batch", "missing"))?;
+    let events = batch["events"].as_array().map_or(0, Vec::len);
+    if events != keys.len() {
+        return Err(bad(
+            "keys",
+            &format!("{} keys for {events} events: one per event", keys.len()),
+        ));
+    }
+    Ok((batch, keys))
 }
 
 /// A writer's answer, JSON on the frontend's inbox.
@@ -174,7 +198,8 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openclone_vault::{Rules, validate_body};
+    use openclone_vault::prepare::keys_of;
+    use openclone_vault::{Rules, validate_body, validate_value};
 
     fn batch(ids: &[&str]) -> Batch {
         let events: Vec<String> = ids
@@ -193,25 +218,28 @@ mod tests {
     #[test]
     fn the_body_round_trips_through_the_contract_rules() {
         let b = batch(&["a", "b"]);
-        let again =
-            validate_body(&encode(&b), &Rules::contract(1_800_000_000.0)).expect("re-checked");
+        let (value, keys) = decode(&encode(&b, &keys_of(&b))).expect("decoded");
+        assert!(keys == keys_of(&b));
+        let again = validate_value(value, &Rules::contract(1_800_000_000.0)).expect("re-checked");
         assert_eq!(again, b);
     }
 
     #[test]
+    fn a_body_without_a_key_per_event_is_refused_naming_keys() {
+        let b = batch(&["a", "b"]);
+        let keys = keys_of(&b);
+        let e = decode(&encode(&b, &keys[..1])).expect_err("one key short");
+        assert_eq!(e[0].field, "keys");
+        let e = decode(br#"{"keys":["zz"],"batch":{}}"#).expect_err("not hex");
+        assert_eq!(e[0].field, "keys");
+    }
+
+    #[test]
     fn the_message_id_ignores_order_and_names_the_tenant() {
-        assert_eq!(
-            message_id("t", &batch(&["a", "b"])),
-            message_id("t", &batch(&["b", "a"]))
-        );
-        assert_ne!(
-            message_id("t", &batch(&["a"])),
-            message_id("u", &batch(&["a"]))
-        );
-        assert_ne!(
-            message_id("t", &batch(&["a"])),
-            message_id("t", &batch(&["a", "b"]))
-        );
+        let id = |t: &str, ids: &[&str]| message_id(t, &keys_of(&batch(ids)));
+        assert_eq!(id("t", &["a", "b"]), id("t", &["b", "a"]));
+        assert_ne!(id("t", &["a"]), id("u", &["a"]));
+        assert_ne!(id("t", &["a"]), id("t", &["a", "b"]));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub trait Vaults: Send + Sync + 'static {
     /// Finishes what is queued for partition `p`'s vaults and closes them.
     fn close(&self, p: u32, partitions: u32);
 
-    /// Checks `body` (CONTRACT.md's batch) with tenant `tenant`'s rules and stores it,
+    /// Reads `body` ([`crate::wire::decode`]), checks its batch with tenant `tenant`'s rules and stores it,
     /// calling `done` after the fsync. A tenant this writer does not keep, or whose vault
     /// is not open, is a [`Refused::Unavailable`].
     fn store(&self, tenant: &str, body: &[u8], done: Done);
@@ -253,12 +253,18 @@ impl PartitionWriter {
             }
             let (tx, rx) = oneshot::channel::<Result<Receipt, Refused>>();
             let done: Done = Box::new(move |r| drop(tx.send(r)));
+            let n = self.cluster.settings.partitions;
             match wire::tenant_of(&m.subject) {
-                Some(tenant) => self.vaults.store(tenant, &m.payload, done),
-                None => done(Err(Refused::Invalid(vec![
+                Some(tenant) if wire::subject(tenant, n) == m.subject.as_str() => {
+                    self.vaults.store(tenant, &m.payload, done)
+                }
+                _ => done(Err(Refused::Invalid(vec![
                     openclone_vault::FieldError::new(
                         "subject",
-                        format!("{} is not openclone.batch.<tenant>.<partition>", m.subject),
+                        format!(
+                            "{} is not openclone.batch.<tenant>.<the tenant's partition>",
+                            m.subject
+                        ),
                     ),
                 ]))),
             }

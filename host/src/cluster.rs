@@ -19,7 +19,7 @@ use openclone_ingest::config::Config;
 use openclone_ingest::guard::no_panic;
 use openclone_ingest::service::Refused;
 use openclone_ingest::store::{Done, store_in};
-use openclone_vault::{Rules, Selection, SourceType, Vault, validate_body};
+use openclone_vault::{Rules, Selection, SourceType, Vault, validate_value};
 use serde_json::json;
 
 use crate::app::open_vault;
@@ -378,8 +378,12 @@ impl Vaults for WriterVaults {
             now: unix_now(),
             earliest,
         };
-        match no_panic("ingest", || validate_body(body, &rules)) {
-            Ok(Ok(batch)) => store_in(&vault, batch, done),
+        let checked = no_panic("ingest", || {
+            let (batch, keys) = wire::decode(body)?;
+            Ok((validate_value(batch, &rules)?, keys))
+        });
+        match checked {
+            Ok(Ok((batch, keys))) => store_in(&vault, batch, keys, done),
             Ok(Err(errs)) => done(Err(Refused::Invalid(errs))),
             Err(m) => done(Err(Refused::Internal(m))),
         }

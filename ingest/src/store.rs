@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use openclone_vault::{Batch, FieldError, Receipt, Vault};
+use openclone_vault::{Batch, DedupKey, FieldError, Receipt, Vault};
 
 use crate::guard::no_panic;
 
@@ -62,7 +62,8 @@ impl LocalStore {
 
 impl Store for LocalStore {
     fn store(&self, tenant: usize, batch: Batch, done: Done) {
-        store_in(&self.vaults[tenant], batch, done);
+        let keys = openclone_vault::prepare::keys_of(&batch);
+        store_in(&self.vaults[tenant], batch, keys, done);
     }
 
     fn close(&self) {
@@ -72,11 +73,12 @@ impl Store for LocalStore {
     }
 }
 
-/// Sanitizes and renders `batch` for `vault` (a bug there is caught and answered as
-/// [`Refused::Internal`]), then queues it on the vault's writer thread; `done` runs there
-/// after the fsync.
-pub fn store_in(vault: &Vault, batch: Batch, done: Done) {
-    let prepared = match no_panic("prepare", || vault.prepare(batch)) {
+/// Sanitizes and renders `batch`, whose events' dedup `keys` were computed from the events
+/// as received ([`openclone_vault::prepare::keys_of`]), for `vault` (a bug there is caught
+/// and answered as [`Refused::Internal`]), then queues it on the vault's writer thread;
+/// `done` runs there after the fsync.
+pub fn store_in(vault: &Vault, batch: Batch, keys: Vec<DedupKey>, done: Done) {
+    let prepared = match no_panic("prepare", || vault.prepare_keyed(batch, keys)) {
         Ok(p) => p,
         Err(m) => return done(Err(Refused::Internal(m))),
     };

@@ -153,6 +153,39 @@ impl Nats {
             .join(", ")
     }
 
+    /// Publishes `payload` on `subject` through node 0 with NATS's text protocol, as any
+    /// client of the servers could (no JetStream ack awaited; the PONG says it was read).
+    pub fn publish_raw(&self, subject: &str, payload: &[u8]) {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let stream = std::net::TcpStream::connect(("127.0.0.1", self.nodes[0].client))
+            .expect("connect to nats-server");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("INFO");
+        let mut w = stream;
+        write!(
+            w,
+            "CONNECT {{\"verbose\":false}}\r\nPUB {subject} {}\r\n",
+            payload.len()
+        )
+        .expect("write");
+        w.write_all(payload).expect("payload");
+        w.write_all(b"\r\nPING\r\n").expect("ping");
+        loop {
+            line.clear();
+            reader.read_line(&mut line).expect("a line back");
+            assert!(!line.starts_with("-ERR"), "{line}");
+            if line.starts_with("PONG") {
+                break;
+            }
+        }
+    }
+
+    /// Every node's JetStream store folder lies under this one.
+    pub fn stores(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// `kill -9` of node `i`.
     pub fn kill9(&mut self, i: usize) {
         if let Some(mut c) = self.nodes[i].child.take() {

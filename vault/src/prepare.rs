@@ -40,12 +40,31 @@ pub struct PreparedEntry {
 }
 
 /// Computes keys, sanitizes and renders `batch` for a tenant in zone `tz`.
-pub fn prepare(mut batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
-    let keys: Vec<DedupKey> = batch
+pub fn prepare(batch: Batch, tz: &TimeZone, policy: Policy) -> Prepared {
+    let keys = keys_of(&batch);
+    prepare_keyed(batch, keys, tz, policy)
+}
+
+/// The dedup key of each of `batch`'s events, in order, from the events as received:
+/// computed before sanitization, so a resend is recognised whatever the rules redact.
+pub fn keys_of(batch: &Batch) -> Vec<DedupKey> {
+    batch
         .events
         .iter()
         .map(|e| DedupKey::of(batch.source_type, &batch.plugin_id, e))
-        .collect();
+        .collect()
+}
+
+/// [`prepare`] with the events' `keys` computed already ([`keys_of`], before an earlier
+/// sanitization: a cluster frontend sanitizes before it publishes). Sanitizing again
+/// changes nothing a first pass made. `keys` must hold one key per event; events without
+/// one are not prepared.
+pub fn prepare_keyed(
+    mut batch: Batch,
+    keys: Vec<DedupKey>,
+    tz: &TimeZone,
+    policy: Policy,
+) -> Prepared {
     let sanitized = sanitize_batch(&mut batch, policy);
     if sanitized.email_fields_dropped > 0 {
         tracing::info!(plugin = %batch.plugin_id, dropped = sanitized.email_fields_dropped, "dropped e-mail fields that are not headers: email events keep headers only");

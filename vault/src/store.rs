@@ -149,6 +149,12 @@ impl Vault {
         prepare(batch, &self.tz, self.policy)
     }
 
+    /// [`Vault::prepare`] with the events' dedup keys computed already
+    /// ([`crate::prepare::prepare_keyed`]).
+    pub fn prepare_keyed(&self, batch: Batch, keys: Vec<crate::DedupKey>) -> Prepared {
+        crate::prepare::prepare_keyed(batch, keys, &self.tz, self.policy)
+    }
+
     /// Queues a prepared batch; `done` runs on the writer thread once the batch is durably
     /// stored (fsync) or has failed.
     pub fn submit(&self, prepared: Prepared, done: Done) {

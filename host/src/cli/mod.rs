@@ -468,7 +468,16 @@ fn serve(
         None => Backend::Local,
         Some(settings) => {
             let cluster = rt.block_on(crate::cluster::join(&settings, "frontend"))?;
-            let ids = cfg.tenants.iter().map(|t| t.id.clone()).collect();
+            let ids = cfg
+                .tenants
+                .iter()
+                .map(|t| {
+                    let policy = openclone_vault::Policy {
+                        redact_pii: t.redact_pii,
+                    };
+                    (t.id.clone(), policy)
+                })
+                .collect();
             Backend::Remote(Arc::new(openclone_cluster::Publisher::new(
                 &cluster,
                 ids,
