@@ -47,50 +47,26 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
         .timeout(settings.reply_timeout())
         .ack_timeout(settings.reply_timeout())
         .build(client.clone());
-    // A cluster that has just started has no JetStream leader yet: its first requests
-    // time out. Give it up to a minute.
-    let mut tries = 0;
-    let stream = loop {
+    // A cluster that has just started, or whose stream or buckets were made a moment ago
+    // by another node, answers "no responders" or times out until their leaders are
+    // elected. Give it over a minute (1 s, 2 s, … then every 5 s); a refusal that will
+    // not change ends it at once.
+    let mut tries: u64 = 0;
+    let (stream, leases) = loop {
         tries += 1;
-        match make_stream(&js, settings).await {
-            Ok(s) => break s,
-            Err(e)
-                if tries < 12
-                    && matches!(
-                        e.kind(),
-                        CreateStreamErrorKind::TimedOut
-                            | CreateStreamErrorKind::JetStreamUnavailable
-                    ) =>
-            {
-                tracing::info!(error = %e, "JetStream not ready; trying again in 5 s");
-                tokio::time::sleep(Duration::from_secs(5)).await;
+        match setup(&js, settings).await {
+            Ok(made) => break made,
+            Err(Setup::NotReady(e)) if tries < 20 => {
+                let wait = tries.min(5);
+                tracing::info!(
+                    error = format!("{e:#}"),
+                    "JetStream not ready; trying again in {wait} s"
+                );
+                tokio::time::sleep(Duration::from_secs(wait)).await;
             }
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "creating or finding the JetStream stream {} (R{}); the subjects openclone.batch.> may belong to one stream only",
-                        settings.stream, settings.replicas
-                    )
-                });
-            }
+            Err(Setup::NotReady(e) | Setup::Refused(e)) => return Err(e),
         }
     };
-    let bucket = settings.lease_bucket();
-    let leases = match js.get_key_value(&bucket).await {
-        Ok(kv) => kv,
-        Err(_) => js
-            .create_key_value(kv::Config {
-                bucket: bucket.clone(),
-                history: 1,
-                max_age: settings.lease_ttl(),
-                num_replicas: settings.replicas,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("creating the lease bucket {bucket}"))?,
-    };
-    check_partitions(&js, settings).await?;
     Ok(Cluster {
         client,
         js,
@@ -98,6 +74,68 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<Clus
         leases,
         settings: settings.clone(),
     })
+}
+
+/// Why [`setup`] failed.
+enum Setup {
+    /// JetStream is not ready yet (no leader, no quorum): worth another try.
+    NotReady(anyhow::Error),
+    /// A refusal another try will not change.
+    Refused(anyhow::Error),
+}
+
+/// The stream, the lease bucket and the partition check, once.
+async fn setup(
+    js: &jetstream::Context,
+    settings: &NatsSettings,
+) -> Result<(jetstream::stream::Stream, kv::Store), Setup> {
+    let stream = make_stream(js, settings).await.map_err(|e| {
+        let ready = !matches!(
+            e.kind(),
+            CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable
+        );
+        let e = anyhow::Error::new(e).context(format!(
+            "creating or finding the JetStream stream {} (R{}); the subjects openclone.batch.> may belong to one stream only",
+            settings.stream, settings.replicas
+        ));
+        if ready { Setup::Refused(e) } else { Setup::NotReady(e) }
+    })?;
+    let leases = bucket(js, settings, &settings.lease_bucket(), settings.lease_ttl())
+        .await
+        .map_err(Setup::NotReady)?;
+    let layout = bucket(
+        js,
+        settings,
+        &format!("{}-layout", settings.stream),
+        Duration::ZERO,
+    )
+    .await
+    .map_err(Setup::NotReady)?;
+    check_partitions(&layout, settings).await?;
+    Ok((stream, leases))
+}
+
+/// Finds key-value bucket `name`, or creates it (`max_age` zero: entries never expire).
+async fn bucket(
+    js: &jetstream::Context,
+    settings: &NatsSettings,
+    name: &str,
+    max_age: Duration,
+) -> anyhow::Result<kv::Store> {
+    match js.get_key_value(name).await {
+        Ok(kv) => Ok(kv),
+        Err(_) => js
+            .create_key_value(kv::Config {
+                bucket: name.to_owned(),
+                history: 1,
+                max_age,
+                num_replicas: settings.replicas,
+                storage: stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("creating the key-value bucket {name}")),
+    }
 }
 
 /// Creates the batch stream, or finds it. Errors: JetStream did not answer, or refused it
@@ -122,21 +160,7 @@ async fn make_stream(
 /// The partition count lives in its own bucket (`<stream>-layout`, no max age), written by
 /// the first node; a node configured with another count is refused, as it would send a
 /// tenant's batches to a second writer.
-async fn check_partitions(js: &jetstream::Context, settings: &NatsSettings) -> anyhow::Result<()> {
-    let bucket = format!("{}-layout", settings.stream);
-    let layout = match js.get_key_value(&bucket).await {
-        Ok(kv) => kv,
-        Err(_) => js
-            .create_key_value(kv::Config {
-                bucket: bucket.clone(),
-                history: 1,
-                num_replicas: settings.replicas,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
-            .await
-            .with_context(|| format!("creating the layout bucket {bucket}"))?,
-    };
+async fn check_partitions(layout: &kv::Store, settings: &NatsSettings) -> Result<(), Setup> {
     let mine = settings.partitions.to_string();
     if layout
         .create(PARTITIONS_KEY, mine.clone().into())
@@ -145,15 +169,23 @@ async fn check_partitions(js: &jetstream::Context, settings: &NatsSettings) -> a
     {
         return Ok(());
     }
-    let recorded = layout
-        .get(PARTITIONS_KEY)
-        .await
-        .with_context(|| format!("reading {PARTITIONS_KEY} from {bucket}"))?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    anyhow::ensure!(
-        recorded == mine,
-        "[nats] partitions = {mine}, but this cluster was set up with {recorded}: every node must use the same count (changing it moves tenants between writers; see DESIGN.md, \"Moving tenants\")"
-    );
+    let recorded = match layout.get(PARTITIONS_KEY).await {
+        Ok(Some(b)) => String::from_utf8_lossy(&b).into_owned(),
+        Ok(None) => {
+            return Err(Setup::NotReady(anyhow::anyhow!(
+                "the partition count is not recorded yet"
+            )));
+        }
+        Err(e) => {
+            return Err(Setup::NotReady(
+                anyhow::Error::new(e).context(format!("reading {PARTITIONS_KEY}")),
+            ));
+        }
+    };
+    if recorded != mine {
+        return Err(Setup::Refused(anyhow::anyhow!(
+            "[nats] partitions = {mine}, but this cluster was set up with {recorded}: every node must use the same count (changing it moves tenants between writers; see CONTRACT.md, \"Beyond one machine\")"
+        )));
+    }
     Ok(())
 }
