@@ -471,7 +471,11 @@ fn a_writer_applies_retention_to_the_vaults_it_takes() {
         markers_in(&shared.path().join("vaults/default")).len(),
         crate::durability::EVENTS
     );
-    first.kill9();
+    assert!(
+        first.stop(),
+        "SIGTERM: the writer closes its vaults, gives its leases up and exits 0\n{}",
+        first.log()
+    );
     let second = Host::wrapped(&config, |_| {}, &wrapper);
     assert!(wait_for(30, || held(&second.base).len() == 4));
     assert!(

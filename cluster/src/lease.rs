@@ -124,9 +124,4 @@ impl Lease {
                 .await;
         }
     }
-
-    /// The partition key (`p<N>`).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
 }

@@ -22,9 +22,11 @@ use openclone_ingest::store::{Done, store_in};
 use openclone_vault::{Rules, Selection, SourceType, Vault, validate_value};
 use serde_json::json;
 
-use crate::app::open_vault;
+use crate::app::{open_vault, search_index};
 use crate::http::reply;
 use crate::lock::DataLock;
+use openclone_recall::Feed;
+use openclone_vault::OnWritten;
 
 /// The role `serve` plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -224,6 +226,9 @@ struct WriterVaults {
 
 struct OpenTenant {
     vault: Arc<Vault>,
+    /// The tenant's search indexer (`[search] enabled`), fed by the vault's writes, so
+    /// `openclone search` and `mcp` on the writers' folder read a current index.
+    feed: Option<Arc<Feed>>,
     earliest: f64,
     _lock: DataLock,
 }
@@ -326,7 +331,21 @@ impl Vaults for WriterVaults {
             .filter(|t| wire::partition(&t.id, partitions) == p)
         {
             let lock = self.lock_tenant(&t.id)?;
-            let vault = Arc::new(open_vault(&self.cfg, t, None)?);
+            let feed = match self.cfg.search.enabled {
+                true => {
+                    let path = search_index(&self.cfg, &t.id);
+                    openclone_vault::durable::private_database(&path)
+                        .with_context(|| format!("tenant {}: creating {}", t.id, path.display()))?;
+                    let feed = Feed::start(path.clone(), self.cfg.vault_root(t))
+                        .with_context(|| format!("tenant {}: opening {}", t.id, path.display()))?;
+                    Some(Arc::new(feed))
+                }
+                false => None,
+            };
+            let listener = feed
+                .clone()
+                .map(|feed| OnWritten(Arc::new(move |files: Vec<String>| feed.written(files))));
+            let vault = Arc::new(open_vault(&self.cfg, t, listener)?);
             retain_tenant(
                 &t.id,
                 &vault,
@@ -336,6 +355,7 @@ impl Vaults for WriterVaults {
             );
             let tenant = OpenTenant {
                 vault,
+                feed,
                 earliest: t.earliest(),
                 _lock: lock,
             };
@@ -360,6 +380,9 @@ impl Vaults for WriterVaults {
         };
         for t in closing {
             t.vault.close();
+            if let Some(f) = &t.feed {
+                f.close();
+            }
         }
     }
 

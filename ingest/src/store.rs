@@ -53,11 +53,6 @@ impl LocalStore {
     pub fn new(vaults: Vec<Arc<Vault>>) -> Self {
         Self { vaults }
     }
-
-    /// Tenant number `tenant`'s vault.
-    pub fn vault(&self, tenant: usize) -> &Arc<Vault> {
-        &self.vaults[tenant]
-    }
 }
 
 impl Store for LocalStore {

@@ -64,6 +64,9 @@ async fn on_index<T: Send + 'static>(
 /// (`YYYY-MM-DD`), `source` (a source type), `limit` (1–1000, default 20). Answers the hits
 /// best first, each with its vault path, line and an `obsidian://` link.
 pub async fn search(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -> Response<Body> {
+    if app.vaults.is_empty() {
+        return reply::kept_by_writers();
+    }
     if !app.config.search.enabled {
         return reply::error(StatusCode::NOT_FOUND, "search_disabled");
     }
@@ -114,6 +117,9 @@ pub async fn search(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -
 /// `GET /api/v1/timeline?day=YYYY-MM-DD`: the day's entries of every source, in time order,
 /// with `duration_s` where the entry is a session.
 pub async fn timeline(app: &Arc<App>, tenant: usize, query_string: Option<&str>) -> Response<Body> {
+    if app.vaults.is_empty() {
+        return reply::kept_by_writers();
+    }
     if !app.config.search.enabled {
         return reply::error(StatusCode::NOT_FOUND, "search_disabled");
     }

@@ -104,6 +104,15 @@ pub fn unavailable(message: &str) -> Response<Body> {
     resp
 }
 
+/// 404 `{"error":"kept_by_writers",…}`: a cluster frontend keeps no vault, so it has no
+/// stats, search or timeline to answer with (CONTRACT.md, "Beyond one machine").
+pub fn kept_by_writers() -> Response<Body> {
+    json(
+        StatusCode::NOT_FOUND,
+        &json!({ "error": "kept_by_writers", "message": "this host is a cluster frontend: the vaults, their search index and their counts are kept where the writers keep the vaults" }),
+    )
+}
+
 /// 500 `{"error":"internal_error"}`: a bug in the host, logged; nothing was stored.
 pub fn internal_error() -> Response<Body> {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")

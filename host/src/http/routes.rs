@@ -102,7 +102,10 @@ pub async fn route(
             Ok(tenant) => {
                 let t = &app.tenants[tenant];
                 tenant_label.clone_from(&t.id);
-                stats(t, app.ingest.pause().current())
+                match app.vaults.is_empty() {
+                    true => reply::kept_by_writers(),
+                    false => stats(t, app.ingest.pause().current()),
+                }
             }
             Err(refusal) => reply::refused(refusal),
         },
