@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::crash::Id;
 use crate::durability::{CLIENTS, batch_keys, load_batch, markers_in};
-use crate::support::nats::Nats;
+use crate::support::nats::{Nats, get_json};
 use crate::support::{Host, KEY, UNLIMITED, agent, openclone, wait_for};
 
 /// Cycles of the kill test in CI; `OPENCLONE_CLUSTER_CYCLES=20` for the long run.
@@ -54,15 +54,7 @@ fn frontend(nats: &str) -> Host {
 
 /// The partitions a writer's `/healthz` says it holds now (empty when it does not answer).
 fn held(base: &str) -> Vec<u64> {
-    agent()
-        .get(format!("{base}/healthz"))
-        .config()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+    get_json(&format!("{base}/healthz"), 2)
         .and_then(|v| {
             v["partitions"]
                 .as_array()

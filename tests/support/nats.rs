@@ -26,6 +26,20 @@ pub struct Nats {
     server: PathBuf,
 }
 
+/// GETs `url` within `secs` seconds: its JSON body, or `None` when it does not answer
+/// with JSON.
+pub fn get_json(url: &str, secs: u64) -> Option<Value> {
+    agent()
+        .get(url)
+        .config()
+        .timeout_global(Some(Duration::from_secs(secs)))
+        .build()
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
 /// `n` free loopback ports (bound, read, released).
 fn free_ports(n: usize) -> Vec<u16> {
     let held: Vec<std::net::TcpListener> = (0..n)
@@ -218,16 +232,7 @@ impl Nats {
                 "http://127.0.0.1:{}/jsz?streams=true&consumers=true",
                 node.http
             );
-            let got = agent()
-                .get(&url)
-                .config()
-                .timeout_global(Some(Duration::from_secs(3)))
-                .build()
-                .call()
-                .ok()
-                .and_then(|mut r| r.body_mut().read_to_string().ok())
-                .and_then(|t| serde_json::from_str(&t).ok());
-            if let Some(v) = got {
+            if let Some(v) = get_json(&url, 3) {
                 return v;
             }
         }
